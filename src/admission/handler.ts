@@ -1,0 +1,79 @@
+/**
+ * handleAdmission: run the injection pipeline for one parsed review and build its response.
+ * This is the only place that catches errors on the admission path: a typed InjectorError becomes
+ * `allowed: false` with its Status; anything else becomes 500 InternalError, logged with its stack.
+ * Either way the caller gets a complete response carrying the request's uid.
+ */
+import type { Logger } from "pino";
+import { type InjectorError, toInjectorError } from "../errors.js";
+import { type InjectionContext, namespaceOf, runInjection } from "../injection/pipeline.js";
+import { podDisplayName } from "../injection/pod.js";
+import { complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
+import type { AdmissionResponse, ParsedReview } from "./review.js";
+
+export interface AdmissionDeps {
+  /** The current injection context (config can be reloaded between requests). */
+  readonly context: () => InjectionContext;
+  readonly logger: Logger;
+  /** Monotonic milliseconds, for the duration field. */
+  readonly now: () => number;
+}
+
+export interface AdmissionOutcome {
+  readonly response: AdmissionResponse;
+  /** inject | skip | already_injected | not_applicable | error */
+  readonly result: string;
+  readonly error?: InjectorError;
+}
+
+export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): AdmissionOutcome {
+  const started = deps.now();
+  const req = review.request;
+  const namespace = namespaceOf(req.namespace, req.object);
+  const fields = {
+    uid: req.uid,
+    namespace,
+    pod: req.name ?? podDisplayName(req.object as { metadata?: never }),
+    operation: req.operation,
+    dryRun: req.dryRun === true,
+  };
+  try {
+    const result = runInjection({ request: req, namespace, object: req.object }, deps.context());
+    let resp = patched(result.patch);
+    resp = withWarnings(resp, result.warnings);
+    resp = withAuditAnnotations(resp, result.auditAnnotations);
+    const response = complete(resp, req);
+    deps.logger.info(
+      {
+        ...fields,
+        decision: result.decision.verdict,
+        reasons: result.decision.reasons.map((r) => r.code),
+        decidedBy: result.decision.decidedBy,
+        patchOps: result.patch.length,
+        durationMs: Math.round((deps.now() - started) * 1000) / 1000,
+      },
+      "admission review",
+    );
+    return { response, result: result.decision.verdict };
+  } catch (caught) {
+    const err = toInjectorError(caught);
+    const internal = err.status >= 500;
+    const logFields = {
+      ...fields,
+      decision: "error",
+      code: err.code,
+      status: err.status,
+      message: err.message,
+      durationMs: Math.round((deps.now() - started) * 1000) / 1000,
+      ...(internal && { stack: caught instanceof Error ? caught.stack : String(caught) }),
+    };
+    if (internal) deps.logger.error(logFields, "admission review failed");
+    else deps.logger.info(logFields, "admission review denied");
+    return { response: complete(errored(err), req), result: "error", error: err };
+  }
+}
+
+/** A response for a request we could not even run (used by the HTTP layer's last resort). */
+export function internalErrorResponse(uid: string, err: unknown): AdmissionResponse {
+  return complete(errored(toInjectorError(err)), { uid });
+}

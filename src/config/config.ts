@@ -1,0 +1,219 @@
+/**
+ * The injector's configuration type, its embedded defaults and every well-known name (annotation and
+ * label keys, container and volume names). Nothing else in the code spells these strings.
+ *
+ * Defaults follow Istio's sidecar injection template so that a real istiod can drive the injected proxy.
+ */
+
+/** Pod annotations read or written by the injector. */
+export const Annotation = {
+  /** Legacy per-pod opt-in/out; the label of the same name wins over it. */
+  Inject: "sidecar.istio.io/inject",
+  /** JSON record of what was injected (Istio-compatible, plus our template hash). */
+  Status: "sidecar.istio.io/status",
+  ProxyImage: "sidecar.istio.io/proxyImage",
+  ProxyCPU: "sidecar.istio.io/proxyCPU",
+  ProxyMemory: "sidecar.istio.io/proxyMemory",
+  ProxyCPULimit: "sidecar.istio.io/proxyCPULimit",
+  ProxyMemoryLimit: "sidecar.istio.io/proxyMemoryLimit",
+  LogLevel: "sidecar.istio.io/logLevel",
+  InterceptionMode: "sidecar.istio.io/interceptionMode",
+  NativeSidecar: "sidecar.istio.io/nativeSidecar",
+  IncludeOutboundIPRanges: "traffic.sidecar.istio.io/includeOutboundIPRanges",
+  ExcludeOutboundIPRanges: "traffic.sidecar.istio.io/excludeOutboundIPRanges",
+  IncludeInboundPorts: "traffic.sidecar.istio.io/includeInboundPorts",
+  ExcludeInboundPorts: "traffic.sidecar.istio.io/excludeInboundPorts",
+  IncludeOutboundPorts: "traffic.sidecar.istio.io/includeOutboundPorts",
+  ExcludeOutboundPorts: "traffic.sidecar.istio.io/excludeOutboundPorts",
+  /** Set by kubectl conventions: which container `kubectl exec/logs` picks by default. */
+  DefaultContainer: "kubectl.kubernetes.io/default-container",
+  /** Present on static (mirror) pods created by the kubelet. */
+  ConfigMirror: "kubernetes.io/config.mirror",
+} as const;
+
+/** Pod labels read or written by the injector. */
+export const Label = {
+  /** Per-pod opt-in/out ("true"/"false"); beats the annotation of the same name. */
+  Inject: "sidecar.istio.io/inject",
+  TlsMode: "security.istio.io/tlsMode",
+  CanonicalName: "service.istio.io/canonical-name",
+  CanonicalRevision: "service.istio.io/canonical-revision",
+  AppName: "app.kubernetes.io/name",
+  AppVersion: "app.kubernetes.io/version",
+  App: "app",
+  Version: "version",
+  PodTemplateHash: "pod-template-hash",
+  JobName: "batch.kubernetes.io/job-name",
+  LegacyJobName: "job-name",
+} as const;
+
+/** Names of the containers the injector adds. */
+export const ContainerName = {
+  /** Init container that installs the iptables redirection. */
+  Init: "istio-init",
+  /** The Envoy proxy plus pilot-agent. */
+  Proxy: "istio-proxy",
+} as const;
+
+/** Names of the volumes the injector adds, in the order they are added. */
+export const VolumeName = {
+  WorkloadSocket: "workload-socket",
+  CredentialSocket: "credential-socket",
+  WorkloadCerts: "workload-certs",
+  Envoy: "istio-envoy",
+  Data: "istio-data",
+  PodInfo: "istio-podinfo",
+  Token: "istio-token",
+  IstiodCA: "istiod-ca-cert",
+} as const;
+
+/** Proxy ports (Istio's fixed values). */
+export const ProxyPort = {
+  Outbound: 15001,
+  Inbound: 15006,
+  AgentStatus: 15020,
+  Health: 15021,
+  EnvoyPrometheus: 15090,
+} as const;
+
+/** The UID and GID the proxy runs as; iptables exempts this UID from redirection. */
+export const PROXY_UID = 1337;
+
+export const InterceptionModes = ["REDIRECT", "TPROXY"] as const;
+export type InterceptionMode = (typeof InterceptionModes)[number];
+
+export const ProxyLogLevels = ["trace", "debug", "info", "warning", "error", "critical", "off"] as const;
+export type ProxyLogLevel = (typeof ProxyLogLevels)[number];
+
+export const NativeSidecarModes = ["auto", "true", "false"] as const;
+export type NativeSidecarMode = (typeof NativeSidecarModes)[number];
+
+export const LogLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LogLevels)[number];
+
+export interface ResourceList {
+  readonly cpu?: string;
+  readonly memory?: string;
+}
+
+export interface Resources {
+  readonly requests: ResourceList;
+  readonly limits: ResourceList;
+}
+
+/** What gets injected: everything the render step needs besides the pod itself. */
+export interface SidecarConfig {
+  /** Proxy image; also used by the init container unless `initImage` is set. */
+  readonly image: string;
+  readonly initImage: string;
+  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  readonly imagePullSecrets: readonly string[];
+  /** istiod's xDS/CA address. */
+  readonly discoveryAddress: string;
+  readonly clusterDomain: string;
+  readonly trustDomain: string;
+  readonly meshId: string;
+  readonly clusterId: string;
+  readonly logLevel: ProxyLogLevel;
+  readonly componentLogLevel: string;
+  readonly agentLogLevel: string;
+  readonly interceptionMode: InterceptionMode;
+  readonly includeOutboundIPRanges: string;
+  readonly excludeOutboundIPRanges: string;
+  readonly includeInboundPorts: string;
+  readonly excludeInboundPorts: string;
+  readonly includeOutboundPorts: string;
+  readonly excludeOutboundPorts: string;
+  readonly resources: Resources;
+  readonly initResources: Resources;
+  readonly tokenAudience: string;
+  readonly tokenExpirationSeconds: number;
+  readonly caRootConfigMap: string;
+}
+
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly certDir: string;
+  /** How long SIGTERM waits for in-flight reviews before forcing connections closed. */
+  readonly shutdownDeadlineMs: number;
+  /** Request body cap; see DEFAULT_MAX_BODY_BYTES. */
+  readonly maxBodyBytes: number;
+  readonly logLevel: LogLevel;
+}
+
+/** The whole, validated, frozen configuration. */
+export interface Config {
+  readonly server: ServerConfig;
+  /** The namespace and service the injector runs as: used for SANs and never injected. */
+  readonly service: { readonly name: string; readonly namespace: string };
+  /** Namespaces that are never injected (the injector's own namespace is always added). */
+  readonly ignoredNamespaces: readonly string[];
+  /** Native sidecars: on, off, or decided by the cluster's version (>= 1.29) at startup. */
+  readonly nativeSidecars: NativeSidecarMode;
+  /** Control-plane revision recorded in the status annotation. */
+  readonly revision: string;
+  readonly sidecar: SidecarConfig;
+}
+
+/**
+ * 6 MiB: twice the API server's 3 MB request cap (as Istio does), so a legal Pod is never refused;
+ * express' 100 kB default would reject real pods with large env or annotations.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+/** Proxy version the default images point at. */
+export const DEFAULT_PROXY_TAG = "1.24.2";
+
+const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: "100m", memory: "128Mi" },
+  limits: { cpu: "2000m", memory: "1024Mi" },
+};
+
+/** The embedded default configuration (used as-is by `npm start`). */
+export const DEFAULT_CONFIG: Config = {
+  server: {
+    port: 8443,
+    host: "0.0.0.0",
+    certDir: "certs",
+    shutdownDeadlineMs: 15_000,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    logLevel: "info",
+  },
+  service: { name: "sidecar-injector", namespace: "sidecar-injector" },
+  ignoredNamespaces: ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"],
+  nativeSidecars: "auto",
+  revision: "default",
+  sidecar: {
+    image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
+    initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
+    imagePullPolicy: "IfNotPresent",
+    imagePullSecrets: [],
+    discoveryAddress: "istiod.istio-system.svc:15012",
+    clusterDomain: "cluster.local",
+    trustDomain: "cluster.local",
+    meshId: "cluster.local",
+    clusterId: "Kubernetes",
+    logLevel: "warning",
+    componentLogLevel: "misc:error",
+    agentLogLevel: "default:info",
+    interceptionMode: "REDIRECT",
+    includeOutboundIPRanges: "*",
+    excludeOutboundIPRanges: "",
+    includeInboundPorts: "*",
+    excludeInboundPorts: "",
+    includeOutboundPorts: "",
+    excludeOutboundPorts: "",
+    resources: DEFAULT_RESOURCES,
+    // The init container gets requests and limits too, so namespaces with a ResourceQuota admit the pod.
+    initResources: DEFAULT_RESOURCES,
+    tokenAudience: "istio-ca",
+    tokenExpirationSeconds: 43200,
+    caRootConfigMap: "istio-ca-root-cert",
+  },
+};
+
+/** The namespaces skipped for this config: the configured list plus the injector's own namespace. */
+export function ignoredNamespacesOf(config: Config): ReadonlySet<string> {
+  return new Set([...config.ignoredNamespaces, config.service.namespace]);
+}

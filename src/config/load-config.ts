@@ -1,0 +1,257 @@
+/**
+ * The single reader of configuration: the embedded defaults, an optional YAML/JSON file, the
+ * environment and command-line flags (flags > env > file > defaults). Every problem is collected
+ * with its path and reported at once as a ConfigError; the result is deep-frozen.
+ */
+import { createHash } from "node:crypto";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "../errors.js";
+import {
+  CIDR_LIST_FORM,
+  IMAGE_FORM,
+  PORT_LIST_FORM,
+  QUANTITY_FORM,
+  isCidrList,
+  isDnsLabel,
+  isImageRef,
+  isPortList,
+  isQuantity,
+  parseQuantity,
+} from "../validation/formats.js";
+import {
+  type Config,
+  DEFAULT_CONFIG,
+  InterceptionModes,
+  LogLevels,
+  NativeSidecarModes,
+  ProxyLogLevels,
+} from "./config.js";
+
+/** A leaf check: pushes path-named problems for a bad value. */
+type Check = (value: unknown, path: string, problems: string[]) => void;
+interface Schema {
+  readonly [key: string]: Check | Schema;
+}
+
+const str: Check = (v, path, problems) => {
+  if (typeof v !== "string") problems.push(`${path} must be a string`);
+};
+const nonEmpty: Check = (v, path, problems) => {
+  if (typeof v !== "string" || v.trim() === "") problems.push(`${path} must be a non-empty string`);
+};
+function int(min: number, max: number): Check {
+  return (v, path, problems) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${path} must be an integer from ${min} to ${max}`);
+    }
+  };
+}
+function oneOf(values: readonly string[]): Check {
+  return (v, path, problems) => {
+    if (typeof v !== "string" || !values.includes(v)) problems.push(`${path} must be one of ${values.join(", ")}`);
+  };
+}
+function format(test: (s: string) => boolean, form: string): Check {
+  return (v, path, problems) => {
+    if (typeof v !== "string" || !test(v)) problems.push(`${path} must be ${form}`);
+  };
+}
+function listOf(item: Check): Check {
+  return (v, path, problems) => {
+    if (!Array.isArray(v)) {
+      problems.push(`${path} must be a list`);
+      return;
+    }
+    v.forEach((x, i) => item(x, `${path}[${i}]`, problems));
+  };
+}
+const quantity = format(isQuantity, QUANTITY_FORM);
+const resourceList: Schema = { cpu: quantity, memory: quantity };
+const resources: Schema = { requests: resourceList, limits: resourceList };
+
+const SCHEMA: Schema = {
+  server: {
+    port: int(1, 65535),
+    host: nonEmpty,
+    certDir: nonEmpty,
+    shutdownDeadlineMs: int(0, 10 * 60_000),
+    maxBodyBytes: int(1024, 64 * 1024 * 1024),
+    logLevel: oneOf(LogLevels),
+  },
+  service: { name: format(isDnsLabel, "a DNS label"), namespace: format(isDnsLabel, "a DNS label") },
+  ignoredNamespaces: listOf(format(isDnsLabel, "a namespace name (DNS label)")),
+  nativeSidecars: oneOf(NativeSidecarModes),
+  revision: nonEmpty,
+  sidecar: {
+    image: format(isImageRef, IMAGE_FORM),
+    initImage: format(isImageRef, IMAGE_FORM),
+    imagePullPolicy: oneOf(["Always", "IfNotPresent", "Never"]),
+    imagePullSecrets: listOf(format(isDnsLabel, "a Secret name")),
+    discoveryAddress: nonEmpty,
+    clusterDomain: nonEmpty,
+    trustDomain: nonEmpty,
+    meshId: nonEmpty,
+    clusterId: nonEmpty,
+    logLevel: oneOf(ProxyLogLevels),
+    componentLogLevel: str,
+    agentLogLevel: str,
+    interceptionMode: oneOf(InterceptionModes),
+    includeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
+    excludeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
+    includeInboundPorts: format((s) => isPortList(s, true), `* or ${PORT_LIST_FORM}`),
+    excludeInboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
+    includeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
+    excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
+    resources,
+    initResources: resources,
+    tokenAudience: nonEmpty,
+    tokenExpirationSeconds: int(600, 2 ** 31 - 1),
+    caRootConfigMap: format(isDnsLabel, "a ConfigMap name"),
+  },
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Validate a partial config object against the schema: unknown keys and bad values are problems. */
+function validatePartial(value: unknown, schema: Schema, path: string, problems: string[]): void {
+  if (!isPlainObject(value)) {
+    problems.push(`${path || "configuration"} must be an object`);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    const rule = Object.hasOwn(schema, key) ? schema[key] : undefined;
+    if (rule === undefined) {
+      problems.push(`${at} is not a known setting`);
+    } else if (typeof rule === "function") {
+      rule(value[key], at, problems);
+    } else {
+      validatePartial(value[key], rule, at, problems);
+    }
+  }
+}
+
+/** Deep-merge a validated partial over a base; lists and leaves replace, objects merge. */
+function merge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function checkResourceOrder(config: Config, problems: string[]): void {
+  for (const key of ["resources", "initResources"] as const) {
+    const { requests, limits } = config.sidecar[key];
+    for (const r of ["cpu", "memory"] as const) {
+      const req = requests[r];
+      const lim = limits[r];
+      if (req !== undefined && lim !== undefined && isQuantity(req) && isQuantity(lim)) {
+        if (parseQuantity(req) > parseQuantity(lim)) {
+          problems.push(`sidecar.${key}.requests.${r} (${req}) must not exceed sidecar.${key}.limits.${r} (${lim})`);
+        }
+      }
+    }
+  }
+}
+
+/** Parse a config file's text (YAML, of which JSON is a subset). */
+export function parseConfigText(text: string, source: string): unknown {
+  try {
+    const doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
+    return doc ?? {};
+  } catch (err) {
+    throw new ConfigError([`${source} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`]);
+  }
+}
+
+/** Command-line settings that override the file and the environment. */
+export interface ConfigFlags {
+  readonly port?: number | undefined;
+  readonly certDir?: string | undefined;
+}
+
+export interface LoadConfigInput {
+  /** The environment (process.env at the edge; a literal in tests). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly flags?: ConfigFlags;
+  /** Parsed file content (see parseConfigText) and its name for messages. */
+  readonly file?: { readonly content: unknown; readonly source: string };
+}
+
+/** The environment variables the injector reads, and the settings they set. */
+export const ENV_SETTINGS = {
+  PORT: "server.port",
+  LOG_LEVEL: "server.logLevel",
+  CERT_DIR: "server.certDir",
+  POD_NAMESPACE: "service.namespace",
+} as const;
+
+function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): Record<string, unknown> {
+  const server: Record<string, unknown> = {};
+  const service: Record<string, unknown> = {};
+  const { env, flags } = input;
+  if (env.PORT !== undefined && env.PORT !== "") {
+    server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
+    const portProblems: string[] = [];
+    int(1, 65535)(server.port, "PORT", portProblems);
+    problems.push(...portProblems.map((p) => `${p} (environment)`));
+  }
+  if (env.LOG_LEVEL) server.logLevel = env.LOG_LEVEL;
+  if (env.CERT_DIR) server.certDir = env.CERT_DIR;
+  if (env.POD_NAMESPACE) service.namespace = env.POD_NAMESPACE;
+  if (flags?.port !== undefined) server.port = flags.port;
+  if (flags?.certDir !== undefined) server.certDir = flags.certDir;
+  const out: Record<string, unknown> = {};
+  if (Object.keys(server).length > 0) out.server = server;
+  if (Object.keys(service).length > 0) out.service = service;
+  return out;
+}
+
+/**
+ * Build the configuration. Throws ConfigError listing every problem (file, env and flags together).
+ */
+export function loadConfig(input: LoadConfigInput): Config {
+  const problems: string[] = [];
+  let merged: unknown = DEFAULT_CONFIG;
+  if (input.file !== undefined) {
+    const fileProblems: string[] = [];
+    validatePartial(input.file.content, SCHEMA, "", fileProblems);
+    problems.push(...fileProblems.map((p) => `${input.file?.source}: ${p}`));
+    if (fileProblems.length === 0) merged = merge(merged, input.file.content);
+  }
+  const overrides = overridesFromEnvAndFlags(input, problems);
+  const overrideProblems: string[] = [];
+  validatePartial(overrides, SCHEMA, "", overrideProblems);
+  problems.push(...overrideProblems.filter((p) => !p.startsWith("server.port")));
+  if (problems.length > 0) throw new ConfigError(problems);
+  merged = merge(merged, overrides);
+  const config = structuredClone(merged) as Config;
+  checkResourceOrder(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Canonical JSON: object keys sorted, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** A short, stable hash of a value (sha256 of its canonical JSON, 16 hex digits). */
+export function hashOf(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,102 @@
+/**
+ * The HTTPS shell around the app: TLS (1.2 minimum), certificate swaps without dropping
+ * connections (setSecureContext), and a graceful close: not ready, finish in-flight requests,
+ * close keep-alive connections, and force the rest closed at the deadline.
+ */
+import type { RequestListener } from "node:http";
+import { type Server, createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { describeCertificate, type KeyPair } from "../tls/certificates.js";
+
+/** Shared, mutable lifecycle flags read by /readyz and the routes. */
+export interface Lifecycle {
+  ready: boolean;
+  draining: boolean;
+}
+
+export interface ServerOptions {
+  readonly app: RequestListener;
+  readonly tls: KeyPair;
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly lifecycle: Lifecycle;
+}
+
+export interface ServerHandle {
+  readonly server: Server;
+  readonly port: number;
+  readonly host: string;
+  /** Serve a new certificate for new TLS handshakes; open connections are kept. */
+  setCertificate(pair: KeyPair): void;
+  /** Drain and close; resolves with timedOut when connections had to be cut at the deadline. */
+  close(deadlineMs: number): Promise<{ timedOut: boolean }>;
+}
+
+/** API servers keep webhook connections alive; match controller-runtime's/Pepr's timeouts. */
+const KEEP_ALIVE_TIMEOUT_MS = 90_000;
+const HEADERS_TIMEOUT_MS = 32_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
+  const { logger, lifecycle } = opts;
+  const server = createServer(
+    { key: opts.tls.key, cert: opts.tls.cert, minVersion: "TLSv1.2" },
+    opts.app,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.on("tlsClientError", (err) => logger.debug({ err: err.message }, "TLS handshake failed"));
+  server.on("clientError", (err, socket) => {
+    logger.debug({ err: err.message }, "client error");
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+
+  let closing: Promise<{ timedOut: boolean }> | undefined;
+  return {
+    server,
+    port: address.port,
+    host: address.address,
+    setCertificate(pair: KeyPair) {
+      server.setSecureContext({ key: pair.key, cert: pair.cert, minVersion: "TLSv1.2" });
+      const info = describeCertificate(pair.cert);
+      logger.info({ notAfter: info.notAfter.toISOString(), fingerprint256: info.fingerprint256 }, "serving certificate swapped");
+    },
+    close(deadlineMs: number) {
+      closing ??= new Promise((resolve) => {
+        lifecycle.draining = true;
+        lifecycle.ready = false;
+        let done = false;
+        const finish = (timedOut: boolean) => {
+          if (done) return;
+          done = true;
+          clearInterval(sweep);
+          clearTimeout(deadline);
+          resolve({ timedOut });
+        };
+        // Keep-alive connections become idle once their in-flight response is sent: close them.
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        const deadline = setTimeout(() => {
+          logger.warn({ deadlineMs }, "shutdown deadline passed; closing remaining connections");
+          server.closeAllConnections();
+          finish(true);
+        }, deadlineMs);
+        server.close(() => finish(false));
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

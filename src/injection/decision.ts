@@ -1,0 +1,236 @@
+/**
+ * "Should this pod get the sidecar?" — a pure function that returns every reason it found.
+ *
+ * Rules, in this fixed order (documented in README.md):
+ *  0. applicability: not a Pod, not CREATE, or a subresource → not_applicable (allowed, no warning);
+ *     nothing else is evaluated.
+ *  1. namespace in the ignore list (config plus the injector's own namespace) → skip;
+ *  2. spec.hostNetwork: true → skip;
+ *  3. mirror pod (annotation kubernetes.io/config.mirror) → skip;
+ *  4. opt-in/out: label sidecar.istio.io/inject, else the annotation of the same name
+ *     ("true" → inject, "false" → skip, anything else → warning and the default);
+ *  5. already injected (status annotation present and all its containers present) → already_injected;
+ *  6. a container or volume name we would add exists for another reason → skip.
+ * All of 1–6 are evaluated; the verdict is skip when any of them skips. Default: the namespace
+ * selector sent the pod here, so it is injected.
+ *
+ * Truth table for rule 4 (label wins over annotation):
+ *   label      | annotation | result
+ *   "true"     | any        | inject (pod_label_enabled); annotation disagreeing → warning
+ *   "false"    | any        | skip   (pod_label_disabled)
+ *   other      | any        | warning, default
+ *   absent     | "true"     | inject (pod_annotation_enabled)
+ *   absent     | "false"    | skip   (pod_annotation_disabled)
+ *   absent     | other      | warning, default
+ *   absent     | absent     | default (namespace_enabled)
+ */
+import type { GroupVersionKind, Operation } from "../admission/review.js";
+import { Annotation, Label } from "../config/config.js";
+import { type Pod, lookup } from "./pod.js";
+import { type Reason, ReasonCode, reason } from "./reasons.js";
+import { type SidecarStatus, parseStatus } from "./status.js";
+
+export type Verdict = "inject" | "skip" | "already_injected" | "not_applicable";
+
+/** Who settled the verdict: the request itself, the namespace (ignore list or selector), or the pod. */
+export type DecidedBy = "request" | "namespace" | "pod";
+
+export interface InjectionDecision {
+  readonly verdict: Verdict;
+  /** Every reason found, in rule order (warnings included). */
+  readonly reasons: readonly Reason[];
+  readonly decidedBy: DecidedBy;
+  /** The previous injection's record, when the pod carries one we can read. */
+  readonly previous: SidecarStatus | null;
+}
+
+export interface RequestFacts {
+  readonly operation: Operation;
+  readonly kind: GroupVersionKind;
+  readonly subResource?: string | undefined;
+}
+
+export interface DecisionPolicy {
+  readonly ignoredNamespaces: ReadonlySet<string>;
+  /** Every container (init or regular) name the injector adds. */
+  readonly containerNames: readonly string[];
+  /** Every volume name the injector adds. */
+  readonly volumeNames: readonly string[];
+}
+
+/** Rule 0: is this request ours to judge at all? Returns the reason when it is not. */
+export function checkApplicability(req: RequestFacts): Reason | null {
+  if (req.kind.group !== "" || req.kind.kind !== "Pod") {
+    const k = req.kind.group ? `${req.kind.kind}.${req.kind.group}` : req.kind.kind;
+    return reason(ReasonCode.NotAPod, `The object is a ${k || "resource of unknown kind"}, not a Pod.`);
+  }
+  if (req.subResource) {
+    return reason(ReasonCode.Subresource, `The request is for the pods/${req.subResource} subresource.`);
+  }
+  if (req.operation !== "CREATE") {
+    return reason(ReasonCode.NotCreate, `The operation is ${req.operation}; the sidecar is only added on CREATE.`);
+  }
+  return null;
+}
+
+/** Parse an opt-in/out value: true, false, or undefined when it is not a recognised value. */
+function parseInjectValue(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === "true") return true;
+  if (v === "false") return false;
+  return undefined;
+}
+
+function optInOut(pod: Pod, reasons: Reason[]): { inject?: boolean; byPod: boolean } {
+  const label = lookup(pod.metadata.labels, Label.Inject);
+  const annotation = lookup(pod.metadata.annotations, Annotation.Inject);
+  if (label !== undefined) {
+    const value = parseInjectValue(label);
+    if (value === undefined) {
+      reasons.push(
+        reason(
+          ReasonCode.InvalidInjectValue,
+          `Label ${Label.Inject}=${JSON.stringify(label)} is not "true" or "false"; it is ignored and the default applies.`,
+        ),
+      );
+      return { byPod: false };
+    }
+    if (annotation !== undefined && parseInjectValue(annotation) !== value) {
+      reasons.push(
+        reason(
+          ReasonCode.AnnotationOverriddenByLabel,
+          `Annotation ${Annotation.Inject}=${JSON.stringify(annotation)} is ignored: the label of the same name wins.`,
+        ),
+      );
+    }
+    reasons.push(
+      value
+        ? reason(ReasonCode.PodLabelEnabled, `The pod is labelled ${Label.Inject}=true.`)
+        : reason(ReasonCode.PodLabelDisabled, `The pod opts out with the label ${Label.Inject}=false.`),
+    );
+    return { inject: value, byPod: true };
+  }
+  if (annotation !== undefined) {
+    const value = parseInjectValue(annotation);
+    if (value === undefined) {
+      reasons.push(
+        reason(
+          ReasonCode.InvalidInjectValue,
+          `Annotation ${Annotation.Inject}=${JSON.stringify(annotation)} is not "true" or "false"; it is ignored and the default applies.`,
+        ),
+      );
+      return { byPod: false };
+    }
+    reasons.push(
+      value
+        ? reason(ReasonCode.PodAnnotationEnabled, `The pod is annotated ${Annotation.Inject}=true.`)
+        : reason(ReasonCode.PodAnnotationDisabled, `The pod opts out with the annotation ${Annotation.Inject}=false.`),
+    );
+    return { inject: value, byPod: true };
+  }
+  return { byPod: false };
+}
+
+function allContainerNames(pod: Pod): Set<string> {
+  const names = new Set<string>();
+  for (const c of pod.spec.containers) names.add(c.name);
+  for (const c of pod.spec.initContainers ?? []) names.add(c.name);
+  return names;
+}
+
+/**
+ * Decide for a shape-checked Pod CREATE in `namespace` (call checkApplicability first).
+ * Pure: no IO, no clock, no config reads beyond `policy`.
+ */
+export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): InjectionDecision {
+  const reasons: Reason[] = [];
+  let decidedBy: DecidedBy | undefined;
+
+  // 1. ignored namespace
+  if (policy.ignoredNamespaces.has(namespace)) {
+    reasons.push(reason(ReasonCode.NamespaceIgnored, `Namespace ${namespace} is never injected (injector ignore list).`));
+    decidedBy = "namespace";
+  }
+  // 2. host network
+  if (pod.spec.hostNetwork === true) {
+    reasons.push(reason(ReasonCode.HostNetwork, "The pod uses the host network (spec.hostNetwork: true); the sidecar cannot capture its traffic."));
+    decidedBy ??= "pod";
+  }
+  // 3. mirror pod
+  if (lookup(pod.metadata.annotations, Annotation.ConfigMirror) !== undefined) {
+    reasons.push(reason(ReasonCode.MirrorPod, "The pod is a static (mirror) pod managed by the kubelet; it cannot be changed."));
+    decidedBy ??= "pod";
+  }
+  // 4. opt-in / opt-out
+  const opt = optInOut(pod, reasons);
+  if (opt.byPod && opt.inject === false) decidedBy ??= "pod";
+
+  // 5. already injected
+  const statusText = lookup(pod.metadata.annotations, Annotation.Status);
+  const previous = parseStatus(statusText);
+  const present = allContainerNames(pod);
+  if (statusText !== undefined && previous === null) {
+    reasons.push(
+      reason(ReasonCode.StatusAnnotationUnreadable, `Annotation ${Annotation.Status} is not a status record; it will be replaced.`),
+    );
+  }
+  let alreadyInjected = false;
+  if (previous !== null) {
+    const listed = [...previous.initContainers, ...previous.containers];
+    const missing = listed.filter((n) => !present.has(n));
+    if (listed.length > 0 && missing.length === 0) {
+      alreadyInjected = true;
+    } else {
+      reasons.push(
+        reason(
+          ReasonCode.ReinjectPartial,
+          `The pod carries ${Annotation.Status} but lacks ${missing.join(", ") || "the listed containers"}; the sidecar is injected again.`,
+        ),
+      );
+    }
+  }
+
+  // 6. name conflicts (names we added before, as recorded in the status, are ours to replace)
+  const ours = new Set(previous === null ? [] : [...previous.initContainers, ...previous.containers]);
+  const ourVolumes = new Set(previous?.volumes ?? []);
+  if (!alreadyInjected) {
+    const taken = policy.containerNames.filter((n) => present.has(n) && !ours.has(n));
+    if (taken.length > 0) {
+      reasons.push(
+        reason(
+          ReasonCode.ContainerNameConflict,
+          `The pod already has a container named ${taken.join(", ")} that the injector did not add; injecting would duplicate it.`,
+        ),
+      );
+      decidedBy ??= "pod";
+    }
+    const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
+    const takenVolumes = policy.volumeNames.filter((n) => volumes.has(n) && !ourVolumes.has(n));
+    if (takenVolumes.length > 0) {
+      reasons.push(
+        reason(
+          ReasonCode.VolumeNameConflict,
+          `The pod already has a volume named ${takenVolumes.join(", ")} that the injector did not add; injecting would duplicate it.`,
+        ),
+      );
+      decidedBy ??= "pod";
+    }
+  }
+
+  const skipping = reasons.some((r) => r.effect === "skip");
+  if (skipping) return { verdict: "skip", reasons, decidedBy: decidedBy ?? "pod", previous };
+  if (alreadyInjected) {
+    const list = [...(previous?.initContainers ?? []), ...(previous?.containers ?? [])].join(", ");
+    reasons.push(reason(ReasonCode.AlreadyInjected, `The sidecar is already injected (${list}); nothing to change.`));
+    return { verdict: "already_injected", reasons, decidedBy: "pod", previous };
+  }
+  if (!opt.byPod) {
+    reasons.push(reason(ReasonCode.NamespaceEnabled, `Namespace ${namespace} is enabled for injection and the pod does not opt out.`));
+  }
+  return { verdict: "inject", reasons, decidedBy: opt.byPod ? "pod" : "namespace", previous };
+}
+
+/** The reason codes of a decision, in order, without the warnings. */
+export function decisiveCodes(decision: InjectionDecision): string[] {
+  return decision.reasons.filter((r) => r.effect !== "warn").map((r) => r.code);
+}

@@ -1,0 +1,61 @@
+/**
+ * Apply a rendered sidecar to a copy of a pod. Pure and idempotent: a previous injection recorded
+ * in the status annotation is stripped first, so injecting twice gives the same pod as once.
+ *
+ * Placement (as Istio): classic mode appends istio-init after the app's init containers (so they
+ * run before traffic capture) and istio-proxy after the app containers (so kubectl defaults to the
+ * app); native mode puts istio-init then istio-proxy before the app's init containers, so those
+ * already have the mesh.
+ */
+import { Annotation } from "../config/config.js";
+import type { Pod, StringMap } from "./pod.js";
+import type { RenderedSidecar } from "./render.js";
+import { type SidecarStatus, formatStatus } from "./status.js";
+
+function setIfAbsent(map: StringMap, key: string, value: string): void {
+  if (!Object.hasOwn(map, key)) map[key] = value;
+}
+
+/** Remove what a previous injection added (containers and volumes named in its status record). */
+export function stripInjected(pod: Pod, previous: SidecarStatus): void {
+  const containers = new Set([...previous.initContainers, ...previous.containers]);
+  const volumes = new Set(previous.volumes);
+  pod.spec.containers = pod.spec.containers.filter((c) => !containers.has(c.name));
+  if (pod.spec.initContainers) pod.spec.initContainers = pod.spec.initContainers.filter((c) => !containers.has(c.name));
+  if (pod.spec.volumes) pod.spec.volumes = pod.spec.volumes.filter((v) => !volumes.has(v.name));
+}
+
+/** Return a new pod: `original` with the rendered sidecar added. `original` is not modified. */
+export function injectPod(original: Pod, rendered: RenderedSidecar, previous: SidecarStatus | null): Pod {
+  const pod = structuredClone(original);
+  if (previous !== null) stripInjected(pod, previous);
+  const meta = pod.metadata;
+  const spec = pod.spec;
+
+  const labels: StringMap = meta.labels ?? {};
+  for (const [k, v] of Object.entries(rendered.labels)) setIfAbsent(labels, k, v);
+  meta.labels = labels;
+
+  const annotations: StringMap = meta.annotations ?? {};
+  for (const [k, v] of Object.entries(rendered.annotations)) setIfAbsent(annotations, k, v);
+  annotations[Annotation.Status] = formatStatus(rendered.status);
+  meta.annotations = annotations;
+
+  const userInit = spec.initContainers ?? [];
+  if (rendered.native) {
+    spec.initContainers = [rendered.init, rendered.proxy, ...userInit];
+  } else {
+    spec.initContainers = [...userInit, rendered.init];
+    spec.containers = [...spec.containers, rendered.proxy];
+  }
+  spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
+
+  if (rendered.imagePullSecrets.length > 0) {
+    const secrets = spec.imagePullSecrets ?? [];
+    const have = new Set(secrets.map((s) => s.name));
+    for (const name of rendered.imagePullSecrets) if (!have.has(name)) secrets.push({ name });
+    spec.imagePullSecrets = secrets;
+  }
+  return pod;
+}
+

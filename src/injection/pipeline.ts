@@ -1,0 +1,141 @@
+/**
+ * The one injection code path: applicability → shape check → decide → validate overrides →
+ * render → inject → diff. The webhook handler and the golden tests call exactly this function (and
+ * so will the preview endpoint, the CLI and the audit); none of them re-implements a step.
+ * Pure: throws typed errors (InvalidPodError, InvalidAnnotationError) and never logs.
+ */
+import { Annotation } from "../config/config.js";
+import { readOverrides } from "./annotations.js";
+import { type InjectionDecision, type RequestFacts, checkApplicability, decide } from "./decision.js";
+import { injectPod } from "./inject.js";
+import { type Operation, createPatch } from "./patch.js";
+import { type Pod, assertPodShape } from "./pod.js";
+import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
+import { renderSidecar } from "./render.js";
+import type { InjectionTemplate } from "./template.js";
+import { isJobPod, workloadOf } from "./workload.js";
+
+export interface InjectionContext {
+  readonly template: InjectionTemplate;
+  /**
+   * Whether the cluster runs native sidecars (Kubernetes >= 1.29), as learned at startup;
+   * undefined when unknown (no cluster reachable), which `nativeSidecars: auto` treats as off.
+   */
+  readonly clusterSupportsNativeSidecars: boolean | undefined;
+}
+
+export interface InjectionInput {
+  readonly request: RequestFacts;
+  /** The request's namespace (the pod's own may be empty on CREATE). */
+  readonly namespace: string;
+  readonly object: unknown;
+}
+
+export interface InjectionResult {
+  readonly decision: InjectionDecision;
+  /** The pod as received (absent when the request is not about a Pod). */
+  readonly original?: Pod;
+  /** The pod after injection (equal to original when nothing is injected). */
+  readonly mutated?: Pod;
+  readonly patch: readonly Operation[];
+  /** Short sentences for the user (≤ 120 characters each). */
+  readonly warnings: readonly string[];
+  /** Decision, reason codes and template hash, for the API server's audit log. */
+  readonly auditAnnotations: Readonly<Record<string, string>>;
+}
+
+/** Maximum length of one admission warning (Kubernetes recommends ≤ 120 characters). */
+export const MAX_WARNING_LENGTH = 120;
+
+export function toWarning(text: string): string {
+  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 3)}...`;
+}
+
+function warningsOf(reasons: readonly Reason[]): string[] {
+  return reasons
+    .filter((r) => r.effect === "warn" || (r.effect === "skip" && WARN_ON_SKIP.has(r.code)))
+    .map((r) => toWarning(r.effect === "skip" ? `sidecar not injected: ${r.message}` : r.message));
+}
+
+/** Resolve native-sidecar mode: the pod's annotation, else config, else (auto) the cluster. */
+export function resolveNative(ctx: InjectionContext, podOverride: boolean | undefined): boolean {
+  if (podOverride !== undefined) return podOverride;
+  const mode = ctx.template.config.nativeSidecars;
+  if (mode === "true") return true;
+  if (mode === "false") return false;
+  return ctx.clusterSupportsNativeSidecars === true;
+}
+
+/** Strip managedFields: large, noisy, and never ours to patch (Istio does the same). */
+function withoutManagedFields(pod: Pod): Pod {
+  if (!Object.hasOwn(pod.metadata, "managedFields")) return pod;
+  const { managedFields: _dropped, ...metadata } = pod.metadata;
+  return { ...pod, metadata };
+}
+
+function auditOf(decision: InjectionDecision, templateHash: string): Record<string, string> {
+  const codes = decision.reasons.map((r) => r.code).join(",");
+  const out: Record<string, string> = { decision: decision.verdict, reasons: codes };
+  if (decision.verdict === "inject") out["template-hash"] = templateHash;
+  if (decision.verdict === "already_injected" && decision.previous?.templateHash) {
+    out["template-hash"] = decision.previous.templateHash;
+  }
+  return out;
+}
+
+/** Run the whole pipeline for one request. */
+export function runInjection(input: InjectionInput, ctx: InjectionContext): InjectionResult {
+  const notOurs = checkApplicability(input.request);
+  if (notOurs !== null) {
+    const decision: InjectionDecision = { verdict: "not_applicable", reasons: [notOurs], decidedBy: "request", previous: null };
+    return { decision, patch: [], warnings: [], auditAnnotations: {} };
+  }
+  const object = input.object;
+  assertPodShape(object);
+  const original = withoutManagedFields(object);
+  const t = ctx.template;
+  let decision = decide(original, input.namespace, t.policy);
+  if (decision.verdict !== "inject") {
+    return {
+      decision,
+      original,
+      mutated: original,
+      patch: [],
+      warnings: warningsOf(decision.reasons),
+      auditAnnotations: auditOf(decision, t.hash),
+    };
+  }
+  const overrides = readOverrides(original.metadata.annotations, t.config.sidecar.resources);
+  const native = resolveNative(ctx, overrides.nativeSidecar);
+  if (!native && isJobPod(original)) {
+    const job = workloadOf(original);
+    decision = {
+      ...decision,
+      reasons: [
+        ...decision.reasons,
+        reason(
+          ReasonCode.JobWithoutNativeSidecar,
+          `${job.kind} ${job.name}: the proxy keeps the pod running after the job ends; set ${Annotation.NativeSidecar}=true.`,
+        ),
+      ],
+    };
+  }
+  const rendered = renderSidecar(t, { pod: original, namespace: input.namespace, overrides, native });
+  const mutated = injectPod(original, rendered, decision.previous);
+  return {
+    decision,
+    original,
+    mutated,
+    patch: createPatch(original, mutated),
+    warnings: warningsOf(decision.reasons),
+    auditAnnotations: auditOf(decision, t.hash),
+  };
+}
+
+/** The namespace of a request: the request's own, else the object's. */
+export function namespaceOf(requestNamespace: string | undefined, object: unknown): string {
+  if (requestNamespace) return requestNamespace;
+  const meta = (object as { metadata?: { namespace?: unknown } } | null)?.metadata;
+  return typeof meta?.namespace === "string" ? meta.namespace : "";
+}
+

@@ -1,0 +1,159 @@
+/**
+ * Wire-JSON Pod types (only the fields the injector reads; everything else is carried untouched)
+ * and the shape check that runs before any rule reads them.
+ */
+import { InvalidPodError } from "../errors.js";
+
+export type StringMap = Record<string, string>;
+
+export interface ContainerPort {
+  containerPort?: number;
+  name?: string;
+  protocol?: string;
+  [key: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  ports?: ContainerPort[];
+  [key: string]: unknown;
+}
+
+export interface Volume {
+  name: string;
+  [key: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  controller?: boolean;
+  [key: string]: unknown;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: StringMap;
+  annotations?: StringMap;
+  ownerReferences?: OwnerReference[];
+  managedFields?: unknown;
+  [key: string]: unknown;
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Volume[];
+  hostNetwork?: boolean;
+  imagePullSecrets?: Array<{ name?: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  [key: string]: unknown;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkStringMap(v: unknown, path: string, problems: string[]): void {
+  if (v === undefined || v === null) return;
+  if (!isObject(v)) {
+    problems.push(`${path} must be a map of strings`);
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    if (typeof v[key] !== "string") {
+      problems.push(`${path}[${JSON.stringify(key)}] must be a string`);
+    }
+  }
+}
+
+function checkNamedList(v: unknown, path: string, required: boolean, problems: string[]): void {
+  if (v === undefined || v === null) {
+    if (required) problems.push(`${path} must be a non-empty list of objects`);
+    return;
+  }
+  if (!Array.isArray(v) || (required && v.length === 0)) {
+    problems.push(`${path} must be a ${required ? "non-empty " : ""}list of objects`);
+    return;
+  }
+  v.forEach((item, i) => {
+    if (!isObject(item)) problems.push(`${path}[${i}] must be an object`);
+    else if (typeof item.name !== "string" || item.name === "") problems.push(`${path}[${i}].name must be a non-empty string`);
+  });
+}
+
+/**
+ * Assert that the fields the injector reads have the right shape; lists every problem by path.
+ * Null labels/annotations/lists are accepted (they mean "none").
+ */
+export function assertPodShape(obj: unknown): asserts obj is Pod {
+  const problems: string[] = [];
+  if (!isObject(obj)) throw new InvalidPodError(["object must be a Pod object"]);
+  const meta = obj.metadata;
+  if (meta !== undefined && meta !== null && !isObject(meta)) problems.push("metadata must be an object");
+  if (isObject(meta)) {
+    for (const key of ["name", "generateName", "namespace"] as const) {
+      if (meta[key] !== undefined && meta[key] !== null && typeof meta[key] !== "string") {
+        problems.push(`metadata.${key} must be a string`);
+      }
+    }
+    checkStringMap(meta.labels, "metadata.labels", problems);
+    checkStringMap(meta.annotations, "metadata.annotations", problems);
+    if (meta.ownerReferences !== undefined && meta.ownerReferences !== null) {
+      if (!Array.isArray(meta.ownerReferences) || !meta.ownerReferences.every(isObject)) {
+        problems.push("metadata.ownerReferences must be a list of objects");
+      }
+    }
+  }
+  const spec = obj.spec;
+  if (!isObject(spec)) {
+    problems.push("spec must be an object");
+  } else {
+    checkNamedList(spec.containers, "spec.containers", true, problems);
+    checkNamedList(spec.initContainers, "spec.initContainers", false, problems);
+    checkNamedList(spec.volumes, "spec.volumes", false, problems);
+    if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== "boolean") {
+      problems.push("spec.hostNetwork must be a boolean");
+    }
+    if (spec.imagePullSecrets !== undefined && spec.imagePullSecrets !== null) {
+      if (!Array.isArray(spec.imagePullSecrets) || !spec.imagePullSecrets.every(isObject)) {
+        problems.push("spec.imagePullSecrets must be a list of objects");
+      }
+    }
+    if (Array.isArray(spec.containers)) {
+      spec.containers.forEach((c, i) => {
+        if (isObject(c) && c.ports !== undefined && c.ports !== null) {
+          if (!Array.isArray(c.ports) || !c.ports.every(isObject)) {
+            problems.push(`spec.containers[${i}].ports must be a list of objects`);
+          }
+        }
+      });
+    }
+  }
+  if (problems.length > 0) throw new InvalidPodError(problems);
+}
+
+/** Own-property lookup in a string map (safe for keys like "__proto__"). */
+export function lookup(map: StringMap | undefined | null, key: string): string | undefined {
+  if (map === undefined || map === null || !Object.hasOwn(map, key)) return undefined;
+  return map[key];
+}
+
+/** The name to show for a pod in logs and messages: its name, else its generateName, else "<unnamed>". */
+export function podDisplayName(pod: { metadata?: ObjectMeta | null } | undefined): string {
+  const meta = pod?.metadata;
+  if (meta && typeof meta.name === "string" && meta.name !== "") return meta.name;
+  if (meta && typeof meta.generateName === "string" && meta.generateName !== "") return meta.generateName;
+  return "<unnamed>";
+}

@@ -1,0 +1,83 @@
+/**
+ * Stable reason codes (snake_case: they become log fields, metric labels and audit annotations) and
+ * the effect each has on the decision. Messages are built beside the code that finds the fact.
+ */
+
+export const ReasonCode = {
+  // The request is not ours to judge (allowed untouched, no warning).
+  NotAPod: "not_a_pod",
+  NotCreate: "operation_not_create",
+  Subresource: "subresource_request",
+  // Skips.
+  NamespaceIgnored: "namespace_ignored",
+  HostNetwork: "host_network",
+  MirrorPod: "mirror_pod",
+  PodLabelDisabled: "pod_label_disabled",
+  PodAnnotationDisabled: "pod_annotation_disabled",
+  ContainerNameConflict: "container_name_conflict",
+  VolumeNameConflict: "volume_name_conflict",
+  // Nothing to do.
+  AlreadyInjected: "already_injected",
+  // Why we inject.
+  PodLabelEnabled: "pod_label_enabled",
+  PodAnnotationEnabled: "pod_annotation_enabled",
+  NamespaceEnabled: "namespace_enabled",
+  // Informational, shown to the user as warnings.
+  InvalidInjectValue: "invalid_inject_value",
+  AnnotationOverriddenByLabel: "annotation_overridden_by_label",
+  StatusAnnotationUnreadable: "status_annotation_unreadable",
+  ReinjectPartial: "reinject_partial",
+  JobWithoutNativeSidecar: "job_without_native_sidecar",
+} as const;
+export type ReasonCode = (typeof ReasonCode)[keyof typeof ReasonCode];
+
+/**
+ * What a reason does: `ignore` (not our request), `skip` (do not inject), `noop` (already done),
+ * `inject` (why we inject), `warn` (worth telling the user; changes nothing by itself).
+ */
+export type ReasonEffect = "ignore" | "skip" | "noop" | "inject" | "warn";
+
+export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
+  not_a_pod: "ignore",
+  operation_not_create: "ignore",
+  subresource_request: "ignore",
+  namespace_ignored: "skip",
+  host_network: "skip",
+  mirror_pod: "skip",
+  pod_label_disabled: "skip",
+  pod_annotation_disabled: "skip",
+  container_name_conflict: "skip",
+  volume_name_conflict: "skip",
+  already_injected: "noop",
+  pod_label_enabled: "inject",
+  pod_annotation_enabled: "inject",
+  namespace_enabled: "inject",
+  invalid_inject_value: "warn",
+  annotation_overridden_by_label: "warn",
+  status_annotation_unreadable: "warn",
+  reinject_partial: "warn",
+  job_without_native_sidecar: "warn",
+};
+
+/**
+ * Skips that a user may not expect, and so are also returned as admission warnings. An explicit
+ * opt-out is what the user asked for and gets no warning.
+ */
+export const WARN_ON_SKIP: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  ReasonCode.NamespaceIgnored,
+  ReasonCode.HostNetwork,
+  ReasonCode.MirrorPod,
+  ReasonCode.ContainerNameConflict,
+  ReasonCode.VolumeNameConflict,
+]);
+
+export interface Reason {
+  readonly code: ReasonCode;
+  readonly effect: ReasonEffect;
+  /** A complete sentence for humans. */
+  readonly message: string;
+}
+
+export function reason(code: ReasonCode, message: string): Reason {
+  return { code, effect: REASON_EFFECT[code], message };
+}

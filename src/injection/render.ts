@@ -1,0 +1,245 @@
+/**
+ * Render the sidecar for one pod: the init container, the proxy container, the volumes, the labels
+ * and annotations to add and the status record. Pure: template + pod + validated overrides in,
+ * plain JSON out. Values follow Istio's injection template.
+ */
+import {
+  Annotation,
+  ContainerName,
+  Label,
+  PROXY_UID,
+  ProxyPort,
+  VolumeName,
+  type Resources,
+} from "../config/config.js";
+import { type PodOverrides, mergeResources } from "./annotations.js";
+import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
+import type { SidecarStatus } from "./status.js";
+import type { InjectionTemplate } from "./template.js";
+import { type WorkloadRef, workloadOf } from "./workload.js";
+
+export interface RenderedSidecar {
+  /** Whether the proxy is a native sidecar (an init container with restartPolicy: Always). */
+  readonly native: boolean;
+  readonly init: Container;
+  readonly proxy: Container;
+  readonly volumes: readonly Volume[];
+  /** Labels to add where the pod does not set them already. */
+  readonly labels: StringMap;
+  /** Annotations to add where the pod does not set them already. */
+  readonly annotations: StringMap;
+  readonly imagePullSecrets: readonly string[];
+  readonly status: SidecarStatus;
+}
+
+export interface RenderInput {
+  readonly pod: Pod;
+  readonly namespace: string;
+  readonly overrides: PodOverrides;
+  readonly native: boolean;
+}
+
+function resourcesJson(r: Resources): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  if (Object.keys(r.requests).length > 0) out.requests = { ...r.requests };
+  if (Object.keys(r.limits).length > 0) out.limits = { ...r.limits };
+  return out;
+}
+
+/**
+ * The ports excluded from inbound capture: Envoy's Prometheus and health ports always, then the
+ * user's list, then the agent's status port unless listed already (Istio's excludeInboundPort).
+ */
+export function excludedInboundPorts(userList: string): string {
+  const status = String(ProxyPort.AgentStatus);
+  const user = userList
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+  const rest = user.includes(status) ? user : [...user, status];
+  return [String(ProxyPort.EnvoyPrometheus), String(ProxyPort.Health), ...rest].join(",");
+}
+
+function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+function resourceEnv(name: string, resource: string): Record<string, unknown> {
+  return { name, valueFrom: { resourceFieldRef: { resource } } };
+}
+
+function appPorts(pod: Pod): ContainerPort[] {
+  return pod.spec.containers.flatMap((c) => c.ports ?? []);
+}
+
+function renderInit(t: InjectionTemplate, o: PodOverrides): Container {
+  const s = t.config.sidecar;
+  const args = [
+    "istio-iptables",
+    "-p",
+    String(ProxyPort.Outbound),
+    "-z",
+    String(ProxyPort.Inbound),
+    "-u",
+    String(PROXY_UID),
+    "-m",
+    o.interceptionMode ?? s.interceptionMode,
+    "-i",
+    o.includeOutboundIPRanges ?? s.includeOutboundIPRanges,
+    "-x",
+    o.excludeOutboundIPRanges ?? s.excludeOutboundIPRanges,
+    "-b",
+    o.includeInboundPorts ?? s.includeInboundPorts,
+    "-d",
+    excludedInboundPorts(o.excludeInboundPorts ?? s.excludeInboundPorts),
+  ];
+  const includeOut = o.includeOutboundPorts ?? s.includeOutboundPorts;
+  if (includeOut !== "") args.push("-q", includeOut);
+  const excludeOut = o.excludeOutboundPorts ?? s.excludeOutboundPorts;
+  if (excludeOut !== "") args.push("-o", excludeOut);
+  args.push(`--log_output_level=${s.agentLogLevel}`);
+  return {
+    name: ContainerName.Init,
+    image: s.initImage,
+    imagePullPolicy: s.imagePullPolicy,
+    args,
+    resources: resourcesJson(s.initResources),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
+      privileged: false,
+      readOnlyRootFilesystem: false,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
+  };
+}
+
+function healthProbe(periodSeconds: number, failureThreshold: number): Record<string, unknown> {
+  return {
+    httpGet: { path: "/healthz/ready", port: ProxyPort.Health },
+    initialDelaySeconds: 0,
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold,
+  };
+}
+
+function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): Container {
+  const s = t.config.sidecar;
+  const o = input.overrides;
+  const mode = o.interceptionMode ?? s.interceptionMode;
+  const tproxy = mode === "TPROXY";
+  const env: Array<Record<string, unknown>> = [
+    { name: "PILOT_CERT_PROVIDER", value: "istiod" },
+    { name: "CA_ADDR", value: s.discoveryAddress },
+    fieldEnv("POD_NAME", "metadata.name"),
+    fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+    fieldEnv("INSTANCE_IP", "status.podIP"),
+    fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
+    fieldEnv("HOST_IP", "status.hostIP"),
+    resourceEnv("ISTIO_CPU_LIMIT", "limits.cpu"),
+    { name: "PROXY_CONFIG", value: JSON.stringify({ discoveryAddress: s.discoveryAddress }) },
+    { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
+    { name: "ISTIO_META_APP_CONTAINERS", value: input.pod.spec.containers.map((c) => c.name).join(",") },
+    resourceEnv("GOMEMLIMIT", "limits.memory"),
+    resourceEnv("GOMAXPROCS", "limits.cpu"),
+    { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
+    fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
+    { name: "ISTIO_META_INTERCEPTION_MODE", value: mode },
+    { name: "ISTIO_META_WORKLOAD_NAME", value: workload.name },
+    {
+      name: "ISTIO_META_OWNER",
+      value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
+    },
+    { name: "ISTIO_META_MESH_ID", value: s.meshId },
+    { name: "TRUST_DOMAIN", value: s.trustDomain },
+  ];
+  const proxy: Container = {
+    name: ContainerName.Proxy,
+    image: o.proxyImage ?? s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    args: [
+      "proxy",
+      "sidecar",
+      "--domain",
+      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
+      `--proxyComponentLogLevel=${s.componentLogLevel}`,
+      `--log_output_level=${s.agentLogLevel}`,
+    ],
+    env,
+    ports: [
+      { containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" },
+      { containerPort: ProxyPort.Health, name: "istio-health", protocol: "TCP" },
+      { containerPort: ProxyPort.AgentStatus, name: "istio-status", protocol: "TCP" },
+    ],
+    readinessProbe: healthProbe(15, 4),
+    startupProbe: healthProbe(1, 600),
+    resources: resourcesJson(mergeResources(s.resources, o)),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: tproxy ? { add: ["NET_ADMIN"], drop: ["ALL"] } : { drop: ["ALL"] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: PROXY_UID,
+      runAsNonRoot: !tproxy,
+      runAsUser: tproxy ? 0 : PROXY_UID,
+    },
+    volumeMounts: [
+      { mountPath: "/var/run/secrets/workload-spiffe-uds", name: VolumeName.WorkloadSocket },
+      { mountPath: "/var/run/secrets/credential-uds", name: VolumeName.CredentialSocket },
+      { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: VolumeName.WorkloadCerts },
+      { mountPath: "/var/run/secrets/istio", name: VolumeName.IstiodCA },
+      { mountPath: "/var/lib/istio/data", name: VolumeName.Data },
+      { mountPath: "/etc/istio/proxy", name: VolumeName.Envoy },
+      { mountPath: "/var/run/secrets/tokens", name: VolumeName.Token },
+      { mountPath: "/etc/istio/pod", name: VolumeName.PodInfo },
+    ],
+  };
+  if (input.native) {
+    // A restartable init container: starts before the app's init containers, lives as long as the
+    // pod, and lets Jobs complete. On shutdown it drains Envoy's listeners first.
+    proxy.restartPolicy = "Always";
+    proxy.lifecycle = {
+      preStop: { exec: { command: ["pilot-agent", "request", `--debug-port=${ProxyPort.AgentStatus}`, "POST", "drain"] } },
+    };
+  }
+  return proxy;
+}
+
+function canonicalLabels(pod: Pod, workload: WorkloadRef): StringMap {
+  const labels = pod.metadata.labels;
+  return {
+    [Label.TlsMode]: "istio",
+    [Label.CanonicalName]: lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name,
+    [Label.CanonicalRevision]: lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest",
+  };
+}
+
+/** Render the sidecar for one pod (already decided "inject", overrides already validated). */
+export function renderSidecar(t: InjectionTemplate, input: RenderInput): RenderedSidecar {
+  const workload = workloadOf(input.pod);
+  const init = renderInit(t, input.overrides);
+  const proxy = renderProxy(t, input, workload);
+  const pullSecrets = t.config.sidecar.imagePullSecrets;
+  const firstApp = input.pod.spec.containers[0]?.name;
+  return {
+    native: input.native,
+    init,
+    proxy,
+    volumes: structuredClone(t.volumes) as Volume[],
+    labels: canonicalLabels(input.pod, workload),
+    annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp },
+    imagePullSecrets: pullSecrets,
+    status: {
+      initContainers: input.native ? [init.name, proxy.name] : [init.name],
+      containers: input.native ? [] : [proxy.name],
+      volumes: t.volumes.map((v) => v.name),
+      imagePullSecrets: pullSecrets.length > 0 ? pullSecrets : null,
+      revision: t.config.revision,
+      templateHash: t.hash,
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The only module that constructs Kubernetes API clients (@kubernetes/client-node 1.4, ESM).
+ * In a pod: in-cluster config; elsewhere: the KUBECONFIG file; neither: no cluster (null).
+ */
+import { KubeConfig, VersionApi } from "@kubernetes/client-node";
+
+/** How to reach a cluster, as read from the environment by the config loader. */
+export type ClusterAccess =
+  | { readonly kind: "in-cluster" }
+  | { readonly kind: "kubeconfig"; readonly path: string }
+  | { readonly kind: "none" };
+
+/** Read cluster access from an environment map (called by the config edge only). */
+export function clusterAccessFrom(env: Readonly<Record<string, string | undefined>>): ClusterAccess {
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return { kind: "in-cluster" };
+  const path = env.KUBECONFIG?.split(":").find((p) => p !== "");
+  if (path) return { kind: "kubeconfig", path };
+  return { kind: "none" };
+}
+
+export interface KubeClients {
+  readonly config: KubeConfig;
+  readonly version: VersionApi;
+}
+
+export function kubeConfigFor(access: ClusterAccess): KubeConfig | null {
+  if (access.kind === "none") return null;
+  const kc = new KubeConfig();
+  if (access.kind === "in-cluster") kc.loadFromCluster();
+  else kc.loadFromFile(access.path);
+  return kc;
+}
+
+export function makeKubeClients(kc: KubeConfig): KubeClients {
+  return { config: kc, version: kc.makeApiClient(VersionApi) };
+}

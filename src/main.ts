@@ -1,0 +1,173 @@
+/**
+ * The composition root of `sidecar-injector serve`: load config → learn the cluster (optional) →
+ * certificates → app → HTTPS server → watchers → signal handlers. Nothing else lives here.
+ */
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import type { Config } from "./config/config.js";
+import { watchConfigFile } from "./config/config-watcher.js";
+import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
+import { ConfigError } from "./errors.js";
+import { createApp } from "./http/app.js";
+import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
+import type { InjectionContext } from "./injection/pipeline.js";
+import { compileTemplate } from "./injection/template.js";
+import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients } from "./kube/client.js";
+import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
+import { type Logger, createLogger } from "./log.js";
+import { describeCertificate } from "./tls/certificates.js";
+import { loadOrCreateLocalCerts, servingNames, watchCertDir } from "./tls/cert-store.js";
+
+export interface ServeOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly flags: ConfigFlags;
+  readonly configPath?: string | undefined;
+}
+
+export interface RunningInjector {
+  readonly config: Config;
+  readonly server: ServerHandle;
+  readonly logger: Logger;
+  /** Drain and stop everything. */
+  stop(deadlineMs?: number): Promise<{ timedOut: boolean }>;
+}
+
+const CLUSTER_VERSION_TIMEOUT_MS = 5_000;
+
+async function learnNativeSidecarSupport(
+  config: Config,
+  access: ClusterAccess,
+  logger: Logger,
+): Promise<boolean | undefined> {
+  if (config.nativeSidecars !== "auto") return undefined;
+  if (access.kind === "none") {
+    logger.info("no cluster configured: nativeSidecars=auto resolves to off");
+    return undefined;
+  }
+  try {
+    const kc = kubeConfigFor(access);
+    if (kc === null) return undefined;
+    const version = await fetchClusterVersion(makeKubeClients(kc), CLUSTER_VERSION_TIMEOUT_MS);
+    const native = supportsNativeSidecars(version);
+    logger.info({ cluster: version.gitVersion, nativeSidecars: native }, "learned cluster version");
+    return native;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, "cannot learn the cluster version: nativeSidecars=auto resolves to off");
+    return undefined;
+  }
+}
+
+/** Start the webhook server; resolves once it listens and is ready. */
+export async function serve(opts: ServeOptions): Promise<RunningInjector> {
+  const fileText = opts.configPath === undefined ? undefined : await readConfigFile(opts.configPath);
+  const build = (text: string | undefined): Config =>
+    loadConfig({
+      env: opts.env,
+      flags: opts.flags,
+      ...(text !== undefined && { file: { content: parseConfigText(text, opts.configPath ?? "config"), source: opts.configPath ?? "config" } }),
+    });
+  const config = build(fileText);
+  const logger = createLogger(config.server.logLevel);
+  const lifecycle: Lifecycle = { ready: false, draining: false };
+
+  const native = await learnNativeSidecarSupport(config, clusterAccessFrom(opts.env), logger);
+  let context: InjectionContext = { template: compileTemplate(config), clusterSupportsNativeSidecars: native };
+
+  const names = servingNames(config.service, config.sidecar.clusterDomain);
+  const certs = await loadOrCreateLocalCerts({ dir: config.server.certDir, names, now: new Date() });
+  const certInfo = describeCertificate(certs.material.cert);
+  logger.info(
+    { dir: config.server.certDir, action: certs.action, notAfter: certInfo.notAfter.toISOString(), names },
+    "serving certificate ready",
+  );
+
+  const app = createApp({
+    context: () => context,
+    logger,
+    now: () => performance.now(),
+    health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining },
+    maxBodyBytes: () => context.template.config.server.maxBodyBytes,
+  });
+  const server = await startServer({
+    app,
+    tls: certs.material,
+    port: config.server.port,
+    host: config.server.host,
+    logger,
+    lifecycle,
+  });
+
+  const certWatch = watchCertDir(config.server.certDir, (m) => server.setCertificate(m), logger);
+  const configWatch =
+    opts.configPath === undefined || fileText === undefined
+      ? undefined
+      : watchConfigFile({
+          path: opts.configPath,
+          initialText: fileText,
+          logger,
+          build: (text) => build(text),
+          onChange: (next) => {
+            const restartOnly = (["port", "host", "certDir"] as const).filter(
+              (k) => next.server[k] !== config.server[k],
+            );
+            if (restartOnly.length > 0) {
+              logger.warn({ settings: restartOnly.map((k) => `server.${k}`) }, "these settings take effect on restart");
+            }
+            context = { template: compileTemplate(next), clusterSupportsNativeSidecars: native };
+          },
+        });
+
+  lifecycle.ready = true;
+  logger.info(
+    { port: server.port, host: server.host, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars },
+    "sidecar-injector listening",
+  );
+  return {
+    config,
+    server,
+    logger,
+    async stop(deadlineMs = config.server.shutdownDeadlineMs) {
+      certWatch.close();
+      configWatch?.close();
+      return server.close(deadlineMs);
+    },
+  };
+}
+
+async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError([`cannot read config file ${path}: ${(err as Error).message}`]);
+  }
+}
+
+/**
+ * Install SIGTERM/SIGINT handling once: the first signal drains (exit 0, or 1 when the deadline
+ * forced connections closed); a second signal exits 1 at once.
+ */
+export function installShutdown(injector: RunningInjector, exit: (code: number) => void = process.exit): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      injector.logger.warn({ signal }, "second signal: exiting now");
+      exit(1);
+      return;
+    }
+    stopping = true;
+    injector.logger.info({ signal, deadlineMs: injector.config.server.shutdownDeadlineMs }, "shutting down: draining");
+    injector.stop().then(
+      ({ timedOut }) => {
+        injector.logger.info({ timedOut }, "shutdown complete");
+        injector.logger.flush?.();
+        exit(timedOut ? 1 : 0);
+      },
+      (err: unknown) => {
+        injector.logger.error({ err }, "shutdown failed");
+        exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}
