@@ -112,7 +112,8 @@ function diff(a: Json, b: Json, path: string, ops: Operation[]): void {
       const bv = b[key];
       if (bv === undefined) continue;
       const at = `${path}/${escapePointer(key)}`;
-      if (!Object.hasOwn(a, key) || a[key] === undefined) ops.push({ op: "add", path: at, value: bv });
+      // `add` on an existing member replaces it (RFC 6902 4.1): used for members that were null.
+      if (!Object.hasOwn(a, key) || a[key] === undefined || a[key] === null) ops.push({ op: "add", path: at, value: bv });
       else diff(a[key], bv, at, ops);
     }
     return;

@@ -1,0 +1,140 @@
+import { describe, expect, it } from "@jest/globals";
+import { aPod, testContext } from "../../test/support/builders.js";
+import { checkApplicability, decide } from "./decision.js";
+import type { Pod } from "./pod.js";
+
+const policy = testContext().template.policy;
+const STATUS = JSON.stringify({
+  initContainers: ["istio-init"],
+  containers: ["istio-proxy"],
+  volumes: ["istio-envoy"],
+  imagePullSecrets: null,
+  revision: "default",
+});
+const proxy = { name: "istio-proxy", image: "proxy" };
+const init = { name: "istio-init", image: "proxy" };
+
+describe("checkApplicability", () => {
+  const pod = { group: "", version: "v1", kind: "Pod" };
+  it.each([
+    ["a Pod CREATE", { operation: "CREATE", kind: pod }, null],
+    ["a Deployment", { operation: "CREATE", kind: { group: "apps", version: "v1", kind: "Deployment" } }, "not_a_pod"],
+    ["a Pod-named CRD", { operation: "CREATE", kind: { group: "example.com", version: "v1", kind: "Pod" } }, "not_a_pod"],
+    ["an UPDATE", { operation: "UPDATE", kind: pod }, "operation_not_create"],
+    ["a DELETE", { operation: "DELETE", kind: pod }, "operation_not_create"],
+    ["a subresource", { operation: "CREATE", kind: pod, subResource: "binding" }, "subresource_request"],
+  ] as const)("%s", (_name, req, code) => {
+    expect(checkApplicability(req)?.code ?? null).toBe(code);
+  });
+});
+
+interface Case {
+  name: string;
+  pod: Pod;
+  namespace?: string;
+  verdict: string;
+  codes: string[];
+  decidedBy?: string;
+}
+
+const cases: Case[] = [
+  { name: "default: namespace enabled", pod: aPod(), verdict: "inject", codes: ["namespace_enabled"], decidedBy: "namespace" },
+  { name: "ignored namespace", pod: aPod(), namespace: "kube-system", verdict: "skip", codes: ["namespace_ignored"], decidedBy: "namespace" },
+  { name: "injector's own namespace", pod: aPod(), namespace: "sidecar-injector", verdict: "skip", codes: ["namespace_ignored"] },
+  { name: "hostNetwork", pod: aPod({ spec: { hostNetwork: true } }), verdict: "skip", codes: ["host_network"], decidedBy: "pod" },
+  { name: "hostNetwork false", pod: aPod({ spec: { hostNetwork: false } }), verdict: "inject", codes: ["namespace_enabled"] },
+  { name: "mirror pod", pod: aPod({ annotations: { "kubernetes.io/config.mirror": "abc" } }), verdict: "skip", codes: ["mirror_pod"] },
+  { name: "label false", pod: aPod({ labels: { "sidecar.istio.io/inject": "false" } }), verdict: "skip", codes: ["pod_label_disabled"], decidedBy: "pod" },
+  { name: "label true", pod: aPod({ labels: { "sidecar.istio.io/inject": "true" } }), verdict: "inject", codes: ["pod_label_enabled"], decidedBy: "pod" },
+  { name: "label TRUE (case-insensitive)", pod: aPod({ labels: { "sidecar.istio.io/inject": "TRUE" } }), verdict: "inject", codes: ["pod_label_enabled"] },
+  { name: "annotation false", pod: aPod({ annotations: { "sidecar.istio.io/inject": "false" } }), verdict: "skip", codes: ["pod_annotation_disabled"] },
+  { name: "annotation true", pod: aPod({ annotations: { "sidecar.istio.io/inject": "true" } }), verdict: "inject", codes: ["pod_annotation_enabled"] },
+  {
+    name: "label beats annotation",
+    pod: aPod({ labels: { "sidecar.istio.io/inject": "true" }, annotations: { "sidecar.istio.io/inject": "false" } }),
+    verdict: "inject",
+    codes: ["annotation_overridden_by_label", "pod_label_enabled"],
+  },
+  {
+    name: "label false beats annotation true",
+    pod: aPod({ labels: { "sidecar.istio.io/inject": "false" }, annotations: { "sidecar.istio.io/inject": "true" } }),
+    verdict: "skip",
+    codes: ["annotation_overridden_by_label", "pod_label_disabled"],
+  },
+  {
+    name: "invalid label value → warning and default",
+    pod: aPod({ labels: { "sidecar.istio.io/inject": "yes-please" } }),
+    verdict: "inject",
+    codes: ["invalid_inject_value", "namespace_enabled"],
+  },
+  {
+    name: "invalid annotation value → warning and default",
+    pod: aPod({ annotations: { "sidecar.istio.io/inject": "enabled" } }),
+    verdict: "inject",
+    codes: ["invalid_inject_value", "namespace_enabled"],
+  },
+  {
+    name: "already injected",
+    pod: aPod({ annotations: { "sidecar.istio.io/status": STATUS }, spec: { initContainers: [init], containers: [{ name: "web" }, proxy] } }),
+    verdict: "already_injected",
+    codes: ["already_injected"],
+  },
+  {
+    name: "status present but containers missing → re-inject",
+    pod: aPod({ annotations: { "sidecar.istio.io/status": STATUS } }),
+    verdict: "inject",
+    codes: ["reinject_partial", "namespace_enabled"],
+  },
+  {
+    name: "unreadable status + our container present → conflict",
+    pod: aPod({ annotations: { "sidecar.istio.io/status": "{not json" }, spec: { containers: [{ name: "web" }, proxy] } }),
+    verdict: "skip",
+    codes: ["status_annotation_unreadable", "container_name_conflict"],
+  },
+  {
+    name: "container named istio-proxy without status",
+    pod: aPod({ spec: { containers: [{ name: "web" }, proxy] } }),
+    verdict: "skip",
+    codes: ["container_name_conflict"],
+  },
+  {
+    name: "init container named istio-init without status",
+    pod: aPod({ spec: { initContainers: [init] } }),
+    verdict: "skip",
+    codes: ["container_name_conflict"],
+  },
+  {
+    name: "volume named istio-envoy without status",
+    pod: aPod({ spec: { volumes: [{ name: "istio-envoy", emptyDir: {} }] } }),
+    verdict: "skip",
+    codes: ["volume_name_conflict"],
+  },
+  {
+    name: "every skip reason at once",
+    pod: aPod({
+      labels: { "sidecar.istio.io/inject": "false" },
+      annotations: { "kubernetes.io/config.mirror": "x" },
+      spec: { hostNetwork: true, volumes: [{ name: "istio-data" }] },
+    }),
+    namespace: "kube-system",
+    verdict: "skip",
+    codes: ["namespace_ignored", "host_network", "mirror_pod", "pod_label_disabled", "volume_name_conflict"],
+    decidedBy: "namespace",
+  },
+  {
+    name: "__proto__ keys are plain data",
+    pod: aPod({ labels: JSON.parse('{"__proto__":"x","constructor":"y"}') as Record<string, string> }),
+    verdict: "inject",
+    codes: ["namespace_enabled"],
+  },
+];
+
+describe("decide", () => {
+  it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const d = decide(c.pod, c.namespace ?? "default", policy);
+    expect(d.verdict).toBe(c.verdict);
+    expect(d.reasons.map((r) => r.code)).toEqual(c.codes);
+    if (c.decidedBy) expect(d.decidedBy).toBe(c.decidedBy);
+    for (const r of d.reasons) expect(r.message).toMatch(/\.$/);
+  });
+});

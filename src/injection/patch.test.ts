@@ -1,0 +1,124 @@
+import { describe, expect, it } from "@jest/globals";
+import fjp from "fast-json-patch";
+import { applyStrict } from "../../test/support/strict-patch.js";
+import { createPatch, encodePatch, escapePointer, jsonEqual } from "./patch.js";
+
+function roundTrip(a: unknown, b: unknown) {
+  const ops = createPatch(a, b);
+  expect(applyStrict(a, ops)).toEqual(b);
+  expect(fjp.applyPatch(structuredClone(a), structuredClone(ops), true, false).newDocument).toEqual(b);
+  return ops;
+}
+
+describe("createPatch", () => {
+  it.each([
+    {
+      name: "insert before existing items is one add, not a replace cascade",
+      a: { list: [{ name: "app" }, { name: "sidecar" }] },
+      b: { list: [{ name: "istio-init" }, { name: "istio-proxy" }, { name: "app" }, { name: "sidecar" }] },
+      ops: [
+        { op: "add", path: "/list/0", value: { name: "istio-init" } },
+        { op: "add", path: "/list/1", value: { name: "istio-proxy" } },
+      ],
+    },
+    {
+      name: "append",
+      a: { list: [{ name: "app" }] },
+      b: { list: [{ name: "app" }, { name: "istio-proxy" }] },
+      ops: [{ op: "add", path: "/list/1", value: { name: "istio-proxy" } }],
+    },
+    {
+      name: "insert in the middle of unnamed items",
+      a: { args: ["a", "c"] },
+      b: { args: ["a", "b", "c"] },
+      ops: [{ op: "add", path: "/args/1", value: "b" }],
+    },
+    {
+      name: "missing parent is created whole",
+      a: { metadata: { name: "x" } },
+      b: { metadata: { name: "x", annotations: { "a/b": "1" } } },
+      ops: [{ op: "add", path: "/metadata/annotations", value: { "a/b": "1" } }],
+    },
+    {
+      name: "keys with / and ~ are escaped",
+      a: { labels: {} },
+      b: { labels: { "security.istio.io/tlsMode": "istio", "x~y": "1" } },
+      ops: [
+        { op: "add", path: "/labels/security.istio.io~1tlsMode", value: "istio" },
+        { op: "add", path: "/labels/x~0y", value: "1" },
+      ],
+    },
+    {
+      name: "changed named element is diffed in place",
+      a: { c: [{ name: "a", image: "1" }, { name: "b" }] },
+      b: { c: [{ name: "new" }, { name: "a", image: "2" }, { name: "b" }] },
+      ops: [
+        { op: "add", path: "/c/0", value: { name: "new" } },
+        { op: "replace", path: "/c/1/image", value: "2" },
+      ],
+    },
+    {
+      name: "removed named element (re-injection strips the old proxy)",
+      a: { c: [{ name: "app" }, { name: "old" }] },
+      b: { c: [{ name: "app" }] },
+      ops: [{ op: "remove", path: "/c/1" }],
+    },
+    {
+      name: "equal documents give no operations",
+      a: { a: [1, { b: null }], c: "x" },
+      b: { a: [1, { b: null }], c: "x" },
+      ops: [],
+    },
+    {
+      name: "undefined members count as absent",
+      a: { a: 1 },
+      b: { a: 1, b: undefined },
+      ops: [],
+    },
+    {
+      name: "a null member is filled with add",
+      a: { labels: null },
+      b: { labels: { a: "1" } },
+      ops: [{ op: "add", path: "/labels", value: { a: "1" } }],
+    },
+  ])("$name", ({ a, b, ops }) => {
+    expect(roundTrip(a, b)).toEqual(ops);
+  });
+
+  it("falls back to index-wise diff for a reorder, and still applies", () => {
+    roundTrip({ c: [{ name: "a" }, { name: "b" }] }, { c: [{ name: "b" }, { name: "a" }] });
+    roundTrip({ c: [1, 2, 3] }, { c: [3] });
+    roundTrip({ c: [1, 2] }, { c: [2, 1, 5] });
+  });
+
+  it("does not mutate its inputs", () => {
+    const a = { c: [{ name: "a" }] };
+    const b = { c: [{ name: "x" }, { name: "a" }] };
+    const before = JSON.stringify([a, b]);
+    createPatch(a, b);
+    expect(JSON.stringify([a, b])).toBe(before);
+  });
+
+  it("treats __proto__ keys as plain data", () => {
+    const a = JSON.parse('{"m":{"__proto__":"x"}}') as unknown;
+    const b = JSON.parse('{"m":{"__proto__":"x","k":"v"}}') as unknown;
+    expect(createPatch(a, b)).toEqual([{ op: "add", path: "/m/k", value: "v" }]);
+    expect(({} as Record<string, unknown>).k).toBeUndefined();
+  });
+});
+
+describe("helpers", () => {
+  it("escapePointer", () => {
+    expect(escapePointer("a/b~c")).toBe("a~1b~0c");
+  });
+  it("jsonEqual", () => {
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(jsonEqual([1], { 0: 1 })).toBe(false);
+    expect(jsonEqual(null, {})).toBe(false);
+  });
+  it("encodePatch is base64 JSON", () => {
+    const ops = [{ op: "add" as const, path: "/a", value: 1 }];
+    expect(JSON.parse(Buffer.from(encodePatch(ops), "base64").toString())).toEqual(ops);
+  });
+});

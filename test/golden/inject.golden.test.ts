@@ -1,0 +1,132 @@
+/**
+ * Golden-file tests: every testdata/inject/<case>.pod.json is run through the injection pipeline
+ * and through the webhook handler, and compared with <case>.injected.json (the pod after
+ * injection) and <case>.decision.json (verdict, reasons, warnings, audit annotations, or the error).
+ * Optional <case>.params.json sets { namespace, config, clusterSupportsNativeSidecars }.
+ *
+ * UPDATE_GOLDEN=1 npm run test:golden rewrites the goldens; review their diff like code.
+ * A golden without an input fails the run (stale).
+ */
+import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import fjp from "fast-json-patch";
+import { handleAdmission } from "../../src/admission/handler.js";
+import { parseAdmissionReview } from "../../src/admission/review.js";
+import { InjectorError } from "../../src/errors.js";
+import { type InjectionContext, runInjection } from "../../src/injection/pipeline.js";
+import { silentLogger } from "../../src/log.js";
+import { reviewFor, testContext } from "../support/builders.js";
+import { applyStrict } from "../support/strict-patch.js";
+
+const DIR = join(import.meta.dirname, "testdata", "inject");
+const UPDATE = process.env.UPDATE_GOLDEN === "1";
+const INPUT = ".pod.json";
+const OUTPUTS = [".injected.json", ".decision.json"];
+
+interface Params {
+  namespace?: string;
+  config?: unknown;
+  clusterSupportsNativeSidecars?: boolean;
+}
+
+const files = readdirSync(DIR);
+const cases = files.filter((f) => f.endsWith(INPUT)).map((f) => f.slice(0, -INPUT.length)).sort();
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, "utf8")) as T;
+}
+
+function golden(path: string, actual: unknown): void {
+  const text = `${JSON.stringify(actual, null, 2)}\n`;
+  if (UPDATE) {
+    writeFileSync(path, text);
+    return;
+  }
+  if (!existsSync(path)) throw new Error(`missing golden ${path}; run UPDATE_GOLDEN=1 npm run test:golden`);
+  expect(JSON.parse(text)).toEqual(readJson(path));
+}
+
+function decodePatch(patch: string | undefined): fjp.Operation[] {
+  return patch === undefined ? [] : (JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as fjp.Operation[]);
+}
+
+describe("golden injection cases", () => {
+  it("has cases", () => {
+    expect(cases.length).toBeGreaterThan(20);
+  });
+
+  it("has no stale goldens (every output has an input)", () => {
+    const stale = files.filter((f) => {
+      const suffix = [...OUTPUTS, ".params.json"].find((s) => f.endsWith(s));
+      return suffix !== undefined && !cases.includes(f.slice(0, -suffix.length));
+    });
+    expect(stale).toEqual([]);
+  });
+
+  it.each(cases)("%s", (name) => {
+    const pod = readJson<Record<string, unknown>>(join(DIR, `${name}${INPUT}`));
+    const paramsPath = join(DIR, `${name}.params.json`);
+    const params: Params = existsSync(paramsPath) ? readJson<Params>(paramsPath) : {};
+    const ctx: InjectionContext = testContext(params.config, params.clusterSupportsNativeSidecars);
+    const namespace = params.namespace ?? "default";
+    const input = { request: { operation: "CREATE" as const, kind: { group: "", version: "v1", kind: "Pod" } }, namespace, object: pod };
+
+    // The core path.
+    let result;
+    try {
+      result = runInjection(input, ctx);
+    } catch (err) {
+      if (!(err instanceof InjectorError)) throw err;
+      golden(join(DIR, `${name}.decision.json`), { error: { code: err.code, status: err.status, reason: err.reason, problems: err.problems } });
+      const injectedPath = join(DIR, `${name}.injected.json`);
+      if (UPDATE && existsSync(injectedPath)) unlinkSync(injectedPath);
+      expect(existsSync(injectedPath)).toBe(false);
+      // The webhook path denies with the same error.
+      const outcome = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
+        context: () => ctx,
+        logger: silentLogger(),
+        now: () => 0,
+      });
+      expect(outcome.response.allowed).toBe(false);
+      expect(outcome.response.status?.code).toBe(err.status);
+      expect(outcome.response.status?.message).toBe(err.message);
+      return;
+    }
+    golden(join(DIR, `${name}.injected.json`), result.mutated);
+    golden(join(DIR, `${name}.decision.json`), {
+      verdict: result.decision.verdict,
+      decidedBy: result.decision.decidedBy,
+      reasons: result.decision.reasons,
+      warnings: result.warnings,
+      auditAnnotations: result.auditAnnotations,
+      patchOps: result.patch.map((op) => `${op.op} ${op.path}`),
+    });
+    expect(pod).toEqual(readJson(join(DIR, `${name}${INPUT}`))); // input untouched
+
+    // The webhook path: its patch, applied the way the API server would, gives the same pod.
+    const outcome = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
+      context: () => ctx,
+      logger: silentLogger(),
+      now: () => 0,
+    });
+    expect(outcome.response.allowed).toBe(true);
+    expect(outcome.response.warnings ?? []).toEqual(result.warnings);
+    const ops = decodePatch(outcome.response.patch);
+    expect(outcome.response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
+    // The patch only adds (an unreadable status record of ours is the one thing it may replace).
+    for (const op of ops) expect(op.op === "add" || op.path === "/metadata/annotations/sidecar.istio.io~1status").toBe(true);
+    const expected = structuredClone(result.mutated) as Record<string, unknown>;
+    const withManaged = (pod.metadata as Record<string, unknown>).managedFields;
+    if (withManaged !== undefined) (expected.metadata as Record<string, unknown>).managedFields = withManaged;
+    expect(applyStrict(pod, ops)).toEqual(expected);
+    expect(fjp.applyPatch(structuredClone(pod), structuredClone(ops), true, false).newDocument).toEqual(expected);
+
+    // Reinvocation with our own output changes nothing.
+    if (result.decision.verdict === "inject") {
+      const again = runInjection({ ...input, object: result.mutated }, ctx);
+      expect(again.decision.verdict).toBe("already_injected");
+      expect(again.patch).toEqual([]);
+    }
+  });
+});

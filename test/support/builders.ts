@@ -1,0 +1,60 @@
+/** Builders for tests: pods, reviews and injection contexts. */
+import type { Config } from "../../src/config/config.js";
+import { loadConfig } from "../../src/config/load-config.js";
+import type { InjectionContext } from "../../src/injection/pipeline.js";
+import type { Pod } from "../../src/injection/pod.js";
+import { compileTemplate } from "../../src/injection/template.js";
+
+export function aPod(patch: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Partial<Pod["spec"]>; metadata?: Record<string, unknown> } = {}): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "web-0",
+      namespace: "default",
+      labels: { app: "web", ...patch.labels },
+      ...(patch.annotations && { annotations: patch.annotations }),
+      ...patch.metadata,
+    },
+    spec: {
+      containers: [{ name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080, name: "http", protocol: "TCP" }] }],
+      ...patch.spec,
+    },
+  };
+}
+
+export interface ReviewOptions {
+  apiVersion?: string;
+  uid?: string;
+  namespace?: string;
+  operation?: string;
+  kind?: { group: string; version: string; kind: string };
+  subResource?: string;
+  dryRun?: boolean;
+}
+
+export function reviewFor(object: unknown, o: ReviewOptions = {}): Record<string, unknown> {
+  return {
+    apiVersion: o.apiVersion ?? "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: o.uid ?? "3f1c1e4a-0000-4000-8000-000000000001",
+      kind: o.kind ?? { group: "", version: "v1", kind: "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      ...(o.subResource && { subResource: o.subResource }),
+      namespace: o.namespace ?? "default",
+      operation: o.operation ?? "CREATE",
+      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller" },
+      object,
+      dryRun: o.dryRun ?? false,
+    },
+  };
+}
+
+export function testConfig(file?: unknown): Config {
+  return loadConfig({ env: {}, ...(file !== undefined && { file: { content: file, source: "test" } }) });
+}
+
+export function testContext(file?: unknown, clusterSupportsNativeSidecars?: boolean): InjectionContext {
+  return { template: compileTemplate(testConfig(file)), clusterSupportsNativeSidecars };
+}
