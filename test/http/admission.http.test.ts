@@ -1,0 +1,229 @@
+/**
+ * The HTTP contract of POST /inject and the health endpoints, driven through supertest.
+ */
+import { describe, expect, it } from "@jest/globals";
+import request from "supertest";
+import type { AdmissionResponse } from "../../src/admission/review.js";
+import { createApp } from "../../src/http/app.js";
+import type { InjectionContext } from "../../src/injection/pipeline.js";
+import { silentLogger } from "../../src/log.js";
+import { aPod, reviewFor, testContext } from "../support/builders.js";
+
+function makeApp(opts: { context?: () => InjectionContext; ready?: boolean; draining?: boolean; maxBody?: number } = {}) {
+  const ctx = testContext();
+  return createApp({
+    context: opts.context ?? (() => ctx),
+    logger: silentLogger(),
+    now: () => 0,
+    health: { ready: () => opts.ready ?? true, draining: () => opts.draining ?? false },
+    maxBodyBytes: () => opts.maxBody ?? 6 * 1024 * 1024,
+  });
+}
+
+const app = makeApp();
+
+function post(body: unknown, contentType = "application/json") {
+  return request(app)
+    .post("/inject")
+    .set("Content-Type", contentType)
+    .send(typeof body === "string" ? body : JSON.stringify(body));
+}
+
+function responseOf(res: request.Response): AdmissionResponse {
+  return (res.body as { response: AdmissionResponse }).response;
+}
+
+function patchOf(resp: AdmissionResponse): Array<{ op: string; path: string }> {
+  return resp.patch ? (JSON.parse(Buffer.from(resp.patch, "base64").toString()) as Array<{ op: string; path: string }>) : [];
+}
+
+describe("POST /inject: transport errors", () => {
+  it.each([
+    ["malformed JSON", "{not json", "application/json", 400, "MALFORMED_JSON"],
+    ["empty body", "", "application/json", 400, "EMPTY_BODY"],
+    ["text/plain", JSON.stringify(reviewFor(aPod())), "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["yaml content type", "apiVersion: v1", "application/yaml", 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["a JSON array", "[]", "application/json", 400, "BAD_REQUEST"],
+    ["not an AdmissionReview", JSON.stringify({ apiVersion: "v1", kind: "Pod" }), "application/json", 400, "BAD_REQUEST"],
+    [
+      "missing uid",
+      JSON.stringify({ ...reviewFor(aPod()), request: { ...(reviewFor(aPod()).request as object), uid: "" } }),
+      "application/json",
+      400,
+      "BAD_REQUEST",
+    ],
+    [
+      "missing object",
+      JSON.stringify({ ...reviewFor(aPod()), request: { ...(reviewFor(aPod()).request as object), object: undefined } }),
+      "application/json",
+      400,
+      "BAD_REQUEST",
+    ],
+    ["unknown apiVersion", JSON.stringify(reviewFor(aPod(), { apiVersion: "admission.k8s.io/v2" })), "application/json", 400, "BAD_REQUEST"],
+    ["deeply nested", `${"[".repeat(100_000)}${"]".repeat(100_000)}`, "application/json", 400, "TOO_DEEP"],
+  ])("%s → %i", async (_name, body, type, status, code) => {
+    const res = await post(body, type);
+    expect(res.status).toBe(status);
+    expect(res.headers["content-type"]).toMatch(/application\/json/);
+    expect(res.body).toMatchObject({ code });
+    expect(typeof (res.body as { message: string }).message).toBe("string");
+  });
+
+  it("names what is wrong", async () => {
+    const res = await post({ ...reviewFor(aPod()), request: { ...(reviewFor(aPod()).request as object), uid: 7 } });
+    expect((res.body as { message: string }).message).toContain("request.uid must be a non-empty string");
+  });
+
+  it("refuses a body over the limit with 413", async () => {
+    const small = makeApp({ maxBody: 2048 });
+    const pod = aPod({ annotations: { big: "x".repeat(4096) } });
+    const res = await request(small).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(pod)));
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: "BODY_TOO_LARGE" });
+  });
+
+  it("accepts a 5 MiB review (express' 100 kB default would not)", async () => {
+    const pod = aPod({ annotations: { big: "x".repeat(5 * 1024 * 1024) } });
+    const res = await post(reviewFor(pod));
+    expect(res.status).toBe(200);
+    expect(responseOf(res).allowed).toBe(true);
+  });
+
+  it("answers 405 to GET /inject and 404 elsewhere", async () => {
+    expect((await request(app).get("/inject")).status).toBe(405);
+    expect((await request(app).get("/nope")).status).toBe(404);
+  });
+});
+
+describe("POST /inject: reviews", () => {
+  it.each(["admission.k8s.io/v1", "admission.k8s.io/v1beta1"])("answers %s in the same version with the uid", async (apiVersion) => {
+    const res = await post(reviewFor(aPod(), { apiVersion, uid: "u-123" }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ apiVersion, kind: "AdmissionReview" });
+    const resp = responseOf(res);
+    expect(resp.uid).toBe("u-123");
+    expect(resp.allowed).toBe(true);
+    expect(resp.patchType).toBe("JSONPatch");
+    expect(patchOf(resp).some((op) => op.path === "/spec/containers/1")).toBe(true);
+    expect(resp.auditAnnotations).toMatchObject({ decision: "inject", reasons: "namespace_enabled" });
+  });
+
+  it("accepts a charset parameter on the content type", async () => {
+    const res = await post(reviewFor(aPod()), "application/json; charset=utf-8");
+    expect(res.status).toBe(200);
+  });
+
+  it("skips with no patch and an audit annotation", async () => {
+    const resp = responseOf(await post(reviewFor(aPod({ labels: { "sidecar.istio.io/inject": "false" } }))));
+    expect(resp).toMatchObject({ allowed: true, auditAnnotations: { decision: "skip", reasons: "pod_label_disabled" } });
+    expect(resp.patch).toBeUndefined();
+    expect(resp.patchType).toBeUndefined();
+    expect(resp.warnings).toBeUndefined();
+  });
+
+  it("warns about a skip the user may not expect", async () => {
+    const resp = responseOf(await post(reviewFor(aPod({ spec: { hostNetwork: true } }))));
+    expect(resp.allowed).toBe(true);
+    expect(resp.warnings?.[0]).toMatch(/^sidecar not injected: The pod uses the host network/);
+    for (const w of resp.warnings ?? []) expect(w.length).toBeLessThanOrEqual(120);
+  });
+
+  it.each([
+    ["a Deployment", { kind: { group: "apps", version: "v1", kind: "Deployment" } }],
+    ["an UPDATE", { operation: "UPDATE" }],
+    ["a subresource", { subResource: "status" }],
+  ])("allows %s untouched, with no warning", async (_name, opts) => {
+    const resp = responseOf(await post(reviewFor(aPod(), opts)));
+    expect(resp).toEqual({ uid: expect.any(String), allowed: true });
+  });
+
+  it("allows a DELETE without an object", async () => {
+    const review = reviewFor(aPod(), { operation: "DELETE" });
+    delete (review.request as Record<string, unknown>).object;
+    const resp = responseOf(await post(review));
+    expect(resp.allowed).toBe(true);
+  });
+
+  it("answers a dryRun review the same way", async () => {
+    const wet = responseOf(await post(reviewFor(aPod())));
+    const dry = responseOf(await post(reviewFor(aPod(), { dryRun: true })));
+    expect(dry).toEqual(wet);
+  });
+
+  it("is idempotent: our own output gets no patch", async () => {
+    const first = responseOf(await post(reviewFor(aPod())));
+    const ops = JSON.parse(Buffer.from(first.patch as string, "base64").toString()) as never[];
+    const { default: fjp } = await import("fast-json-patch");
+    const injected = fjp.applyPatch(aPod(), ops, true, false).newDocument;
+    const second = responseOf(await post(reviewFor(injected)));
+    expect(second).toMatchObject({ allowed: true, auditAnnotations: { decision: "already_injected" } });
+    expect(second.patch).toBeUndefined();
+  });
+
+  it("denies invalid overrides with 422, every problem named", async () => {
+    const pod = aPod({ annotations: { "sidecar.istio.io/proxyCPU": "lots", "sidecar.istio.io/logLevel": "loud" } });
+    const res = await post(reviewFor(pod, { uid: "u-9" }));
+    expect(res.status).toBe(200);
+    const resp = responseOf(res);
+    expect(resp).toMatchObject({ uid: "u-9", allowed: false, status: { code: 422, reason: "Invalid" } });
+    expect(resp.status?.message).toContain('sidecar.istio.io/proxyCPU="lots"');
+    expect(resp.status?.message).toContain('sidecar.istio.io/logLevel="loud"');
+  });
+
+  it.each([
+    ["labels not a map", { metadata: { labels: ["a"] }, spec: { containers: [{ name: "a" }] } }, "metadata.labels must be a map of strings"],
+    ["label value not a string", { metadata: { labels: { a: 1 } }, spec: { containers: [{ name: "a" }] } }, 'metadata.labels["a"] must be a string'],
+    ["annotations not a map", { metadata: { annotations: "x" }, spec: { containers: [{ name: "a" }] } }, "metadata.annotations must be a map"],
+    ["containers not a list", { metadata: {}, spec: { containers: { name: "a" } } }, "spec.containers must be a non-empty list"],
+    ["container not an object", { metadata: {}, spec: { containers: ["a"] } }, "spec.containers[0] must be an object"],
+    ["no spec", { metadata: {} }, "spec must be an object"],
+  ])("denies a pod whose %s with 400 naming the path", async (_name, object, message) => {
+    const resp = responseOf(await post(reviewFor(object)));
+    expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
+    expect(resp.status?.message).toContain(message);
+  });
+
+  it("turns an unexpected error into allowed:false 500 and keeps serving", async () => {
+    let fail = true;
+    const ctx = testContext();
+    const flaky = makeApp({
+      context: () => {
+        if (fail) throw new Error("boom");
+        return ctx;
+      },
+    });
+    const res = await request(flaky).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(aPod(), { uid: "u-500" })));
+    expect(res.status).toBe(200);
+    expect(responseOf(res)).toMatchObject({ uid: "u-500", allowed: false, status: { code: 500, reason: "InternalError" } });
+    expect(responseOf(res).status?.message).toContain("boom");
+    fail = false;
+    const ok = await request(flaky).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(aPod())));
+    expect(responseOf(ok).allowed).toBe(true);
+  });
+
+  it("does not let __proto__ keys pollute prototypes", async () => {
+    const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","object":{"metadata":{"name":"p","labels":{"__proto__":"x","polluted":"no"},"annotations":{"__proto__":{"polluted":"yes"}}},"spec":{"containers":[{"name":"a"}]}}}}`;
+    const resp = responseOf(await post(body));
+    expect(resp.allowed).toBe(false); // annotations.__proto__ is an object, not a string
+    expect(resp.status?.message).toContain('metadata.annotations["__proto__"] must be a string');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("health", () => {
+  it("GET /healthz is 200", async () => {
+    expect((await request(app).get("/healthz")).status).toBe(200);
+  });
+  it.each([
+    [true, false, 200],
+    [false, false, 503],
+    [true, true, 503],
+  ])("GET /readyz ready=%s draining=%s → %i", async (ready, draining, status) => {
+    const res = await request(makeApp({ ready, draining })).get("/readyz");
+    expect(res.status).toBe(status);
+  });
+  it("closes connections while draining", async () => {
+    const res = await request(makeApp({ draining: true })).get("/healthz");
+    expect(res.headers.connection).toBe("close");
+  });
+});
