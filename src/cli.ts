@@ -30,8 +30,8 @@ function version(): string {
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw new UsageError(`--port must be an integer from 1 to 65535 (got ${JSON.stringify(text)})`);
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535 (got ${JSON.stringify(text)})`);
   }
   return Number(text);
 }

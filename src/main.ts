@@ -29,7 +29,7 @@ export interface RunningInjector {
   readonly server: ServerHandle;
   readonly logger: Logger;
   /** Drain and stop everything. */
-  stop(deadlineMs?: number): Promise<{ timedOut: boolean }>;
+  stop(deadlineMs?: number, drainDelayMs?: number): Promise<{ timedOut: boolean }>;
 }
 
 const CLUSTER_VERSION_TIMEOUT_MS = 5_000;
@@ -126,10 +126,10 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     config,
     server,
     logger,
-    async stop(deadlineMs = config.server.shutdownDeadlineMs) {
+    async stop(deadlineMs = config.server.shutdownDeadlineMs, drainDelayMs = config.server.shutdownDrainDelayMs) {
       certWatch.close();
       configWatch?.close();
-      return server.close(deadlineMs);
+      return server.close(deadlineMs, drainDelayMs);
     },
   };
 }

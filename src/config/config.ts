@@ -137,6 +137,11 @@ export interface ServerConfig {
   readonly certDir: string;
   /** How long SIGTERM waits for in-flight reviews before forcing connections closed. */
   readonly shutdownDeadlineMs: number;
+  /**
+   * After SIGTERM, keep accepting connections this long while /readyz says 503, so endpoints
+   * are updated before the listener closes (the API server keeps calling until they are).
+   */
+  readonly shutdownDrainDelayMs: number;
   /** Request body cap; see DEFAULT_MAX_BODY_BYTES. */
   readonly maxBodyBytes: number;
   readonly logLevel: LogLevel;
@@ -177,6 +182,7 @@ export const DEFAULT_CONFIG: Config = {
     host: "0.0.0.0",
     certDir: "certs",
     shutdownDeadlineMs: 15_000,
+    shutdownDrainDelayMs: 3_000,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     logLevel: "info",
   },

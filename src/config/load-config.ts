@@ -71,10 +71,11 @@ const resources: Schema = { requests: resourceList, limits: resourceList };
 
 const SCHEMA: Schema = {
   server: {
-    port: int(1, 65535),
+    port: int(0, 65535), // 0: any free port (tests)
     host: nonEmpty,
     certDir: nonEmpty,
     shutdownDeadlineMs: int(0, 10 * 60_000),
+    shutdownDrainDelayMs: int(0, 10 * 60_000),
     maxBodyBytes: int(1024, 64 * 1024 * 1024),
     logLevel: oneOf(LogLevels),
   },
@@ -203,7 +204,7 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
   if (env.PORT !== undefined && env.PORT !== "") {
     server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
     const portProblems: string[] = [];
-    int(1, 65535)(server.port, "PORT", portProblems);
+    int(0, 65535)(server.port, "PORT", portProblems);
     problems.push(...portProblems.map((p) => `${p} (environment)`));
   }
   if (env.LOG_LEVEL) server.logLevel = env.LOG_LEVEL;

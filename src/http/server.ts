@@ -30,8 +30,12 @@ export interface ServerHandle {
   readonly host: string;
   /** Serve a new certificate for new TLS handshakes; open connections are kept. */
   setCertificate(pair: KeyPair): void;
-  /** Drain and close; resolves with timedOut when connections had to be cut at the deadline. */
-  close(deadlineMs: number): Promise<{ timedOut: boolean }>;
+  /**
+   * Drain and close: not ready at once; keep accepting for `drainDelayMs` (endpoints catch up);
+   * then stop listening, let in-flight requests finish and close keep-alive connections.
+   * Resolves with timedOut when connections had to be cut at `deadlineMs` (counted from the call).
+   */
+  close(deadlineMs: number, drainDelayMs?: number): Promise<{ timedOut: boolean }>;
 }
 
 /** API servers keep webhook connections alive; match controller-runtime's/Pepr's timeouts. */
@@ -74,27 +78,32 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       const info = describeCertificate(pair.cert);
       logger.info({ notAfter: info.notAfter.toISOString(), fingerprint256: info.fingerprint256 }, "serving certificate swapped");
     },
-    close(deadlineMs: number) {
+    close(deadlineMs: number, drainDelayMs = 0) {
       closing ??= new Promise((resolve) => {
         lifecycle.draining = true;
         lifecycle.ready = false;
         let done = false;
+        let sweep: NodeJS.Timeout | undefined;
         const finish = (timedOut: boolean) => {
           if (done) return;
           done = true;
+          clearTimeout(delay);
           clearInterval(sweep);
           clearTimeout(deadline);
           resolve({ timedOut });
         };
-        // Keep-alive connections become idle once their in-flight response is sent: close them.
-        const sweep = setInterval(() => server.closeIdleConnections(), 25);
         const deadline = setTimeout(() => {
           logger.warn({ deadlineMs }, "shutdown deadline passed; closing remaining connections");
+          server.close();
           server.closeAllConnections();
           finish(true);
         }, deadlineMs);
-        server.close(() => finish(false));
-        server.closeIdleConnections();
+        const delay = setTimeout(() => {
+          server.close(() => finish(false));
+          server.closeIdleConnections();
+          // Keep-alive connections become idle once their in-flight response is sent: close them.
+          sweep = setInterval(() => server.closeIdleConnections(), 25);
+        }, Math.min(drainDelayMs, deadlineMs));
       });
       return closing;
     },
