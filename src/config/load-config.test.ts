@@ -1,0 +1,123 @@
+import { describe, expect, it } from "@jest/globals";
+import { ConfigError } from "../errors.js";
+import { DEFAULT_CONFIG } from "./config.js";
+import { canonicalJson, hashOf, loadConfig, parseConfigText } from "./load-config.js";
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("returns the embedded defaults, deep-frozen", () => {
+    const c = loadConfig({ env: {} });
+    expect(c).toEqual(DEFAULT_CONFIG);
+    expect(Object.isFrozen(c.sidecar.resources.requests)).toBe(true);
+    expect(() => {
+      (c.server as { port: number }).port = 1;
+    }).toThrow();
+  });
+
+  it("merges a partial file over the defaults (objects merge, lists replace)", () => {
+    const c = loadConfig({
+      env: {},
+      file: { source: "f.yaml", content: { sidecar: { image: "r.example/proxy:1", resources: { limits: { cpu: "1" } } }, ignoredNamespaces: ["a"] } },
+    });
+    expect(c.sidecar.image).toBe("r.example/proxy:1");
+    expect(c.sidecar.resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "1024Mi" } });
+    expect(c.ignoredNamespaces).toEqual(["a"]);
+    expect(c.sidecar.initImage).toBe(DEFAULT_CONFIG.sidecar.initImage);
+  });
+
+  it("applies flags over env over file", () => {
+    const file = { source: "f", content: { server: { port: 9000, certDir: "/file" } } };
+    expect(loadConfig({ env: {}, file }).server.port).toBe(9000);
+    expect(loadConfig({ env: { PORT: "9100" }, file }).server.port).toBe(9100);
+    expect(loadConfig({ env: { PORT: "9100" }, file, flags: { port: 9200 } }).server.port).toBe(9200);
+    expect(loadConfig({ env: { CERT_DIR: "/env" }, file }).server.certDir).toBe("/env");
+    expect(loadConfig({ env: { POD_NAMESPACE: "mesh" } }).service.namespace).toBe("mesh");
+    expect(loadConfig({ env: { LOG_LEVEL: "debug" } }).server.logLevel).toBe("debug");
+  });
+
+  it("ignores unrelated environment variables", () => {
+    expect(loadConfig({ env: { HOME: "/root", SIDECAR_X: "1" } })).toEqual(DEFAULT_CONFIG);
+  });
+
+  it("lists every problem, each named by path", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: { PORT: "http", LOG_LEVEL: "chatty" },
+        file: {
+          source: "config.yaml",
+          content: {
+            server: { port: 70000, shutdownDeadlineMs: -1 },
+            sidecar: {
+              image: "has space",
+              resources: { limits: { cpu: "lots" } },
+              includeOutboundIPRanges: "10.0.0.0",
+              imagePullSecrets: "one",
+              interceptionMode: "NONE",
+            },
+            nativeSidecars: "maybe",
+            ignoredNamespaces: ["Kube_System"],
+            unknownTop: 1,
+          },
+        },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "config.yaml: server.port must be an integer from 0 to 65535",
+        "config.yaml: server.shutdownDeadlineMs must be an integer from 0 to 600000",
+        expect.stringMatching(/^config.yaml: sidecar.image must be a container image reference/),
+        expect.stringMatching(/^config.yaml: sidecar.resources.limits.cpu must be a Kubernetes quantity/),
+        expect.stringMatching(/^config.yaml: sidecar.includeOutboundIPRanges must be \* or a comma-separated list of CIDRs/),
+        "config.yaml: sidecar.imagePullSecrets must be a list",
+        "config.yaml: sidecar.interceptionMode must be one of REDIRECT, TPROXY",
+        "config.yaml: nativeSidecars must be one of auto, true, false",
+        expect.stringMatching(/^config.yaml: ignoredNamespaces\[0\] must be a namespace name/),
+        "config.yaml: unknownTop is not a known setting",
+        "PORT must be an integer from 0 to 65535 (environment)",
+        expect.stringMatching(/^server.logLevel must be one of trace/),
+      ]),
+    );
+  });
+
+  it("rejects a request above its limit", () => {
+    expect(
+      problemsOf(() => loadConfig({ env: {}, file: { source: "f", content: { sidecar: { resources: { requests: { memory: "2Gi" } } } } } })),
+    ).toEqual(["sidecar.resources.requests.memory (2Gi) must not exceed sidecar.resources.limits.memory (1024Mi)"]);
+  });
+
+  it("rejects a file that is not an object, and __proto__ keys", () => {
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f", content: [1] } }))).toEqual(["f: configuration must be an object"]);
+    const content = JSON.parse('{"__proto__":{"polluted":true}}') as unknown;
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f", content } }))).toEqual(["f: __proto__ is not a known setting"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("parseConfigText", () => {
+  it("reads YAML and JSON", () => {
+    expect(parseConfigText("server:\n  port: 1\n", "f")).toEqual({ server: { port: 1 } });
+    expect(parseConfigText('{"revision":"canary"}', "f")).toEqual({ revision: "canary" });
+    expect(parseConfigText("", "f")).toEqual({});
+  });
+  it("names the file on a syntax error", () => {
+    expect(() => parseConfigText("a: [", "cm/config.yaml")).toThrow(/cm\/config.yaml is not valid YAML or JSON/);
+    expect(() => parseConfigText("a: 1\na: 2\n", "f")).toThrow(ConfigError);
+  });
+});
+
+describe("hashing", () => {
+  it("is independent of key order", () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
+    expect(hashOf({ a: 1, b: 2 })).toBe(hashOf({ b: 2, a: 1 }));
+    expect(hashOf({ a: 1 })).not.toBe(hashOf({ a: 2 }));
+  });
+});
