@@ -25,9 +25,34 @@ export function stripInjected(pod: Pod, previous: SidecarStatus): void {
   if (pod.spec.volumes) pod.spec.volumes = pod.spec.volumes.filter((v) => !volumes.has(v.name));
 }
 
+/**
+ * Copy what injection changes (pod, metadata, labels, annotations, spec and its lists) and share
+ * everything else with the original. Nothing below mutates a shared object, and sharing lets the
+ * diff skip the user's containers and volumes by reference (the admission hot path).
+ */
+function copyForInjection(original: Pod): Pod {
+  const meta = original.metadata;
+  const spec = original.spec;
+  return {
+    ...original,
+    metadata: {
+      ...meta,
+      ...(meta.labels && { labels: { ...meta.labels } }),
+      ...(meta.annotations && { annotations: { ...meta.annotations } }),
+    },
+    spec: {
+      ...spec,
+      containers: [...spec.containers],
+      ...(spec.initContainers && { initContainers: [...spec.initContainers] }),
+      ...(spec.volumes && { volumes: [...spec.volumes] }),
+      ...(spec.imagePullSecrets && { imagePullSecrets: [...spec.imagePullSecrets] }),
+    },
+  };
+}
+
 /** Return a new pod: `original` with the rendered sidecar added. `original` is not modified. */
 export function injectPod(original: Pod, rendered: RenderedSidecar, previous: SidecarStatus | null): Pod {
-  const pod = structuredClone(original);
+  const pod = copyForInjection(original);
   if (previous !== null) stripInjected(pod, previous);
   const meta = pod.metadata;
   const spec = pod.spec;

@@ -20,6 +20,7 @@ function isObject(v: Json): v is Record<string, Json> {
 
 /** Escape one reference token (RFC 6901). */
 export function escapePointer(token: string): string {
+  if (!token.includes("~") && !token.includes("/")) return token;
   return token.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 

@@ -65,6 +65,31 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Nesting limit for the pod (managedFields aside, which is never walked). A real pod nests about
+ * 15 levels; refusing deeper input up front means no recursive walk can overflow the stack.
+ */
+export const MAX_POD_DEPTH = 64;
+
+/** The path of the first value nested deeper than `max`, or null (iterative: safe on any input). */
+export function findTooDeep(root: unknown, max: number, skip: (path: string) => boolean = () => false): string | null {
+  const stack: Array<[unknown, number, string]> = [[root, 0, ""]];
+  while (stack.length > 0) {
+    const [value, depth, path] = stack.pop() as [unknown, number, string];
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= max) return path || "object";
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) stack.push([value[i], depth + 1, `${path}[${i}]`]);
+    } else {
+      for (const key of Object.keys(value)) {
+        const at = path ? `${path}.${key}` : key;
+        if (!skip(at)) stack.push([(value as Record<string, unknown>)[key], depth + 1, at]);
+      }
+    }
+  }
+  return null;
+}
+
 function checkStringMap(v: unknown, path: string, problems: string[]): void {
   if (v === undefined || v === null) return;
   if (!isObject(v)) {
@@ -100,6 +125,8 @@ function checkNamedList(v: unknown, path: string, required: boolean, problems: s
 export function assertPodShape(obj: unknown): asserts obj is Pod {
   const problems: string[] = [];
   if (!isObject(obj)) throw new InvalidPodError(["object must be a Pod object"]);
+  const deep = findTooDeep(obj, MAX_POD_DEPTH, (path) => path === "metadata.managedFields");
+  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
   const meta = obj.metadata;
   if (meta !== undefined && meta !== null && !isObject(meta)) problems.push("metadata must be an object");
   if (isObject(meta)) {

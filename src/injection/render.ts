@@ -229,7 +229,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     native: input.native,
     init,
     proxy,
-    volumes: structuredClone(t.volumes) as Volume[],
+    volumes: t.volumes, // deep-frozen by compileTemplate, so safe to share
     labels: canonicalLabels(input.pod, workload),
     annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp },
     imagePullSecrets: pullSecrets,

@@ -3,7 +3,7 @@
  * parses its templates at config load), so a request only renders and merges.
  */
 import { type Config, ContainerName, VolumeName, ignoredNamespacesOf } from "../config/config.js";
-import { hashOf } from "../config/load-config.js";
+import { deepFreeze, hashOf } from "../config/load-config.js";
 import type { DecisionPolicy } from "./decision.js";
 import type { Volume } from "./pod.js";
 
@@ -59,7 +59,7 @@ function renderVolumes(config: Config): Volume[] {
 
 /** Compile a validated configuration into the template used for every request. */
 export function compileTemplate(config: Config): InjectionTemplate {
-  const volumes = renderVolumes(config);
+  const volumes = deepFreeze(renderVolumes(config));
   return {
     config,
     hash: hashOf({

@@ -60,7 +60,7 @@ describe("POST /inject: transport errors", () => {
       "BAD_REQUEST",
     ],
     ["unknown apiVersion", JSON.stringify(reviewFor(aPod(), { apiVersion: "admission.k8s.io/v2" })), "application/json", 400, "BAD_REQUEST"],
-    ["deeply nested", `${"[".repeat(100_000)}${"]".repeat(100_000)}`, "application/json", 400, "TOO_DEEP"],
+    ["a deeply nested array", `${"[".repeat(100_000)}${"]".repeat(100_000)}`, "application/json", 400, "BAD_REQUEST"],
   ])("%s → %i", async (_name, body, type, status, code) => {
     const res = await post(body, type);
     expect(res.status).toBe(status);
@@ -199,6 +199,15 @@ describe("POST /inject: reviews", () => {
     fail = false;
     const ok = await request(flaky).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(aPod())));
     expect(responseOf(ok).allowed).toBe(true);
+  });
+
+  it("denies a deeply nested pod with 400 naming where, without walking it recursively", async () => {
+    const n = 200_000;
+    const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
+    const body = JSON.stringify(reviewFor(aPod({ spec: { extra: "DEEP" } as never }))).replace('"DEEP"', deep);
+    const resp = responseOf(await post(body));
+    expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
+    expect(resp.status?.message).toMatch(/spec\.extra(\.x)+ nests deeper than 64 levels/);
   });
 
   it("does not let __proto__ keys pollute prototypes", async () => {

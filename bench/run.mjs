@@ -1,0 +1,99 @@
+// npm run bench: drive the injector and a bare node:https responder (the baseline, measured in
+// the same run) over keep-alive HTTPS with autocannon, for three payload sizes at concurrency
+// 1, 16 and 64. Prints req/s, p50, p99, the ratio to the baseline, and the injector's peak RSS.
+// Env: BENCH_SECONDS (default 5) per run.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { PAYLOADS } from "./payloads.mjs";
+
+const ROOT = join(import.meta.dirname, "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = [1, 16, 64];
+
+function startChild(args, env = {}) {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH, ...env } });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const onData = (c) => {
+      buf += c.toString();
+      for (const line of buf.split("\n")) {
+        if (!line.trim().startsWith("{")) continue;
+        const msg = JSON.parse(line);
+        if (typeof msg.port === "number" && (msg.msg === undefined || msg.msg === "sidecar-injector listening")) {
+          child.stdout.off("data", onData);
+          child.stdout.resume(); // discard the per-review log lines from here on
+          resolve({ child, port: msg.port });
+          return;
+        }
+      }
+    };
+    child.stdout.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function drive(port, body, connections) {
+  const result = await autocannon({
+    url: `https://127.0.0.1:${port}/inject`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections,
+    pipelining: 1,
+    duration: SECONDS,
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bench-certs-"));
+const injector = await startChild([join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], { LOG_LEVEL: "info" });
+const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir]);
+let peakRss = rssMiB(injector.child.pid);
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(injector.child.pid))), 100);
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+console.log(`machine: ${machine}`);
+console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 1 s warm-up, pipelining 1`);
+const rows = [];
+for (const [name, review] of Object.entries(PAYLOADS)) {
+  const body = JSON.stringify(review);
+  for (const c of CONCURRENCY) {
+    await drive(injector.port, body, c > 1 ? c : 1).catch(() => undefined); // warm-up is the first run's cost
+    const base = await drive(bare.port, body, c);
+    const ours = await drive(injector.port, body, c);
+    rows.push({
+      payload: `${name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB)`,
+      conc: c,
+      bareRps: Math.round(base.rps),
+      bareP99: base.p99,
+      rps: Math.round(ours.rps),
+      p50: ours.p50,
+      p99: ours.p99,
+      ratio: (ours.rps / base.rps).toFixed(2),
+      errors: ours.errors,
+    });
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+}
+clearInterval(sampler);
+console.log("\n| payload | conc | bare req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio | errors |");
+console.log("|---|---|---|---|---|---|---|---|---|");
+for (const r of rows) {
+  console.log(`| ${r.payload} | ${r.conc} | ${r.bareRps} | ${r.bareP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.errors} |`);
+}
+console.log(`\ninjector peak RSS: ${peakRss.toFixed(0)} MiB`);
+injector.child.kill("SIGTERM");
+bare.child.kill("SIGTERM");
+rmSync(dir, { recursive: true, force: true });
