@@ -1,14 +1,14 @@
 /**
- * createApp(deps): the express app with the webhook's routes and nothing else (no TLS, no listen),
- * so tests drive it with supertest. Transport problems get HTTP codes (400/413/415) and a JSON
- * error body; a well-formed review always gets HTTP 200 and an AdmissionReview.
+ * createApp(deps): the webhook's request listener and nothing else (no TLS, no listen), so tests
+ * drive it with supertest. POST /inject goes straight to the admission route; express serves
+ * everything else. Transport problems get HTTP codes (400/413/415) and a JSON error body; a
+ * well-formed review always gets HTTP 200 and an AdmissionReview.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
-import { type AdmissionDeps, handleAdmission } from "../admission/handler.js";
-import { parseAdmissionReview, toReview } from "../admission/review.js";
-import { BadRequestError } from "../errors.js";
-import { HttpError, readJsonBody } from "./body.js";
+import type { AdmissionDeps } from "../admission/handler.js";
+import { serveAdmission } from "./admission-route.js";
 
 export const Paths = {
   Inject: "/inject",
@@ -34,7 +34,20 @@ function sendError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ code, message });
 }
 
-export function createApp(deps: AppDeps): express.Express {
+/** The listener: the admission route first, express for the rest. */
+export function createApp(deps: AppDeps): RequestListener {
+  const routeDeps = { ...deps, draining: deps.health.draining };
+  const fallback = createExpressApp(deps);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "POST" && (req.url === Paths.Inject || req.url?.startsWith(`${Paths.Inject}?`))) {
+      void serveAdmission(req, res, routeDeps);
+      return;
+    }
+    fallback(req, res);
+  };
+}
+
+function createExpressApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -54,17 +67,6 @@ export function createApp(deps: AppDeps): express.Express {
     else res.status(503).json({ status: deps.health.draining() ? "draining" : "starting" });
   });
 
-  app.post(Paths.Inject, async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const body = await readJsonBody(req, deps.maxBodyBytes());
-      const review = parseAdmissionReview(body);
-      const outcome = handleAdmission(review, deps);
-      res.status(200).json(toReview(review.apiVersion, outcome.response));
-    } catch (err) {
-      next(err);
-    }
-  });
-
   app.all(Paths.Inject, (_req, res) => {
     res.setHeader("Allow", "POST");
     sendError(res, 405, "METHOD_NOT_ALLOWED", `${Paths.Inject} accepts POST only`);
@@ -76,13 +78,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The last resort: transport errors map to their codes; anything else is a 500 that is logged.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof HttpError) {
-      if (err.statusCode === 413) res.setHeader("Connection", "close");
-      sendError(res, err.statusCode, err.code, err.message);
-      return;
-    }
-    if (err instanceof BadRequestError) {
-      sendError(res, 400, err.code, err.message);
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      sendError(res, status, "BAD_REQUEST", (err as Error).message);
       return;
     }
     deps.logger.error({ err, path: req.path }, "unhandled error");

@@ -71,20 +71,55 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export const MAX_POD_DEPTH = 64;
 
-/** The path of the first value nested deeper than `max`, or null (iterative: safe on any input). */
-export function findTooDeep(root: unknown, max: number, skip: (path: string) => boolean = () => false): string | null {
+type SkipKey = (parent: object, key: string) => boolean;
+const noSkip: SkipKey = () => false;
+
+/** Children of a JSON container, minus skipped keys. */
+function childrenOf(value: object, skip: SkipKey): Array<[string, unknown]> {
+  if (Array.isArray(value)) return value.map((v, i) => [`[${i}]`, v]);
+  return Object.keys(value)
+    .filter((k) => !skip(value, k))
+    .map((k) => [k, (value as Record<string, unknown>)[k]]);
+}
+
+/** Whether anything is nested deeper than `max` (iterative; allocates no strings). */
+function isTooDeep(root: unknown, max: number, skip: SkipKey): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop() as number;
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= max) return true;
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        values.push(v);
+        depths.push(depth + 1);
+      }
+    } else {
+      for (const k of Object.keys(value)) {
+        if (skip(value, k)) continue;
+        values.push((value as Record<string, unknown>)[k]);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The path of the first value nested deeper than `max`, or null. Iterative, so safe on any input;
+ * paths are built only in the rare case that something is too deep.
+ */
+export function findTooDeep(root: unknown, max: number, skip: SkipKey = noSkip): string | null {
+  if (!isTooDeep(root, max, skip)) return null;
   const stack: Array<[unknown, number, string]> = [[root, 0, ""]];
   while (stack.length > 0) {
     const [value, depth, path] = stack.pop() as [unknown, number, string];
     if (typeof value !== "object" || value === null) continue;
     if (depth >= max) return path || "object";
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) stack.push([value[i], depth + 1, `${path}[${i}]`]);
-    } else {
-      for (const key of Object.keys(value)) {
-        const at = path ? `${path}.${key}` : key;
-        if (!skip(at)) stack.push([(value as Record<string, unknown>)[key], depth + 1, at]);
-      }
+    for (const [key, child] of childrenOf(value, skip)) {
+      stack.push([child, depth + 1, key.startsWith("[") ? `${path}${key}` : path ? `${path}.${key}` : key]);
     }
   }
   return null;
@@ -125,9 +160,9 @@ function checkNamedList(v: unknown, path: string, required: boolean, problems: s
 export function assertPodShape(obj: unknown): asserts obj is Pod {
   const problems: string[] = [];
   if (!isObject(obj)) throw new InvalidPodError(["object must be a Pod object"]);
-  const deep = findTooDeep(obj, MAX_POD_DEPTH, (path) => path === "metadata.managedFields");
-  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
   const meta = obj.metadata;
+  const deep = findTooDeep(obj, MAX_POD_DEPTH, (parent, key) => parent === meta && key === "managedFields");
+  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
   if (meta !== undefined && meta !== null && !isObject(meta)) problems.push("metadata must be an object");
   if (isObject(meta)) {
     for (const key of ["name", "generateName", "namespace"] as const) {
