@@ -3,7 +3,7 @@
 // 1, 16 and 64. Prints req/s, p50, p99, the ratio to the baseline, and the injector's peak RSS.
 // Env: BENCH_SECONDS (default 5) per run.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -13,25 +13,24 @@ const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = [1, 16, 64];
 
-function startChild(args, env = {}) {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env.PATH, ...env } });
+// Each server logs to a file, as it would to a container runtime's log: a pipe read by this
+// (busy) load-generating process would throttle the server and measure the pipe instead.
+function startChild(args, logFile, env = {}) {
+  const out = openSync(logFile, "w");
+  const child = spawn(process.execPath, args, { stdio: ["ignore", out, "inherit"], env: { PATH: process.env.PATH, ...env } });
   return new Promise((resolve, reject) => {
-    let buf = "";
-    const onData = (c) => {
-      buf += c.toString();
-      for (const line of buf.split("\n")) {
+    child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    const timer = setInterval(() => {
+      for (const line of readFileSync(logFile, "utf8").split("\n")) {
         if (!line.trim().startsWith("{")) continue;
         const msg = JSON.parse(line);
         if (typeof msg.port === "number" && (msg.msg === undefined || msg.msg === "sidecar-injector listening")) {
-          child.stdout.off("data", onData);
-          child.stdout.resume(); // discard the per-review log lines from here on
+          clearInterval(timer);
           resolve({ child, port: msg.port });
           return;
         }
       }
-    };
-    child.stdout.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    }, 50);
   });
 }
 
@@ -58,8 +57,8 @@ async function drive(port, body, connections) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-certs-"));
-const injector = await startChild([join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], { LOG_LEVEL: "info" });
-const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir]);
+const injector = await startChild([join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], join(dir, "injector.log"), { LOG_LEVEL: "info" });
+const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir], join(dir, "bare.log"));
 let peakRss = rssMiB(injector.child.pid);
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(injector.child.pid))), 100);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fjp from "fast-json-patch";
 import { applyStrict } from "../../test/support/strict-patch.js";
-import { createPatch, encodePatch, escapePointer, jsonEqual } from "./patch.js";
+import { createPatch, encodePatch, escapePointer, jsonEqual, toJsonText } from "./patch.js";
 
 function roundTrip(a: unknown, b: unknown) {
   const ops = createPatch(a, b);
@@ -117,6 +117,19 @@ describe("helpers", () => {
     expect(jsonEqual([1], { 0: 1 })).toBe(false);
     expect(jsonEqual(null, {})).toBe(false);
   });
+  it("toJsonText matches JSON.stringify, frozen parts included", () => {
+    const shared = Object.freeze({ name: "v", emptyDir: Object.freeze({}) });
+    const values = [
+      { a: [1, "x", null, undefined, shared], b: undefined, c: { "k/~": shared, d: [shared, { e: true }] } },
+      [undefined, () => 1, "é\u2028\"quoted\""],
+      "plain",
+      12.5,
+      null,
+    ];
+    for (const v of values) expect(toJsonText(v)).toBe(JSON.stringify(v));
+    expect(toJsonText(shared)).toBe(toJsonText(shared)); // cached text is reused
+  });
+
   it("encodePatch is base64 JSON", () => {
     const ops = [{ op: "add" as const, path: "/a", value: 1 }];
     expect(JSON.parse(Buffer.from(encodePatch(ops), "base64").toString())).toEqual(ops);

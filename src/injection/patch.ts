@@ -129,7 +129,43 @@ export function createPatch(original: Json, mutated: Json): Operation[] {
   return ops;
 }
 
+/**
+ * JSON text of a value, reusing the text of frozen objects. The render step shares frozen,
+ * memoized pieces (volumes, the init container, most of the proxy) between pods, so their text is
+ * built once; everything else is serialized as JSON.stringify would (same output).
+ */
+const frozenText = new WeakMap<object, string>();
+
+export function toJsonText(value: Json): string {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
+  if (Object.isFrozen(value)) {
+    let text = frozenText.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      frozenText.set(value, text);
+    }
+    return text;
+  }
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      out += (i > 0 ? "," : "") + (item === undefined || typeof item === "function" ? "null" : toJsonText(item));
+    }
+    return `${out}]`;
+  }
+  let out = "{";
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, Json>)[key];
+    if (item === undefined || typeof item === "function") continue;
+    out += `${first ? "" : ","}${JSON.stringify(key)}:${toJsonText(item)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
 /** base64 of the patch's JSON, as AdmissionResponse.patch wants it. */
 export function encodePatch(ops: readonly Operation[]): string {
-  return Buffer.from(JSON.stringify(ops)).toString("base64");
+  return Buffer.from(toJsonText(ops)).toString("base64");
 }

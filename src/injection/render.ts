@@ -12,6 +12,7 @@ import {
   VolumeName,
   type Resources,
 } from "../config/config.js";
+import { deepFreeze } from "../config/load-config.js";
 import { type PodOverrides, mergeResources } from "./annotations.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
@@ -37,6 +38,29 @@ export interface RenderInput {
   readonly namespace: string;
   readonly overrides: PodOverrides;
   readonly native: boolean;
+}
+
+/**
+ * Render results that depend only on the template and the pod's override values are memoized per
+ * template and deep-frozen: most pods share them, and patch encoding caches the JSON of frozen
+ * objects. The memo is bounded because override values come from users.
+ */
+const MEMO_LIMIT = 512;
+const memos = new WeakMap<InjectionTemplate, Map<string, unknown>>();
+
+function memoized<T>(t: InjectionTemplate, key: string, build: () => T): T {
+  let memo = memos.get(t);
+  if (memo === undefined) {
+    memo = new Map();
+    memos.set(t, memo);
+  }
+  let value = memo.get(key) as T | undefined;
+  if (value === undefined) {
+    value = deepFreeze(build());
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, value);
+  }
+  return value;
 }
 
 function resourcesJson(r: Resources): Record<string, Record<string, string>> {
@@ -73,6 +97,11 @@ function appPorts(pod: Pod): ContainerPort[] {
 }
 
 function renderInit(t: InjectionTemplate, o: PodOverrides): Container {
+  const key = `init\u0000${o.interceptionMode}\u0000${o.includeOutboundIPRanges}\u0000${o.excludeOutboundIPRanges}\u0000${o.includeInboundPorts}\u0000${o.excludeInboundPorts}\u0000${o.includeOutboundPorts}\u0000${o.excludeOutboundPorts}`;
+  return memoized(t, key, () => buildInit(t, o));
+}
+
+function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   const s = t.config.sidecar;
   const args = [
     "istio-iptables",
@@ -126,37 +155,23 @@ function healthProbe(periodSeconds: number, failureThreshold: number): Record<st
   };
 }
 
-function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): Container {
+/** The parts of the proxy container that do not depend on the pod itself (memoized, frozen). */
+function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
+  const key = `proxy\u0000${native}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
+  return memoized(t, key, () => buildProxyBase(t, o, native));
+}
+
+interface StaticEnv {
+  readonly head: ReadonlyArray<Record<string, unknown>>;
+  readonly middle: ReadonlyArray<Record<string, unknown>>;
+  readonly tail: ReadonlyArray<Record<string, unknown>>;
+}
+
+function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
   const s = t.config.sidecar;
-  const o = input.overrides;
   const mode = o.interceptionMode ?? s.interceptionMode;
   const tproxy = mode === "TPROXY";
-  const env: Array<Record<string, unknown>> = [
-    { name: "PILOT_CERT_PROVIDER", value: "istiod" },
-    { name: "CA_ADDR", value: s.discoveryAddress },
-    fieldEnv("POD_NAME", "metadata.name"),
-    fieldEnv("POD_NAMESPACE", "metadata.namespace"),
-    fieldEnv("INSTANCE_IP", "status.podIP"),
-    fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
-    fieldEnv("HOST_IP", "status.hostIP"),
-    resourceEnv("ISTIO_CPU_LIMIT", "limits.cpu"),
-    { name: "PROXY_CONFIG", value: JSON.stringify({ discoveryAddress: s.discoveryAddress }) },
-    { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
-    { name: "ISTIO_META_APP_CONTAINERS", value: input.pod.spec.containers.map((c) => c.name).join(",") },
-    resourceEnv("GOMEMLIMIT", "limits.memory"),
-    resourceEnv("GOMAXPROCS", "limits.cpu"),
-    { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
-    fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
-    { name: "ISTIO_META_INTERCEPTION_MODE", value: mode },
-    { name: "ISTIO_META_WORKLOAD_NAME", value: workload.name },
-    {
-      name: "ISTIO_META_OWNER",
-      value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
-    },
-    { name: "ISTIO_META_MESH_ID", value: s.meshId },
-    { name: "TRUST_DOMAIN", value: s.trustDomain },
-  ];
-  const proxy: Container = {
+  const proxy: Omit<Container, "env"> & { staticEnv: StaticEnv } = {
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
     imagePullPolicy: s.imagePullPolicy,
@@ -169,7 +184,30 @@ function renderProxy(t: InjectionTemplate, input: RenderInput, workload: Workloa
       `--proxyComponentLogLevel=${s.componentLogLevel}`,
       `--log_output_level=${s.agentLogLevel}`,
     ],
-    env,
+    staticEnv: {
+      head: [
+        { name: "PILOT_CERT_PROVIDER", value: "istiod" },
+        { name: "CA_ADDR", value: s.discoveryAddress },
+        fieldEnv("POD_NAME", "metadata.name"),
+        fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+        fieldEnv("INSTANCE_IP", "status.podIP"),
+        fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
+        fieldEnv("HOST_IP", "status.hostIP"),
+        resourceEnv("ISTIO_CPU_LIMIT", "limits.cpu"),
+        { name: "PROXY_CONFIG", value: JSON.stringify({ discoveryAddress: s.discoveryAddress }) },
+      ],
+      middle: [
+        resourceEnv("GOMEMLIMIT", "limits.memory"),
+        resourceEnv("GOMAXPROCS", "limits.cpu"),
+        { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
+        fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
+        { name: "ISTIO_META_INTERCEPTION_MODE", value: mode },
+      ],
+      tail: [
+        { name: "ISTIO_META_MESH_ID", value: s.meshId },
+        { name: "TRUST_DOMAIN", value: s.trustDomain },
+      ],
+    },
     ports: [
       { containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" },
       { containerPort: ProxyPort.Health, name: "istio-health", protocol: "TCP" },
@@ -198,7 +236,7 @@ function renderProxy(t: InjectionTemplate, input: RenderInput, workload: Workloa
       { mountPath: "/etc/istio/pod", name: VolumeName.PodInfo },
     ],
   };
-  if (input.native) {
+  if (native) {
     // A restartable init container: starts before the app's init containers, lives as long as the
     // pod, and lets Jobs complete. On shutdown it drains Envoy's listeners first.
     proxy.restartPolicy = "Always";
@@ -207,6 +245,25 @@ function renderProxy(t: InjectionTemplate, input: RenderInput, workload: Workloa
     };
   }
   return proxy;
+}
+
+function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): Container {
+  const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native);
+  // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
+  const { name, image, imagePullPolicy, args, ...rest } = base as Container;
+  const env = [
+    ...staticEnv.head,
+    { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
+    { name: "ISTIO_META_APP_CONTAINERS", value: input.pod.spec.containers.map((c) => c.name).join(",") },
+    ...staticEnv.middle,
+    { name: "ISTIO_META_WORKLOAD_NAME", value: workload.name },
+    {
+      name: "ISTIO_META_OWNER",
+      value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
+    },
+    ...staticEnv.tail,
+  ];
+  return { name, image, imagePullPolicy, args, env, ...rest };
 }
 
 function canonicalLabels(pod: Pod, workload: WorkloadRef): StringMap {
