@@ -1,7 +1,7 @@
 // npm run bench: drive the injector and a bare node:https responder (the baseline, measured in
 // the same run) over keep-alive HTTPS with autocannon, for three payload sizes at concurrency
 // 1, 16 and 64. Prints req/s, p50, p99, the ratio to the baseline, and the injector's peak RSS.
-// Env: BENCH_SECONDS (default 5) per run.
+// Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large") to pick payloads.
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -66,7 +66,8 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() /
 console.log(`machine: ${machine}`);
 console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 1 s warm-up, pipelining 1`);
 const rows = [];
-for (const [name, review] of Object.entries(PAYLOADS)) {
+const picked = (process.env.BENCH_PAYLOADS ?? Object.keys(PAYLOADS).join(",")).split(",");
+for (const [name, review] of Object.entries(PAYLOADS).filter(([n]) => picked.includes(n))) {
   const body = JSON.stringify(review);
   for (const c of CONCURRENCY) {
     await drive(injector.port, body, c > 1 ? c : 1).catch(() => undefined); // warm-up is the first run's cost

@@ -45,9 +45,9 @@ async function learnNativeSidecarSupport(
     return undefined;
   }
   try {
-    const kc = kubeConfigFor(access);
+    const kc = await kubeConfigFor(access);
     if (kc === null) return undefined;
-    const version = await fetchClusterVersion(makeKubeClients(kc), CLUSTER_VERSION_TIMEOUT_MS);
+    const version = await fetchClusterVersion(await makeKubeClients(kc), CLUSTER_VERSION_TIMEOUT_MS);
     const native = supportsNativeSidecars(version);
     logger.info({ cluster: version.gitVersion, nativeSidecars: native }, "learned cluster version");
     return native;

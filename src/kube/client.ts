@@ -1,8 +1,10 @@
 /**
  * The only module that constructs Kubernetes API clients (@kubernetes/client-node 1.4, ESM).
  * In a pod: in-cluster config; elsewhere: the KUBECONFIG file; neither: no cluster (null).
+ * The library is loaded on first use: it adds about 70 MB of resident memory, which a server
+ * without a cluster (local runs, benchmarks) should not pay.
  */
-import { KubeConfig, VersionApi } from "@kubernetes/client-node";
+import type { KubeConfig, VersionApi } from "@kubernetes/client-node";
 
 /** How to reach a cluster, as read from the environment by the config loader. */
 export type ClusterAccess =
@@ -23,14 +25,16 @@ export interface KubeClients {
   readonly version: VersionApi;
 }
 
-export function kubeConfigFor(access: ClusterAccess): KubeConfig | null {
+export async function kubeConfigFor(access: ClusterAccess): Promise<KubeConfig | null> {
   if (access.kind === "none") return null;
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   if (access.kind === "in-cluster") kc.loadFromCluster();
   else kc.loadFromFile(access.path);
   return kc;
 }
 
-export function makeKubeClients(kc: KubeConfig): KubeClients {
+export async function makeKubeClients(kc: KubeConfig): Promise<KubeClients> {
+  const { VersionApi } = await import("@kubernetes/client-node");
   return { config: kc, version: kc.makeApiClient(VersionApi) };
 }

@@ -24,24 +24,24 @@ describe("fetchClusterVersion (real client-node against a fake API server)", () 
     ["2", "0", true],
   ])("%s.%s → native sidecars %s", async (major, minor, native) => {
     fake = await startFakeKube({ "GET /version": (_req, res) => sendJson(res, 200, version(major, minor)) });
-    const v = await fetchClusterVersion(makeKubeClients(fake.kubeConfig()), 2000);
+    const v = await fetchClusterVersion(await makeKubeClients(fake.kubeConfig()), 2000);
     expect(supportsNativeSidecars(v)).toBe(native);
     expect(fake.requests).toEqual(["GET /version"]);
   });
 
   it("turns an API error into KubeApiError", async () => {
     fake = await startFakeKube({ "GET /version": (_req, res) => sendStatus(res, 403, "Forbidden", "forbidden") });
-    await expect(fetchClusterVersion(makeKubeClients(fake.kubeConfig()), 2000)).rejects.toBeInstanceOf(KubeApiError);
+    await expect(fetchClusterVersion(await makeKubeClients(fake.kubeConfig()), 2000)).rejects.toBeInstanceOf(KubeApiError);
   });
 
   it("times out", async () => {
     fake = await startFakeKube({ "GET /version": () => undefined });
-    await expect(fetchClusterVersion(makeKubeClients(fake.kubeConfig()), 100)).rejects.toThrow(/timed out after 100 ms/);
+    await expect(fetchClusterVersion(await makeKubeClients(fake.kubeConfig()), 100)).rejects.toThrow(/timed out after 100 ms/);
   });
 
   it("rejects an unreadable version", async () => {
     fake = await startFakeKube({ "GET /version": (_req, res) => sendJson(res, 200, version("x", "y")) });
-    await expect(fetchClusterVersion(makeKubeClients(fake.kubeConfig()), 2000)).rejects.toThrow(/unreadable version/);
+    await expect(fetchClusterVersion(await makeKubeClients(fake.kubeConfig()), 2000)).rejects.toThrow(/unreadable version/);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { isIP } from "node:net";
-import { generate } from "selfsigned";
+import type { generate as Generate } from "selfsigned";
 import { CertificateError } from "../errors.js";
 
 export interface KeyPair {
@@ -15,6 +15,12 @@ export interface KeyPair {
 }
 
 const DAY_MS = 86_400_000;
+
+/** selfsigned is loaded only when a certificate is generated (most starts reuse the files). */
+async function generate(...args: Parameters<typeof Generate>): ReturnType<typeof Generate> {
+  const selfsigned = await import("selfsigned");
+  return selfsigned.generate(...args);
+}
 /** Backdate notBefore a little so peers with a slightly slow clock accept a fresh certificate. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 

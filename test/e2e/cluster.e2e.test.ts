@@ -31,7 +31,7 @@ suite("against a real cluster", () => {
   });
 
   it("learns the cluster version", async () => {
-    const v = await fetchClusterVersion(makeKubeClients(kc), 10_000);
+    const v = await fetchClusterVersion(await makeKubeClients(kc), 10_000);
     expect(v.major).toBeGreaterThanOrEqual(1);
   });
 
