@@ -14,7 +14,7 @@ import type { InjectionContext } from "./injection/pipeline.js";
 import { compileTemplate } from "./injection/template.js";
 import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients } from "./kube/client.js";
 import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
-import { type Logger, createLogger } from "./log.js";
+import { type Logger, createStdoutLogger } from "./log.js";
 import { describeCertificate } from "./tls/certificates.js";
 import { loadOrCreateLocalCerts, servingNames, watchCertDir } from "./tls/cert-store.js";
 
@@ -67,7 +67,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       ...(text !== undefined && { file: { content: parseConfigText(text, opts.configPath ?? "config"), source: opts.configPath ?? "config" } }),
     });
   const config = build(fileText);
-  const logger = createLogger(config.server.logLevel);
+  const logger = createStdoutLogger(config.server.logLevel);
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
   const native = await learnNativeSidecarSupport(config, clusterAccessFrom(opts.env), logger);
@@ -122,6 +122,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     { port: server.port, host: server.host, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars },
     "sidecar-injector listening",
   );
+  logger.flush();
   return {
     config,
     server,

@@ -50,3 +50,13 @@ describe("parseAdmissionReview", () => {
     });
   });
 });
+
+describe("reviewText", () => {
+  it("is the review's JSON with the patch spliced in", async () => {
+    const { reviewText } = await import("../http/admission-route.js");
+    const review = toReview("admission.k8s.io/v1", { uid: "u", allowed: true, patchType: "JSONPatch", patch: "W10=", warnings: ['say "hi"'] });
+    expect(JSON.parse(reviewText(review))).toEqual(review);
+    const plain = toReview("admission.k8s.io/v1", { uid: "u", allowed: false, status: { code: 400, message: "x" } });
+    expect(reviewText(plain)).toBe(JSON.stringify(plain));
+  });
+});
