@@ -27,37 +27,49 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, "BODY_TOO_LARGE", `request body is larger than ${limit} bytes`);
 }
 
+/**
+ * Collect the body. With a Content-Length (the API server always sends one) the bytes are copied
+ * into one buffer of that size as they arrive, so a large review is held once, not as chunks plus
+ * a concatenated copy.
+ */
 function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > limit) {
+    const declaredHeader = req.headers["content-length"];
+    const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
+    if (declared !== undefined && declared > limit) {
       req.resume();
       reject(tooLarge(limit));
       return;
     }
+    const exact = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const fail = (err: HttpError): void => {
+      settled = true;
+      chunks.length = 0;
+      reject(err);
+    };
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        settled = true;
-        chunks.length = 0;
-        reject(tooLarge(limit));
-        return;
+      if (size + chunk.length > limit) return fail(tooLarge(limit));
+      if (exact !== undefined) {
+        if (size + chunk.length > exact.length) return fail(new HttpError(400, "BODY_READ_FAILED", "request body is longer than its Content-Length"));
+        chunk.copy(exact, size);
+      } else {
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+      size += chunk.length;
     });
     req.on("end", () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      if (exact !== undefined) resolve(size === exact.length ? exact : exact.subarray(0, size));
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
     req.on("error", (err) => {
       if (settled) return;
-      settled = true;
-      reject(new HttpError(400, "BODY_READ_FAILED", `could not read request body: ${err.message}`));
+      fail(new HttpError(400, "BODY_READ_FAILED", `could not read request body: ${err.message}`));
     });
   });
 }
