@@ -43,7 +43,7 @@ function rssMiB(pid) {
   }
 }
 
-async function drive(port, body, connections) {
+async function drive(port, body, connections, seconds = SECONDS) {
   const result = await autocannon({
     url: `https://127.0.0.1:${port}/inject`,
     method: "POST",
@@ -51,7 +51,7 @@ async function drive(port, body, connections) {
     body,
     connections,
     pipelining: 1,
-    duration: SECONDS,
+    duration: seconds,
   });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
@@ -70,7 +70,8 @@ const picked = (process.env.BENCH_PAYLOADS ?? Object.keys(PAYLOADS).join(",")).s
 for (const [name, review] of Object.entries(PAYLOADS).filter(([n]) => picked.includes(n))) {
   const body = JSON.stringify(review);
   for (const c of CONCURRENCY) {
-    await drive(injector.port, body, c > 1 ? c : 1).catch(() => undefined); // warm-up is the first run's cost
+    await drive(injector.port, body, c, 1); // warm-up
+    await drive(bare.port, body, c, 1);
     const base = await drive(bare.port, body, c);
     const ours = await drive(injector.port, body, c);
     rows.push({

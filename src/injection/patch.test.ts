@@ -131,7 +131,12 @@ describe("helpers", () => {
   });
 
   it("encodePatch is base64 JSON", () => {
-    const ops = [{ op: "add" as const, path: "/a", value: 1 }];
+    const ops = [
+      { op: "add" as const, path: "/a~1b", value: { x: [1, null] } },
+      { op: "remove" as const, path: "/c/0" },
+      { op: "replace" as const, path: "/d", value: "e" },
+      { op: "move" as const, from: "/f", path: "/g" },
+    ];
     expect(JSON.parse(Buffer.from(encodePatch(ops), "base64").toString())).toEqual(ops);
   });
 });

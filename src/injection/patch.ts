@@ -111,7 +111,7 @@ function diff(a: Json, b: Json, path: string, ops: Operation[]): void {
     }
     for (const key of Object.keys(b)) {
       const bv = b[key];
-      if (bv === undefined) continue;
+      if (bv === undefined || a[key] === bv) continue; // shared with the original: unchanged
       const at = `${path}/${escapePointer(key)}`;
       // `add` on an existing member replaces it (RFC 6902 4.1): used for members that were null.
       if (!Object.hasOwn(a, key) || a[key] === undefined || a[key] === null) ops.push({ op: "add", path: at, value: bv });
@@ -167,5 +167,12 @@ export function toJsonText(value: Json): string {
 
 /** base64 of the patch's JSON, as AdmissionResponse.patch wants it. */
 export function encodePatch(ops: readonly Operation[]): string {
-  return Buffer.from(toJsonText(ops)).toString("base64");
+  let text = "[";
+  ops.forEach((op, i) => {
+    // Operations have a fixed shape; only the value needs the general serializer.
+    text += `${i > 0 ? "," : ""}{"op":"${op.op}","path":${JSON.stringify(op.path)}`;
+    if ("from" in op) text += `,"from":${JSON.stringify(op.from)}`;
+    text += "value" in op ? `,"value":${toJsonText(op.value)}}` : "}";
+  });
+  return Buffer.from(`${text}]`).toString("base64");
 }

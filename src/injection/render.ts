@@ -290,13 +290,13 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     labels: canonicalLabels(input.pod, workload),
     annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp },
     imagePullSecrets: pullSecrets,
-    status: {
+    status: memoized(t, `status\u0000${input.native}`, () => ({
       initContainers: input.native ? [init.name, proxy.name] : [init.name],
       containers: input.native ? [] : [proxy.name],
       volumes: t.volumes.map((v) => v.name),
-      imagePullSecrets: pullSecrets.length > 0 ? pullSecrets : null,
+      imagePullSecrets: pullSecrets.length > 0 ? [...pullSecrets] : null,
       revision: t.config.revision,
       templateHash: t.hash,
-    },
+    })),
   };
 }

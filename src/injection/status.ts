@@ -45,8 +45,18 @@ export function parseStatus(text: string | undefined): SidecarStatus | null {
   };
 }
 
-/** Serialize in Istio's field order. */
+const formatted = new WeakMap<SidecarStatus, string>();
+
+/** Serialize in Istio's field order (cached for frozen, shared records). */
 export function formatStatus(status: SidecarStatus): string {
+  const cached = formatted.get(status);
+  if (cached !== undefined) return cached;
+  const text = serializeStatus(status);
+  if (Object.isFrozen(status)) formatted.set(status, text);
+  return text;
+}
+
+function serializeStatus(status: SidecarStatus): string {
   return JSON.stringify({
     initContainers: status.initContainers,
     containers: status.containers,
