@@ -1,9 +1,13 @@
 // npm run bench: drive the injector and a bare node:https responder (the baseline, measured in
 // the same run) over keep-alive HTTPS with autocannon, for three payload sizes at concurrency
-// 1, 16 and 64. Prints req/s, p50, p99, the ratio to the baseline, and the injector's peak RSS.
+// 1, 16 and 64. The bare responder runs twice: answering with a minimal review ("bare, tiny
+// reply") and with the injector's own recorded answer to that payload ("bare, same reply"), so the
+// second ratio measures reading and computing the answer, not moving its bytes. Prints req/s,
+// p50, p99, both ratios, and the injector's peak RSS.
 // Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large") to pick payloads.
 import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -43,9 +47,24 @@ function rssMiB(pid) {
   }
 }
 
-async function drive(port, body, connections, seconds = SECONDS) {
+function record(port, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, path: "/inject", method: "POST", ca: readFileSync(join(dir, "ca.crt")), servername: "localhost", headers: { "content-type": "application/json" } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve(Buffer.concat(chunks)));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function drive(port, path, body, connections, seconds = SECONDS) {
   const result = await autocannon({
-    url: `https://127.0.0.1:${port}/inject`,
+    url: `https://127.0.0.1:${port}${path}`,
     method: "POST",
     headers: { "content-type": "application/json" },
     body,
@@ -58,6 +77,9 @@ async function drive(port, body, connections, seconds = SECONDS) {
 
 const dir = mkdtempSync(join(tmpdir(), "bench-certs-"));
 const injector = await startChild([join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], join(dir, "injector.log"), { LOG_LEVEL: "info" });
+for (const [name, review] of Object.entries(PAYLOADS)) {
+  writeFileSync(join(dir, `${name}.response.json`), await record(injector.port, JSON.stringify(review)));
+}
 const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir], join(dir, "bare.log"));
 let peakRss = rssMiB(injector.child.pid);
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(injector.child.pid))), 100);
@@ -69,30 +91,35 @@ const rows = [];
 const picked = (process.env.BENCH_PAYLOADS ?? Object.keys(PAYLOADS).join(",")).split(",");
 for (const [name, review] of Object.entries(PAYLOADS).filter(([n]) => picked.includes(n))) {
   const body = JSON.stringify(review);
+  const path = `/inject?payload=${name}`;
+  const replyKB = (readFileSync(join(dir, `${name}.response.json`)).length / 1024).toFixed(1);
   for (const c of CONCURRENCY) {
-    await drive(injector.port, body, c, 1); // warm-up
-    await drive(bare.port, body, c, 1);
-    const base = await drive(bare.port, body, c);
-    const ours = await drive(injector.port, body, c);
+    await drive(injector.port, path, body, c, 1); // warm-up
+    await drive(bare.port, path, body, c, 1);
+    const tiny = await drive(bare.port, "/inject", body, c);
+    const same = await drive(bare.port, path, body, c);
+    const ours = await drive(injector.port, path, body, c);
     rows.push({
-      payload: `${name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB)`,
+      payload: `${name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
       conc: c,
-      bareRps: Math.round(base.rps),
-      bareP99: base.p99,
+      tinyRps: Math.round(tiny.rps),
+      sameRps: Math.round(same.rps),
+      sameP99: same.p99,
       rps: Math.round(ours.rps),
       p50: ours.p50,
       p99: ours.p99,
-      ratio: (ours.rps / base.rps).toFixed(2),
+      ratio: (ours.rps / same.rps).toFixed(2),
+      ratioTiny: (ours.rps / tiny.rps).toFixed(2),
       errors: ours.errors,
     });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
 clearInterval(sampler);
-console.log("\n| payload | conc | bare req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio | errors |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("\n| payload (request → reply) | conc | bare, tiny reply req/s | bare, same reply req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio to same reply | ratio to tiny reply | errors |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| ${r.payload} | ${r.conc} | ${r.bareRps} | ${r.bareP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.errors} |`);
+  console.log(`| ${r.payload} | ${r.conc} | ${r.tinyRps} | ${r.sameRps} | ${r.sameP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.ratioTiny} | ${r.errors} |`);
 }
 console.log(`\ninjector peak RSS: ${peakRss.toFixed(0)} MiB`);
 injector.child.kill("SIGTERM");

@@ -123,7 +123,13 @@ export function readOverrides(annotations: StringMap | undefined, base: Resource
     out[validator.field] = validator.parse ? validator.parse(value) : value;
   }
   const overrides = out as PodOverrides;
-  const resources = mergeResources(base, overrides);
+  const touchesResources =
+    overrides.proxyCPU !== undefined ||
+    overrides.proxyMemory !== undefined ||
+    overrides.proxyCPULimit !== undefined ||
+    overrides.proxyMemoryLimit !== undefined;
+  // The configured resources were checked when the configuration loaded.
+  const resources = touchesResources ? mergeResources(base, overrides) : { requests: {}, limits: {} };
   for (const r of ["cpu", "memory"] as const) {
     const req = resources.requests[r];
     const lim = resources.limits[r];

@@ -63,6 +63,11 @@ function memoized<T>(t: InjectionTemplate, key: string, build: () => T): T {
   return value;
 }
 
+function isEmpty(o: PodOverrides): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 function resourcesJson(r: Resources): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   if (Object.keys(r.requests).length > 0) out.requests = { ...r.requests };
@@ -97,7 +102,10 @@ function appPorts(pod: Pod): ContainerPort[] {
 }
 
 function renderInit(t: InjectionTemplate, o: PodOverrides): Container {
-  const key = `init\u0000${o.interceptionMode}\u0000${o.includeOutboundIPRanges}\u0000${o.excludeOutboundIPRanges}\u0000${o.includeInboundPorts}\u0000${o.excludeInboundPorts}\u0000${o.includeOutboundPorts}\u0000${o.excludeOutboundPorts}`;
+  // Most pods carry no overrides: their key is a constant.
+  const key = isEmpty(o)
+    ? "init"
+    : `init\u0000${o.interceptionMode}\u0000${o.includeOutboundIPRanges}\u0000${o.excludeOutboundIPRanges}\u0000${o.includeInboundPorts}\u0000${o.excludeInboundPorts}\u0000${o.includeOutboundPorts}\u0000${o.excludeOutboundPorts}`;
   return memoized(t, key, () => buildInit(t, o));
 }
 
@@ -157,7 +165,9 @@ function healthProbe(periodSeconds: number, failureThreshold: number): Record<st
 
 /** The parts of the proxy container that do not depend on the pod itself (memoized, frozen). */
 function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
-  const key = `proxy\u0000${native}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
+  const key = isEmpty(o)
+    ? `proxy\u0000${native}`
+    : `proxy\u0000${native}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
   return memoized(t, key, () => buildProxyBase(t, o, native));
 }
 

@@ -201,13 +201,22 @@ describe("POST /inject: reviews", () => {
     expect(responseOf(ok).allowed).toBe(true);
   });
 
-  it("denies a deeply nested pod with 400 naming where, without walking it recursively", async () => {
+  it("injects a pod nested 200,000 levels deep elsewhere without walking it", async () => {
     const n = 200_000;
     const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
     const body = JSON.stringify(reviewFor(aPod({ spec: { extra: "DEEP" } as never }))).replace('"DEEP"', deep);
     const resp = responseOf(await post(body));
+    expect(resp).toMatchObject({ allowed: true, patchType: "JSONPatch" });
+  });
+
+  it("denies deeply nested container ports (which it serializes) with 400 naming where", async () => {
+    const n = 100_000;
+    const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
+    const pod = aPod({ spec: { containers: [{ name: "web", ports: [{ containerPort: 80, extra: "DEEP" }] }] } as never });
+    const body = JSON.stringify(reviewFor(pod)).replace('"DEEP"', deep);
+    const resp = responseOf(await post(body));
     expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
-    expect(resp.status?.message).toMatch(/spec\.extra(\.x)+ nests deeper than 64 levels/);
+    expect(resp.status?.message).toMatch(/spec\.containers\[0\]\.ports\[0\]\.extra(\.x)+ nests deeper than 64 levels/);
   });
 
   it("does not let __proto__ keys pollute prototypes", async () => {
