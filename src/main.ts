@@ -171,4 +171,9 @@ export function installShutdown(injector: RunningInjector, exit: (code: number) 
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // Requests never reject into the void (each route catches), but a stray rejection from a
+  // watcher must not take the webhook down: log it and keep serving.
+  process.on("unhandledRejection", (reason) => {
+    injector.logger.error({ err: reason }, "unhandled promise rejection");
+  });
 }

@@ -66,11 +66,17 @@ export function resolveNative(ctx: InjectionContext, podOverride: boolean | unde
   return ctx.clusterSupportsNativeSidecars === true;
 }
 
-/** Strip managedFields: large, noisy, and never ours to patch (Istio does the same). */
-function withoutManagedFields(pod: Pod): Pod {
-  if (!Object.hasOwn(pod.metadata, "managedFields")) return pod;
-  const { managedFields: _dropped, ...metadata } = pod.metadata;
-  return { ...pod, metadata };
+/**
+ * The pod as received, minus managedFields (large, noisy, never ours to patch; Istio drops it too).
+ * A pod without metadata is read as having empty metadata; the patch then adds /metadata whole.
+ */
+function withoutManagedFields(pod: Pod): { original: Pod; readable: Pod } {
+  const meta = pod.metadata as Pod["metadata"] | undefined | null;
+  if (meta === undefined || meta === null) return { original: pod, readable: { ...pod, metadata: {} } };
+  if (!Object.hasOwn(meta, "managedFields")) return { original: pod, readable: pod };
+  const { managedFields: _dropped, ...metadata } = meta;
+  const original = { ...pod, metadata };
+  return { original, readable: original };
 }
 
 function auditOf(decision: InjectionDecision, templateHash: string): Record<string, string> {
@@ -92,9 +98,9 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   }
   const object = input.object;
   assertPodShape(object);
-  const original = withoutManagedFields(object);
+  const { original, readable } = withoutManagedFields(object);
   const t = ctx.template;
-  let decision = decide(original, input.namespace, t.policy);
+  let decision = decide(readable, input.namespace, t.policy);
   if (decision.verdict !== "inject") {
     return {
       decision,
@@ -105,10 +111,10 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       auditAnnotations: auditOf(decision, t.hash),
     };
   }
-  const overrides = readOverrides(original.metadata.annotations, t.config.sidecar.resources);
+  const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
   const native = resolveNative(ctx, overrides.nativeSidecar);
-  if (!native && isJobPod(original)) {
-    const job = workloadOf(original);
+  if (!native && isJobPod(readable)) {
+    const job = workloadOf(readable);
     decision = {
       ...decision,
       reasons: [
@@ -120,8 +126,8 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       ],
     };
   }
-  const rendered = renderSidecar(t, { pod: original, namespace: input.namespace, overrides, native });
-  const mutated = injectPod(original, rendered, decision.previous);
+  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native });
+  const mutated = injectPod(readable, rendered, decision.previous);
   return {
     decision,
     original,

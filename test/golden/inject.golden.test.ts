@@ -117,7 +117,7 @@ describe("golden injection cases", () => {
     // The patch only adds (an unreadable status record of ours is the one thing it may replace).
     for (const op of ops) expect(op.op === "add" || op.path === "/metadata/annotations/sidecar.istio.io~1status").toBe(true);
     const expected = structuredClone(result.mutated) as Record<string, unknown>;
-    const withManaged = (pod.metadata as Record<string, unknown>).managedFields;
+    const withManaged = (pod.metadata as Record<string, unknown> | undefined)?.managedFields;
     if (withManaged !== undefined) (expected.metadata as Record<string, unknown>).managedFields = withManaged;
     expect(applyStrict(pod, ops)).toEqual(expected);
     expect(fjp.applyPatch(structuredClone(pod), structuredClone(ops), true, false).newDocument).toEqual(expected);
