@@ -3,11 +3,11 @@
  * atomic symlink swap in its folder, so the folder is watched, not the file. An invalid version is
  * logged (every problem) and the current configuration stays in force.
  */
-import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { ConfigError } from "../errors.js";
+import { watchFolder } from "../watch-folder.js";
 import type { Config } from "./config.js";
 
 export interface ConfigWatchOptions {
@@ -23,7 +23,6 @@ export interface ConfigWatchOptions {
 export function watchConfigFile(opts: ConfigWatchOptions): { close(): void } {
   const { logger, path } = opts;
   let lastText = opts.initialText;
-  let timer: NodeJS.Timeout | undefined;
   const reload = async (): Promise<void> => {
     let text: string;
     try {
@@ -43,20 +42,5 @@ export function watchConfigFile(opts: ConfigWatchOptions): { close(): void } {
       logger.error({ path, problems }, "new configuration rejected; keeping the current one");
     }
   };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), { persistent: false }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload(), opts.debounceMs ?? 200);
-    });
-    watcher.on("error", (err) => logger.warn({ path, err: err.message }, "config watch failed"));
-  } catch (err) {
-    logger.warn({ path, err: (err as Error).message }, "cannot watch the config file; changes need a restart");
-  }
-  return {
-    close() {
-      clearTimeout(timer);
-      watcher?.close();
-    },
-  };
+  return watchFolder(dirname(path), opts.debounceMs ?? 200, reload, logger, "config file");
 }

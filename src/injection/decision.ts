@@ -81,54 +81,62 @@ function parseInjectValue(value: string): boolean | undefined {
   return undefined;
 }
 
+/** Where an opt-in/out can be set, and the reason codes each place gives. */
+const OPT_SOURCES = {
+  label: {
+    key: Label.Inject,
+    noun: "Label",
+    enabled: (k: string) => reason(ReasonCode.PodLabelEnabled, `The pod is labelled ${k}=true.`),
+    disabled: (k: string) => reason(ReasonCode.PodLabelDisabled, `The pod opts out with the label ${k}=false.`),
+  },
+  annotation: {
+    key: Annotation.Inject,
+    noun: "Annotation",
+    enabled: (k: string) => reason(ReasonCode.PodAnnotationEnabled, `The pod is annotated ${k}=true.`),
+    disabled: (k: string) => reason(ReasonCode.PodAnnotationDisabled, `The pod opts out with the annotation ${k}=false.`),
+  },
+} as const;
+
 function optInOut(pod: Pod, reasons: Reason[]): { inject?: boolean; byPod: boolean } {
   const label = lookup(pod.metadata.labels, Label.Inject);
   const annotation = lookup(pod.metadata.annotations, Annotation.Inject);
-  if (label !== undefined) {
-    const value = parseInjectValue(label);
-    if (value === undefined) {
-      reasons.push(
-        reason(
-          ReasonCode.InvalidInjectValue,
-          `Label ${Label.Inject}=${JSON.stringify(label)} is not "true" or "false"; it is ignored and the default applies.`,
-        ),
-      );
-      return { byPod: false };
-    }
-    if (annotation !== undefined && parseInjectValue(annotation) !== value) {
-      reasons.push(
-        reason(
-          ReasonCode.AnnotationOverriddenByLabel,
-          `Annotation ${Annotation.Inject}=${JSON.stringify(annotation)} is ignored: the label of the same name wins.`,
-        ),
-      );
-    }
+  const source = label !== undefined ? OPT_SOURCES.label : annotation !== undefined ? OPT_SOURCES.annotation : undefined;
+  const raw = label ?? annotation;
+  if (source === undefined || raw === undefined) return { byPod: false };
+  const value = parseInjectValue(raw);
+  if (value === undefined) {
     reasons.push(
-      value
-        ? reason(ReasonCode.PodLabelEnabled, `The pod is labelled ${Label.Inject}=true.`)
-        : reason(ReasonCode.PodLabelDisabled, `The pod opts out with the label ${Label.Inject}=false.`),
+      reason(
+        ReasonCode.InvalidInjectValue,
+        `${source.noun} ${source.key}=${JSON.stringify(raw)} is not "true" or "false"; it is ignored and the default applies.`,
+      ),
     );
-    return { inject: value, byPod: true };
+    return { byPod: false };
   }
-  if (annotation !== undefined) {
-    const value = parseInjectValue(annotation);
-    if (value === undefined) {
-      reasons.push(
-        reason(
-          ReasonCode.InvalidInjectValue,
-          `Annotation ${Annotation.Inject}=${JSON.stringify(annotation)} is not "true" or "false"; it is ignored and the default applies.`,
-        ),
-      );
-      return { byPod: false };
-    }
+  if (source === OPT_SOURCES.label && annotation !== undefined && parseInjectValue(annotation) !== value) {
     reasons.push(
-      value
-        ? reason(ReasonCode.PodAnnotationEnabled, `The pod is annotated ${Annotation.Inject}=true.`)
-        : reason(ReasonCode.PodAnnotationDisabled, `The pod opts out with the annotation ${Annotation.Inject}=false.`),
+      reason(
+        ReasonCode.AnnotationOverriddenByLabel,
+        `Annotation ${Annotation.Inject}=${JSON.stringify(annotation)} is ignored: the label of the same name wins.`,
+      ),
     );
-    return { inject: value, byPod: true };
   }
-  return { byPod: false };
+  reasons.push(value ? source.enabled(source.key) : source.disabled(source.key));
+  return { inject: value, byPod: true };
+}
+
+/** A conflict when a name we add is taken by something the injector did not add. */
+function nameConflict(
+  code: ReasonCode,
+  noun: string,
+  ourNames: readonly string[],
+  present: ReadonlySet<string>,
+  addedBefore: readonly string[],
+): Reason | null {
+  const previous = new Set(addedBefore);
+  const taken = ourNames.filter((n) => present.has(n) && !previous.has(n));
+  if (taken.length === 0) return null;
+  return reason(code, `The pod already has a ${noun} named ${taken.join(", ")} that the injector did not add; injecting would duplicate it.`);
 }
 
 function allContainerNames(pod: Pod): Set<string> {
@@ -191,30 +199,22 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
   }
 
   // 6. name conflicts (names we added before, as recorded in the status, are ours to replace)
-  const ours = new Set(previous === null ? [] : [...previous.initContainers, ...previous.containers]);
-  const ourVolumes = new Set(previous?.volumes ?? []);
   if (!alreadyInjected) {
-    const taken = policy.containerNames.filter((n) => present.has(n) && !ours.has(n));
-    if (taken.length > 0) {
-      reasons.push(
-        reason(
-          ReasonCode.ContainerNameConflict,
-          `The pod already has a container named ${taken.join(", ")} that the injector did not add; injecting would duplicate it.`,
-        ),
-      );
-      decidedBy ??= "pod";
-    }
-    const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
-    const takenVolumes = policy.volumeNames.filter((n) => volumes.has(n) && !ourVolumes.has(n));
-    if (takenVolumes.length > 0) {
-      reasons.push(
-        reason(
-          ReasonCode.VolumeNameConflict,
-          `The pod already has a volume named ${takenVolumes.join(", ")} that the injector did not add; injecting would duplicate it.`,
-        ),
-      );
-      decidedBy ??= "pod";
-    }
+    const conflicts = [
+      nameConflict(ReasonCode.ContainerNameConflict, "container", policy.containerNames, present, [
+        ...(previous?.initContainers ?? []),
+        ...(previous?.containers ?? []),
+      ]),
+      nameConflict(
+        ReasonCode.VolumeNameConflict,
+        "volume",
+        policy.volumeNames,
+        new Set((pod.spec.volumes ?? []).map((v) => v.name)),
+        previous?.volumes ?? [],
+      ),
+    ].filter((r) => r !== null);
+    reasons.push(...conflicts);
+    if (conflicts.length > 0) decidedBy ??= "pod";
   }
 
   const skipping = reasons.some((r) => r.effect === "skip");

@@ -4,11 +4,11 @@
  * when there is no usable CA. Private keys are written with mode 0600, atomically (temp + rename).
  * A watcher swaps in changed files (e.g. a mounted Secret updated by symlink swap) via a callback.
  */
-import { type FSWatcher, watch } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { CertificateError } from "../errors.js";
+import { type FolderWatch, watchFolder } from "../watch-folder.js";
 import { type KeyPair, checkServingPair, describeCertificate, generateCA, generateServingCert } from "./certificates.js";
 
 export const CertFile = {
@@ -133,8 +133,7 @@ export function watchCertDir(
   logger: Logger,
   now: () => Date = () => new Date(),
   debounceMs = 250,
-): { close(): void } {
-  let timer: NodeJS.Timeout | undefined;
+): FolderWatch {
   let last = "";
   const reload = async (): Promise<void> => {
     try {
@@ -152,20 +151,5 @@ export function watchCertDir(
       last = describeCertificate(m.cert).fingerprint256;
     })
     .catch(() => undefined);
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dir, { persistent: false }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload(), debounceMs);
-    });
-    watcher.on("error", (err) => logger.warn({ dir, err: err.message }, "certificate watch failed"));
-  } catch (err) {
-    logger.warn({ dir, err: (err as Error).message }, "cannot watch certificate folder; changes need a restart");
-  }
-  return {
-    close() {
-      clearTimeout(timer);
-      watcher?.close();
-    },
-  };
+  return watchFolder(dir, debounceMs, reload, logger, "certificate folder");
 }
