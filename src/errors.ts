@@ -9,7 +9,6 @@ export const ErrorCode = {
   BadRequest: "BAD_REQUEST",
   InvalidPod: "INVALID_POD",
   InvalidAnnotation: "INVALID_ANNOTATION",
-  Render: "RENDER_FAILED",
   Certificate: "CERTIFICATE_INVALID",
   KubeApi: "KUBE_API_ERROR",
   Internal: "INTERNAL",
@@ -73,13 +72,6 @@ export class InvalidAnnotationError extends InjectorError {
     super(ErrorCode.InvalidAnnotation, 422, "Invalid", joinProblems("invalid sidecar annotations", problems), {
       problems,
     });
-  }
-}
-
-/** Rendering the sidecar failed for a reason that is not the user's input. */
-export class RenderError extends InjectorError {
-  constructor(message: string, cause?: unknown) {
-    super(ErrorCode.Render, 500, "InternalError", message, { cause });
   }
 }
 

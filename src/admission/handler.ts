@@ -73,7 +73,3 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
   }
 }
 
-/** A response for a request we could not even run (used by the HTTP layer's last resort). */
-export function internalErrorResponse(uid: string, err: unknown): AdmissionResponse {
-  return complete(errored(toInjectorError(err)), { uid });
-}

@@ -189,14 +189,6 @@ export interface LoadConfigInput {
   readonly file?: { readonly content: unknown; readonly source: string };
 }
 
-/** The environment variables the injector reads, and the settings they set. */
-export const ENV_SETTINGS = {
-  PORT: "server.port",
-  LOG_LEVEL: "server.logLevel",
-  CERT_DIR: "server.certDir",
-  POD_NAMESPACE: "service.namespace",
-} as const;
-
 function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): Record<string, unknown> {
   const server: Record<string, unknown> = {};
   const service: Record<string, unknown> = {};

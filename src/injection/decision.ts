@@ -229,8 +229,3 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
   }
   return { verdict: "inject", reasons, decidedBy: opt.byPod ? "pod" : "namespace", previous };
 }
-
-/** The reason codes of a decision, in order, without the warnings. */
-export function decisiveCodes(decision: InjectionDecision): string[] {
-  return decision.reasons.filter((r) => r.effect !== "warn").map((r) => r.code);
-}
