@@ -5,7 +5,7 @@
  * exit) instead of one write system call per line: on the admission path that is a tenth of the
  * cost of a review.
  */
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import type { LogLevel } from "./config/config.js";
 
 export type { Logger };
@@ -19,6 +19,11 @@ function options(level: LogLevel) {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
+}
+
+/** A logger with the server's format writing to `destination` (tests capture lines this way). */
+export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
+  return pino(options(level), destination);
 }
 
 /** The server's logger: buffered stdout, flushed periodically and when the process exits. */
