@@ -4,95 +4,23 @@
  * exits 0 — or 1 when the deadline forces a stuck connection closed.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { ClientRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { aPod, reviewFor } from "../support/builders.js";
+import { CLI, assertBuilt, call, cleanupInjectors, get, sleep, startInjector as start } from "../support/injector-process.js";
 
-const CLI = join(import.meta.dirname, "..", "..", "dist", "cli.js");
-let dir: string;
+beforeAll(assertBuilt);
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-});
-
+let dir: string | undefined;
 const children: ChildProcess[] = [];
 afterEach(() => {
+  cleanupInjectors();
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
   if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
 });
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  ca: string;
-  exit: Promise<number | null>;
-  logs: () => string;
-}
-
-async function start(config: unknown): Promise<Started> {
-  dir = mkdtempSync(join(tmpdir(), "injector-shutdown-"));
-  const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--cert-dir", join(dir, "certs"), "--config", configPath], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const line = out.split("\n").find((l) => l.includes('"sidecar-injector listening"'));
-      if (line) {
-        clearInterval(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`server exited early:\n${out}`));
-      }
-    }, 20);
-  });
-  return { child, port, ca: readFileSync(join(dir, "certs", "ca.crt"), "utf8"), exit, logs: () => out };
-}
-
-function call(s: Started, method: string, path: string, body?: string): { req: ClientRequest; done: Promise<{ status: number; body: string }> } {
-  let req!: ClientRequest;
-  const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    req = httpsRequest(
-      {
-        host: "127.0.0.1",
-        port: s.port,
-        path,
-        method,
-        ca: s.ca,
-        servername: "localhost",
-        agent: false,
-        headers: body === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on("error", reject);
-  });
-  return { req, done };
-}
-
-function get(s: Started, path: string) {
-  const c = call(s, "GET", path);
-  c.req.end();
-  return c.done;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("graceful shutdown", () => {
   it("drains: /readyz 503, the in-flight review is answered, exit 0", async () => {

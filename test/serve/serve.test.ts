@@ -1,0 +1,128 @@
+/**
+ * The built binary, end to end on this machine: native sidecars learned from a (fake) cluster's
+ * version at startup, certificate files swapped while serving, and the config file reloaded.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { generateServingCert } from "../../src/tls/certificates.js";
+import { servingNames } from "../../src/tls/cert-store.js";
+import { aPod, reviewFor } from "../support/builders.js";
+import { type FakeKube, sendJson, startFakeKube } from "../support/fake-kube.js";
+import { type Started, assertBuilt, cleanupInjectors, postReview, startInjector, waitFor } from "../support/injector-process.js";
+
+beforeAll(assertBuilt);
+
+let fake: FakeKube | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  cleanupInjectors();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  await fake?.close();
+  fake = undefined;
+});
+
+interface Op {
+  op: string;
+  path: string;
+  value: { name?: string; image?: string; restartPolicy?: string } | Array<{ name?: string; restartPolicy?: string }>;
+}
+
+async function patchFor(s: Started): Promise<Op[]> {
+  const res = await postReview(s, reviewFor(aPod()));
+  expect(res.status).toBe(200);
+  const response = JSON.parse(res.body).response as { patch?: string };
+  return JSON.parse(Buffer.from(response.patch ?? "", "base64").toString()) as Op[];
+}
+
+async function kubeconfigFor(dir: string, minor: string): Promise<string> {
+  fake = await startFakeKube({
+    "GET /version": (_req, res) => sendJson(res, 200, { major: "1", minor, gitVersion: `v1.${minor}.0` }),
+  });
+  const path = join(dir, "kubeconfig");
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "fake", cluster: { server: fake.url, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "fake", user: { token: "t" } }],
+      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
+      "current-context": "fake",
+    }),
+  );
+  return path;
+}
+
+describe("nativeSidecars: auto", () => {
+  it.each([
+    ["30", true],
+    ["28", false],
+  ])("a cluster at 1.%s → native %s", async (minor, native) => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await kubeconfigFor(dir, minor);
+    const s = await startInjector({}, { KUBECONFIG: kubeconfig });
+    expect(s.logs()).toContain('"learned cluster version"');
+    expect(fake?.requests).toContain("GET /version");
+    const ops = await patchFor(s);
+    const init = ops.find((o) => o.path === "/spec/initContainers");
+    const names = (init?.value as Array<{ name?: string; restartPolicy?: string }>).map((c) => c.name);
+    if (native) {
+      expect(names).toEqual(["istio-init", "istio-proxy"]);
+      expect((init?.value as Array<{ restartPolicy?: string }>)[1]?.restartPolicy).toBe("Always");
+    } else {
+      expect(names).toEqual(["istio-init"]);
+      expect(ops.some((o) => o.path === "/spec/containers/1")).toBe(true);
+    }
+  });
+
+  it("no cluster → classic, and says so", async () => {
+    const s = await startInjector({});
+    expect(s.logs()).toContain("no cluster configured: nativeSidecars=auto resolves to off");
+    const ops = await patchFor(s);
+    expect(ops.some((o) => o.path === "/spec/containers/1")).toBe(true);
+  });
+});
+
+function fingerprint(s: Started, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port: s.port, servername: "localhost", ca }, () => {
+      const fp = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fp);
+    });
+    socket.on("error", reject);
+  });
+}
+
+describe("while serving", () => {
+  it("swaps in new certificate files", async () => {
+    const s = await startInjector({});
+    const before = await fingerprint(s, s.ca);
+    const certs = join(s.dir, "certs");
+    const ca = { cert: s.ca, key: readFileSync(join(certs, "ca.key"), "utf8") };
+    const next = await generateServingCert({ ca, names: servingNames({ name: "sidecar-injector", namespace: "sidecar-injector" }), days: 2, now: new Date() });
+    writeFileSync(join(certs, "tls.key"), next.key);
+    writeFileSync(join(certs, "tls.crt"), next.cert);
+    expect(await waitFor(async () => (await fingerprint(s, s.ca)) !== before)).toBe(true);
+    expect(await waitFor(() => s.logs().includes('"serving certificate swapped"'))).toBe(true);
+  });
+
+  it("reloads a valid config file and keeps serving the old one when the new one is invalid", async () => {
+    const s = await startInjector({ sidecar: { image: "registry.example/proxy:1" } });
+    const imageOf = async () => {
+      const ops = await patchFor(s);
+      return (ops.find((o) => o.path === "/spec/containers/1")?.value as { image?: string }).image;
+    };
+    expect(await imageOf()).toBe("registry.example/proxy:1");
+    writeFileSync(join(s.dir, "config.yaml"), "sidecar:\n  image: registry.example/proxy:2\n");
+    expect(await waitFor(() => s.logs().includes('"configuration reloaded"'))).toBe(true);
+    expect(await imageOf()).toBe("registry.example/proxy:2");
+    writeFileSync(join(s.dir, "config.yaml"), "sidecar:\n  image: 'not an image'\n");
+    expect(await waitFor(() => s.logs().includes("new configuration rejected"))).toBe(true);
+    expect(await imageOf()).toBe("registry.example/proxy:2");
+  });
+});
