@@ -66,8 +66,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Nesting limit for the parts of the pod that the injector walks recursively. The rest of the pod
- * (however deep) is only carried by reference, so it cannot overflow the stack.
+ * Nesting limit for the pod (managedFields aside). A real pod nests about 15 levels; deeper input
+ * is refused with a path before anything could walk it recursively.
  */
 export const MAX_POD_DEPTH = 64;
 
@@ -161,6 +161,10 @@ export function assertPodShape(obj: unknown): asserts obj is Pod {
   const problems: string[] = [];
   if (!isObject(obj)) throw new InvalidPodError(["object must be a Pod object"]);
   const meta = obj.metadata;
+  // Refuse absurd nesting up front (iteratively), so nothing later can overflow the stack on it.
+  // managedFields is skipped: it is dropped before anything reads the pod.
+  const deep = findTooDeep(obj, MAX_POD_DEPTH, (parent, key) => parent === meta && key === "managedFields");
+  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
   if (meta !== undefined && meta !== null && !isObject(meta)) problems.push("metadata must be an object");
   if (isObject(meta)) {
     for (const key of ["name", "generateName", "namespace"] as const) {
@@ -196,11 +200,6 @@ export function assertPodShape(obj: unknown): asserts obj is Pod {
         if (isObject(c) && c.ports !== undefined && c.ports !== null) {
           if (!Array.isArray(c.ports) || !c.ports.every(isObject)) {
             problems.push(`spec.containers[${i}].ports must be a list of objects`);
-          } else {
-            // The ports are the one part of the user's pod that is serialized into the sidecar
-            // (ISTIO_META_POD_PORTS); everything else is carried by reference and never walked.
-            const deep = findTooDeep(c.ports, MAX_POD_DEPTH);
-            if (deep !== null) problems.push(`spec.containers[${i}].ports${deep} nests deeper than ${MAX_POD_DEPTH} levels`);
           }
         }
       });

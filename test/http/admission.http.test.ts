@@ -201,12 +201,13 @@ describe("POST /inject: reviews", () => {
     expect(responseOf(ok).allowed).toBe(true);
   });
 
-  it("injects a pod nested 200,000 levels deep elsewhere without walking it", async () => {
+  it("denies a pod nested 200,000 levels deep with 400 naming where", async () => {
     const n = 200_000;
     const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
     const body = JSON.stringify(reviewFor(aPod({ spec: { extra: "DEEP" } as never }))).replace('"DEEP"', deep);
     const resp = responseOf(await post(body));
-    expect(resp).toMatchObject({ allowed: true, patchType: "JSONPatch" });
+    expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
+    expect(resp.status?.message).toMatch(/spec\.extra(\.x)+ nests deeper than 64 levels/);
   });
 
   it("denies deeply nested container ports (which it serializes) with 400 naming where", async () => {
