@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_CONFIG } from "./config.js";
-import { canonicalJson, hashOf, loadConfig, parseConfigText } from "./load-config.js";
+import { canonicalJson, hashOf } from "../json-values.js";
+import { loadConfig, parseConfigText } from "./load-config.js";
 
 function problemsOf(fn: () => unknown): string[] {
   try {

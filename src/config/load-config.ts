@@ -3,9 +3,9 @@
  * environment and command-line flags (flags > env > file > defaults). Every problem is collected
  * with its path and reported at once as a ConfigError; the result is deep-frozen.
  */
-import { createHash } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.js";
+import { deepFreeze } from "../json-values.js";
 import {
   CIDR_LIST_FORM,
   IMAGE_FORM,
@@ -142,13 +142,6 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 function checkResourceOrder(config: Config, problems: string[]): void {
   for (const key of ["resources", "initResources"] as const) {
@@ -232,19 +225,4 @@ export function loadConfig(input: LoadConfigInput): Config {
   checkResourceOrder(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
-}
-
-/** Canonical JSON: object keys sorted, so equal values hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/** A short, stable hash of a value (sha256 of its canonical JSON, 16 hex digits). */
-export function hashOf(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
 }

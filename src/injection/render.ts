@@ -12,7 +12,7 @@ import {
   VolumeName,
   type Resources,
 } from "../config/config.js";
-import { deepFreeze } from "../config/load-config.js";
+import { deepFreeze } from "../json-values.js";
 import { type PodOverrides, mergeResources } from "./annotations.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";

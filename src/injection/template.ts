@@ -3,7 +3,7 @@
  * parses its templates at config load), so a request only renders and merges.
  */
 import { type Config, ContainerName, VolumeName, ignoredNamespacesOf } from "../config/config.js";
-import { deepFreeze, hashOf } from "../config/load-config.js";
+import { deepFreeze, hashOf } from "../json-values.js";
 import type { DecisionPolicy } from "./decision.js";
 import type { Volume } from "./pod.js";
 
