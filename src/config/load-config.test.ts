@@ -83,10 +83,18 @@ describe("loadConfig", () => {
         "config.yaml: nativeSidecars must be one of auto, true, false",
         expect.stringMatching(/^config.yaml: ignoredNamespaces\[0\] must be a namespace name/),
         "config.yaml: unknownTop is not a known setting",
-        "PORT must be an integer from 0 to 65535 (environment)",
-        expect.stringMatching(/^server.logLevel must be one of trace/),
+        'PORT="http" (environment): server.port must be an integer from 0 to 65535',
+        expect.stringMatching(/^LOG_LEVEL="chatty" \(environment\): server.logLevel must be one of trace/),
       ]),
     );
+  });
+
+  it("names the environment variable or flag that is wrong", () => {
+    expect(problemsOf(() => loadConfig({ env: { POD_NAMESPACE: "Bad_NS" }, flags: { port: 70000, certDir: "" } }))).toEqual([
+      'POD_NAMESPACE="Bad_NS" (environment): service.namespace must be a DNS label',
+      "--port: server.port must be an integer from 0 to 65535",
+      "--cert-dir: server.certDir must be a non-empty string",
+    ]);
   });
 
   it("rejects a request above its limit", () => {

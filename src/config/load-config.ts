@@ -182,24 +182,37 @@ export interface LoadConfigInput {
   readonly file?: { readonly content: unknown; readonly source: string };
 }
 
-function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): Record<string, unknown> {
-  const server: Record<string, unknown> = {};
-  const service: Record<string, unknown> = {};
-  const { env, flags } = input;
-  if (env.PORT !== undefined && env.PORT !== "") {
-    server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
-    const portProblems: string[] = [];
-    int(0, 65535)(server.port, "PORT", portProblems);
-    problems.push(...portProblems.map((p) => `${p} (environment)`));
+/** Environment variables the injector reads, and the setting each one sets. */
+const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly [string, string]]> = [
+  ["PORT", ["server", "port"]],
+  ["LOG_LEVEL", ["server", "logLevel"]],
+  ["CERT_DIR", ["server", "certDir"]],
+  ["POD_NAMESPACE", ["service", "namespace"]],
+];
+
+/** The rule for a two-level setting path (every env/flag setting is one). */
+function ruleAt(path: readonly [string, string]): Check {
+  const section = SCHEMA[path[0]] as Schema;
+  return section[path[1]] as Check;
+}
+
+/** Env and flag values as a partial config; each bad value is a problem naming its source. */
+function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  const set = (path: readonly [string, string], value: unknown, source: string): void => {
+    const found: string[] = [];
+    ruleAt(path)(value, path.join("."), found);
+    problems.push(...found.map((p) => `${source}: ${p}`));
+    out[path[0]] = { ...out[path[0]], [path[1]]: value };
+  };
+  for (const [name, path] of ENV_SETTINGS) {
+    const raw = input.env[name];
+    if (raw === undefined || raw === "") continue;
+    const value = path[1] === "port" && /^\d+$/.test(raw) ? Number(raw) : raw;
+    set(path, value, `${name}=${JSON.stringify(raw)} (environment)`);
   }
-  if (env.LOG_LEVEL) server.logLevel = env.LOG_LEVEL;
-  if (env.CERT_DIR) server.certDir = env.CERT_DIR;
-  if (env.POD_NAMESPACE) service.namespace = env.POD_NAMESPACE;
-  if (flags?.port !== undefined) server.port = flags.port;
-  if (flags?.certDir !== undefined) server.certDir = flags.certDir;
-  const out: Record<string, unknown> = {};
-  if (Object.keys(server).length > 0) out.server = server;
-  if (Object.keys(service).length > 0) out.service = service;
+  if (input.flags?.port !== undefined) set(["server", "port"], input.flags.port, "--port");
+  if (input.flags?.certDir !== undefined) set(["server", "certDir"], input.flags.certDir, "--cert-dir");
   return out;
 }
 
@@ -216,9 +229,6 @@ export function loadConfig(input: LoadConfigInput): Config {
     if (fileProblems.length === 0) merged = merge(merged, input.file.content);
   }
   const overrides = overridesFromEnvAndFlags(input, problems);
-  const overrideProblems: string[] = [];
-  validatePartial(overrides, SCHEMA, "", overrideProblems);
-  problems.push(...overrideProblems.filter((p) => !p.startsWith("server.port")));
   if (problems.length > 0) throw new ConfigError(problems);
   merged = merge(merged, overrides);
   const config = structuredClone(merged) as Config;
