@@ -9,6 +9,7 @@ export const ErrorCode = {
   BadRequest: "BAD_REQUEST",
   InvalidPod: "INVALID_POD",
   InvalidAnnotation: "INVALID_ANNOTATION",
+  InvalidInput: "INVALID_INPUT",
   Certificate: "CERTIFICATE_INVALID",
   KubeApi: "KUBE_API_ERROR",
   Internal: "INTERNAL",
@@ -72,6 +73,13 @@ export class InvalidAnnotationError extends InjectorError {
     super(ErrorCode.InvalidAnnotation, 422, "Invalid", joinProblems("invalid sidecar annotations", problems), {
       problems,
     });
+  }
+}
+
+/** Manifests given to the preview endpoint or the CLI are unusable (names the document and path). */
+export class InvalidInputError extends InjectorError {
+  constructor(problems: readonly string[]) {
+    super(ErrorCode.InvalidInput, 400, "BadRequest", joinProblems("invalid input", problems), { problems });
   }
 }
 

@@ -13,7 +13,7 @@ import { type Pod, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
 import { renderSidecar } from "./render.js";
 import type { InjectionTemplate } from "./template.js";
-import { isJobPod, workloadOf } from "./workload.js";
+import { type WorkloadRef, isJobPod, workloadOf } from "./workload.js";
 
 export interface InjectionContext {
   readonly template: InjectionTemplate;
@@ -29,6 +29,11 @@ export interface InjectionInput {
   /** The request's namespace (the pod's own may be empty on CREATE). */
   readonly namespace: string;
   readonly object: unknown;
+  /**
+   * The workload the pod will belong to, when the caller knows it (a Deployment's pod template in
+   * a preview); otherwise it is derived from the pod's owner references.
+   */
+  readonly workload?: WorkloadRef;
 }
 
 export interface InjectionResult {
@@ -113,8 +118,10 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   }
   const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
   const native = resolveNative(ctx, overrides.nativeSidecar);
-  if (!native && isJobPod(readable)) {
-    const job = workloadOf(readable);
+  const workload = input.workload ?? workloadOf(readable);
+  const runsToCompletion = isJobPod(readable) || workload.kind === "Job" || workload.kind === "CronJob";
+  if (!native && runsToCompletion) {
+    const job = workload;
     decision = {
       ...decision,
       reasons: [
@@ -126,7 +133,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       ],
     };
   }
-  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native });
+  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload });
   const mutated = injectPod(readable, rendered, decision.previous);
   return {
     decision,

@@ -9,6 +9,7 @@ export const ReasonCode = {
   NotCreate: "operation_not_create",
   Subresource: "subresource_request",
   // Skips.
+  NamespaceNotSelected: "namespace_not_selected",
   NamespaceIgnored: "namespace_ignored",
   HostNetwork: "host_network",
   MirrorPod: "mirror_pod",
@@ -41,6 +42,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   not_a_pod: "ignore",
   operation_not_create: "ignore",
   subresource_request: "ignore",
+  namespace_not_selected: "skip",
   namespace_ignored: "skip",
   host_network: "skip",
   mirror_pod: "skip",
@@ -64,6 +66,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
  * opt-out is what the user asked for and gets no warning.
  */
 export const WARN_ON_SKIP: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  ReasonCode.NamespaceNotSelected,
   ReasonCode.NamespaceIgnored,
   ReasonCode.HostNetwork,
   ReasonCode.MirrorPod,

@@ -38,6 +38,8 @@ export interface RenderInput {
   readonly namespace: string;
   readonly overrides: PodOverrides;
   readonly native: boolean;
+  /** The pod's workload (derived from its owner references when absent). */
+  readonly workload?: WorkloadRef;
 }
 
 /**
@@ -287,7 +289,7 @@ function canonicalLabels(pod: Pod, workload: WorkloadRef): StringMap {
 
 /** Render the sidecar for one pod (already decided "inject", overrides already validated). */
 export function renderSidecar(t: InjectionTemplate, input: RenderInput): RenderedSidecar {
-  const workload = workloadOf(input.pod);
+  const workload = input.workload ?? workloadOf(input.pod);
   const init = renderInit(t, input.overrides);
   const proxy = renderProxy(t, input, workload);
   const pullSecrets = t.config.sidecar.imagePullSecrets;

@@ -1,0 +1,129 @@
+/**
+ * Manifests in, pod templates out: parse JSON or YAML (several documents), unwrap Lists and
+ * AdmissionReviews, and locate each object's pod template. Problems name the document and path
+ * (`documents[2].spec.template: not an object`) and are all reported at once.
+ */
+import { parseAllDocuments } from "yaml";
+import { InvalidInputError } from "../errors.js";
+
+/** Where each supported kind keeps its pod template (a Pod is its own template). */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+};
+
+export type InputFormat = "json" | "yaml";
+
+/** One input object, where it came from, and (for supported kinds) where its pod template is. */
+export interface InputObject {
+  /** `documents[0]`, `documents[1].items[3]`, … */
+  readonly where: string;
+  readonly object: Record<string, unknown>;
+  /** The pod template's path inside the object, or null when the kind has none we inject. */
+  readonly templatePath: readonly string[] | null;
+  /** The namespace an enclosing AdmissionReview names, if any. */
+  readonly reviewNamespace?: string;
+}
+
+/** One input document (a List or an AdmissionReview counts as one) and what it holds. */
+export interface InputDocument {
+  readonly index: number;
+  /** The document's source text (YAML input only), to pass untouched documents through as written. */
+  readonly source?: string;
+  readonly value: unknown;
+  readonly objects: readonly InputObject[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Parse manifests: JSON (one value) or YAML (one or more documents). */
+export function parseManifests(text: string, format: InputFormat): Array<{ value: unknown; source?: string }> {
+  if (format === "json") {
+    try {
+      return [{ value: JSON.parse(text) as unknown }];
+    } catch (err) {
+      throw new InvalidInputError([`documents[0]: not valid JSON: ${(err as Error).message}`]);
+    }
+  }
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const problems: string[] = [];
+  const out: Array<{ value: unknown; source?: string }> = [];
+  list.forEach((doc, i) => {
+    const error = doc.errors[0];
+    if (error) {
+      problems.push(`documents[${i}]: not valid YAML: ${error.message.split("\n")[0]}`);
+      return;
+    }
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+    out.push({ value, source: doc.toString() });
+  });
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  return out;
+}
+
+function templateOf(object: Record<string, unknown>, where: string, problems: string[]): readonly string[] | null {
+  const kind = object.kind;
+  if (typeof kind !== "string") {
+    problems.push(`${where}.kind: missing`);
+    return null;
+  }
+  const path = Object.hasOwn(POD_TEMPLATE_PATHS, kind) ? POD_TEMPLATE_PATHS[kind] : undefined;
+  if (path === undefined) return null;
+  let at: unknown = object;
+  const walked: string[] = [];
+  for (const key of path) {
+    walked.push(key);
+    at = isObject(at) ? at[key] : undefined;
+    if (!isObject(at)) {
+      problems.push(`${where}.${walked.join(".")}: not an object`);
+      return null;
+    }
+  }
+  return path;
+}
+
+function objectsOf(value: unknown, where: string, problems: string[]): InputObject[] {
+  if (!isObject(value)) {
+    problems.push(`${where}: not an object`);
+    return [];
+  }
+  if (value.kind === "AdmissionReview") {
+    const request = value.request;
+    if (!isObject(request) || !isObject(request.object)) {
+      problems.push(`${where}.request.object: not an object`);
+      return [];
+    }
+    const ns = typeof request.namespace === "string" && request.namespace !== "" ? request.namespace : undefined;
+    const inner = objectsOf(request.object, `${where}.request.object`, problems);
+    return ns === undefined ? inner : inner.map((o) => ({ ...o, reviewNamespace: ns }));
+  }
+  if (typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)) {
+    return value.items.flatMap((item, i) => objectsOf(item, `${where}.items[${i}]`, problems));
+  }
+  return [{ where, object: value, templatePath: templateOf(value, where, problems) }];
+}
+
+/** Parse and unwrap; throws InvalidInputError listing every problem. */
+export function readDocuments(text: string, format: InputFormat): InputDocument[] {
+  const parsed = parseManifests(text, format);
+  const problems: string[] = [];
+  const docs = parsed.map((p, index) => ({
+    index,
+    ...(p.source !== undefined && { source: p.source }),
+    value: p.value,
+    objects: objectsOf(p.value, `documents[${index}]`, problems),
+  }));
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  if (docs.length === 0) throw new InvalidInputError(["no documents in the input"]);
+  return docs;
+}
