@@ -1,27 +1,68 @@
 #!/usr/bin/env node
 /**
- * The `sidecar-injector` command. `serve` (the default) runs the webhook.
- * Exit codes: 0 done, 1 failure (invalid configuration, startup error), 2 usage error.
+ * The `sidecar-injector` command: `serve` (the default) runs the webhook; `inject` and `explain`
+ * run manifests through the same pipeline offline.
+ * Exit codes: 0 done, 1 failure (invalid input or configuration, startup error), 2 usage error.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { ConfigError } from "./errors.js";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ConfigError, InvalidInputError } from "./errors.js";
 import { installShutdown, serve } from "./main.js";
+import { type CommandIO, parseLabelList, runExplain, runInject } from "./preview/commands.js";
 
-const USAGE = `Usage: sidecar-injector [serve] [options]
+const USAGE = `Usage: sidecar-injector [command] [options]
 
 Commands:
-  serve              Serve the injection webhook over HTTPS (default).
+  serve     Serve the injection webhook over HTTPS (the default).
+  inject    Write manifests with every injectable pod template injected.
+  explain   Show, per object, whether it would be injected and why.
+
+Run "sidecar-injector COMMAND --help" for a command's options.
+`;
+
+const SERVE_USAGE = `Usage: sidecar-injector [serve] [options]
 
 Options:
-  --port N           Port to listen on (env PORT; default 8443).
+  --port N           Port to listen on (env PORT; default 8443; 0 picks a free port).
   --config FILE      YAML or JSON configuration file, watched for changes.
   --cert-dir DIR     Folder with ca.crt, tls.crt and tls.key (env CERT_DIR; default certs).
   -h, --help         Show this help.
   -v, --version      Print the version.
 `;
 
-class UsageError extends Error {}
+const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
+  --config FILE                The injector configuration to render with (default: the embedded one).
+  --namespace NS               The namespace the objects would be created in (default: theirs, else default).
+  --namespace-labels k=v,...   The namespace's labels: adds the namespaceSelector outcome to the answer.
+  -h, --help                   Show this help.`;
+
+const INJECT_USAGE = `Usage: sidecar-injector inject -f FILE|- [options]
+
+Writes the manifests with every injectable pod template (Pod, Deployment, StatefulSet, DaemonSet,
+ReplicaSet, ReplicationController, Job, CronJob, and those inside a List) injected; other documents
+pass through unchanged, in order. Warnings go to standard error.
+
+Options:
+  -o, --output yaml|json       Output format (default yaml).
+${PREVIEW_OPTIONS}
+`;
+
+const EXPLAIN_USAGE = `Usage: sidecar-injector explain -f FILE|- [options]
+
+Shows, per object, the decision, every reason (code and sentence) and the warnings.
+
+Options:
+  -o, --output table|json      Output format (default table).
+${PREVIEW_OPTIONS}
+`;
+
+class UsageError extends Error {
+  readonly usage: string;
+  constructor(message: string, usage: string) {
+    super(message);
+    this.usage = usage;
+  }
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -31,43 +72,83 @@ function version(): string {
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
-    throw new UsageError(`--port must be an integer from 0 to 65535 (got ${JSON.stringify(text)})`);
+    throw new UsageError(`--port must be an integer from 0 to 65535 (got ${JSON.stringify(text)})`, SERVE_USAGE);
   }
   return Number(text);
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  let parsed;
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: T, usage: string) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: "string" },
-        config: { type: "string" },
-        "cert-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
+    return parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new UsageError((err as Error).message, usage);
   }
-  const { values, positionals } = parsed;
+}
+
+const previewOptions = {
+  filename: { type: "string", short: "f" },
+  output: { type: "string", short: "o" },
+  config: { type: "string" },
+  namespace: { type: "string" },
+  "namespace-labels": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function stdio(): CommandIO {
+  return {
+    env: process.env,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  };
+}
+
+async function runPreviewCommand(command: "inject" | "explain", args: readonly string[]): Promise<number> {
+  const usage = command === "inject" ? INJECT_USAGE : EXPLAIN_USAGE;
+  const { values } = parse(args, previewOptions, usage);
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.filename === undefined) throw new UsageError("-f FILE (or -f - for standard input) is required", usage);
+  const outputs = command === "inject" ? ["yaml", "json"] : ["table", "json"];
+  const output = values.output ?? outputs[0] ?? "";
+  if (!outputs.includes(output)) throw new UsageError(`-o must be one of ${outputs.join(", ")} (got ${JSON.stringify(output)})`, usage);
+  let namespaceLabels: Record<string, string> | undefined;
+  if (values["namespace-labels"] !== undefined) {
+    try {
+      namespaceLabels = parseLabelList(values["namespace-labels"]);
+    } catch (err) {
+      throw new UsageError(`--namespace-labels: ${(err as InvalidInputError).problems.join("; ")}`, usage);
+    }
+  }
+  const opts = { filename: values.filename, output, configPath: values.config, namespace: values.namespace, namespaceLabels };
+  return command === "inject" ? runInject(opts, stdio()) : runExplain(opts, stdio());
+}
+
+async function runServe(args: readonly string[]): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      port: { type: "string" },
+      config: { type: "string" },
+      "cert-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+    SERVE_USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE);
     return 0;
   }
   if (values.version) {
     process.stdout.write(`${version()}\n`);
     return 0;
-  }
-  const command = positionals[0] ?? "serve";
-  if (command !== "serve" || positionals.length > 1) {
-    process.stderr.write(`unknown command: ${positionals.join(" ")}\n\n${USAGE}`);
-    return 2;
   }
   try {
     const injector = await serve({
@@ -78,13 +159,29 @@ export async function run(argv: readonly string[]): Promise<number> {
     installShutdown(injector);
     return -1; // keep running
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${USAGE}`);
-      return 2;
-    }
     if (err instanceof ConfigError) {
       process.stderr.write(`sidecar-injector: invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join("\n")}\n`);
       return 1;
+    }
+    throw err;
+  }
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === "inject" || first === "explain") return await runPreviewCommand(first, rest);
+    if (first === "serve") return await runServe(rest);
+    if (first === "help" || ((first === "-h" || first === "--help") && rest.length === 0)) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (first !== undefined && !first.startsWith("-")) throw new UsageError(`unknown command: ${first}`, USAGE);
+    return await runServe(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${err.usage}`);
+      return 2;
     }
     process.stderr.write(`sidecar-injector: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

@@ -66,7 +66,6 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
  * opt-out is what the user asked for and gets no warning.
  */
 export const WARN_ON_SKIP: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
-  ReasonCode.NamespaceNotSelected,
   ReasonCode.NamespaceIgnored,
   ReasonCode.HostNetwork,
   ReasonCode.MirrorPod,

@@ -65,7 +65,8 @@ export function parseManifests(text: string, format: InputFormat): Array<{ value
     }
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-    out.push({ value, source: doc.toString() });
+    // The separators are written by the formatter, so drop the document's own start marker.
+    out.push({ value, source: doc.toString().replace(/^---[ \t]*\n/, "") });
   });
   if (problems.length > 0) throw new InvalidInputError(problems);
   return out;

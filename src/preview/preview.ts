@@ -107,7 +107,8 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
   }
   const template = at(object, input.templatePath);
   const skip = selectorSkip(template, namespace, params);
-  if (skip !== null) return { ...base, ...unchanged, decision: "skip", reasons: [skip], warnings: [skip.message.slice(0, 120)] };
+  // The webhook would not be called, so it would return no warnings either.
+  if (skip !== null) return { ...base, ...unchanged, decision: "skip", reasons: [skip], warnings: [] };
 
   const workload =
     kind === "Pod" ? undefined : { apiVersion: typeof object.apiVersion === "string" ? object.apiVersion : "v1", kind, name };

@@ -1,0 +1,101 @@
+/**
+ * The `inject` and `explain` commands: read manifests, run them through the preview (the
+ * webhook's own pipeline), and print. Exit codes: 0 done, 1 invalid input or configuration.
+ */
+import { readFile } from "node:fs/promises";
+import { loadConfig, parseConfigText } from "../config/load-config.js";
+import { ConfigError, InjectorError, InvalidInputError } from "../errors.js";
+import { compileTemplate } from "../injection/template.js";
+import { type InputFormat, readDocuments } from "./documents.js";
+import { explainJson, explainTable, formatManifests } from "./format.js";
+import { type PreviewParams, previewDocuments } from "./preview.js";
+
+export interface CommandIO {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly readStdin: () => Promise<string>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+export interface PreviewCommandOptions {
+  /** A file path, or "-" for standard input. */
+  readonly filename: string;
+  readonly output: string;
+  readonly configPath?: string | undefined;
+  readonly namespace?: string | undefined;
+  readonly namespaceLabels?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Parse `k=v,k2=v2` (an empty string is no labels). Throws InvalidInputError naming the item. */
+export function parseLabelList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new InvalidInputError([`namespace label ${JSON.stringify(item)} is not key=value`]);
+    Object.defineProperty(out, item.slice(0, eq), { value: item.slice(eq + 1), enumerable: true, writable: true });
+  }
+  return out;
+}
+
+/** JSON when the text starts like JSON, else YAML (which also reads JSON). */
+export function sniffFormat(text: string): InputFormat {
+  const first = text.trimStart()[0];
+  return first === "{" || first === "[" ? "json" : "yaml";
+}
+
+async function prepare(opts: PreviewCommandOptions, io: CommandIO) {
+  const text = opts.filename === "-" ? await io.readStdin() : await readInput(opts.filename);
+  const configText = opts.configPath === undefined ? undefined : await readInput(opts.configPath);
+  const config = loadConfig({
+    env: io.env,
+    ...(configText !== undefined && { file: { content: parseConfigText(configText, opts.configPath ?? ""), source: opts.configPath ?? "" } }),
+  });
+  const docs = readDocuments(text, sniffFormat(text));
+  const params: PreviewParams = { namespace: opts.namespace, namespaceLabels: opts.namespaceLabels };
+  const previews = previewDocuments(docs, { template: compileTemplate(config), clusterSupportsNativeSidecars: undefined }, params);
+  return { docs, previews };
+}
+
+async function readInput(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new InvalidInputError([`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+}
+
+function fail(err: unknown, io: CommandIO): number {
+  if (err instanceof InjectorError) {
+    const what = err instanceof ConfigError ? "invalid configuration" : "invalid input";
+    io.stderr(`sidecar-injector: ${what}:\n${err.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    return 1;
+  }
+  throw err;
+}
+
+/** `inject`: the manifests with every injectable pod template injected, in order. */
+export async function runInject(opts: PreviewCommandOptions, io: CommandIO): Promise<number> {
+  try {
+    const { docs, previews } = await prepare(opts, io);
+    const denied = previews.filter((p) => p.decision === "deny");
+    if (denied.length > 0) {
+      throw new InvalidInputError(denied.flatMap((p) => (p.error?.problems ?? []).map((m) => `${p.where} (${p.kind}/${p.name}): ${m}`)));
+    }
+    io.stdout(formatManifests(docs, previews, opts.output === "json" ? "json" : "yaml"));
+    for (const p of previews) for (const w of p.warnings) io.stderr(`warning: ${p.kind}/${p.name}: ${w}\n`);
+    return 0;
+  } catch (err) {
+    return fail(err, io);
+  }
+}
+
+/** `explain`: a table (or JSON) of every object's decision, reasons and warnings. */
+export async function runExplain(opts: PreviewCommandOptions, io: CommandIO): Promise<number> {
+  try {
+    const { previews } = await prepare(opts, io);
+    io.stdout(opts.output === "json" ? `${JSON.stringify(explainJson(previews), null, 2)}\n` : explainTable(previews));
+    return 0;
+  } catch (err) {
+    return fail(err, io);
+  }
+}
