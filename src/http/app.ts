@@ -9,9 +9,11 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Logger } from "pino";
 import type { AdmissionDeps } from "../admission/handler.js";
 import { serveAdmission } from "./admission-route.js";
+import { previewError, servePreview } from "./preview-route.js";
 
 export const Paths = {
   Inject: "/inject",
+  Preview: "/preview",
   Healthz: "/healthz",
   Readyz: "/readyz",
 } as const;
@@ -67,10 +69,22 @@ function createExpressApp(deps: AppDeps): express.Express {
     else res.status(503).json({ status: deps.health.draining() ? "draining" : "starting" });
   });
 
-  app.all(Paths.Inject, (_req, res) => {
-    res.setHeader("Allow", "POST");
-    sendError(res, 405, "METHOD_NOT_ALLOWED", `${Paths.Inject} accepts POST only`);
+  app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await servePreview(req, res, deps);
+    } catch (err) {
+      const answer = previewError(err);
+      if (answer === null) next(err);
+      else res.status(answer.status).json(answer.body);
+    }
   });
+
+  for (const path of [Paths.Inject, Paths.Preview]) {
+    app.all(path, (_req, res) => {
+      res.setHeader("Allow", "POST");
+      sendError(res, 405, "METHOD_NOT_ALLOWED", `${path} accepts POST only`);
+    });
+  }
 
   app.use((req: Request, res: Response) => {
     sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}`);

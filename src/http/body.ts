@@ -32,7 +32,7 @@ function tooLarge(limit: number): HttpError {
  * into one buffer of that size as they arrive, so a large review is held once, not as chunks plus
  * a concatenated copy.
  */
-function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declaredHeader = req.headers["content-length"];
     const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
