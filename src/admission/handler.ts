@@ -5,11 +5,13 @@
  * Either way the caller gets a complete response carrying the request's uid.
  */
 import type { Logger } from "pino";
-import { type InjectorError, toInjectorError } from "../errors.js";
-import { type InjectionContext, namespaceOf, runInjection } from "../injection/pipeline.js";
+import type { Resources, WorkloadValidationMode } from "../config/config.js";
+import { type InjectorError, InvalidAnnotationError, toInjectorError } from "../errors.js";
+import { type InjectionContext, namespaceOf, runInjection, toWarning } from "../injection/pipeline.js";
 import { podDisplayName } from "../injection/pod.js";
-import { complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
-import type { AdmissionResponse, ParsedReview } from "./review.js";
+import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
+import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
+import type { AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
 
 export interface AdmissionDeps {
   /** The current injection context (config can be reloaded between requests). */
@@ -26,6 +28,27 @@ export interface AdmissionOutcome {
   readonly error?: InjectorError;
 }
 
+/**
+ * A workload on CREATE/UPDATE: warnings about its pod template's sidecar annotations, never a
+ * patch; a denial only when `workloadValidation: deny` and something would make its pods fail.
+ */
+function handleWorkload(
+  req: AdmissionRequest,
+  mode: WorkloadValidationMode,
+  resources: Resources,
+): { response: AdmissionResponse; result: string; problems: number } {
+  if (mode === "off") return { response: complete(allowed(), req), result: "not_applicable", problems: 0 };
+  const findings = checkWorkload(req.kind.kind, req.object, resources);
+  if (mode === "deny" && findings.problems.length > 0) throw new InvalidAnnotationError(findings.problems);
+  const warnings = [...findings.problems, ...findings.notes].map(toWarning);
+  const audit = { decision: "workload_checked", problems: String(findings.problems.length) };
+  return {
+    response: complete(withAuditAnnotations(withWarnings(allowed(), warnings), audit), req),
+    result: "workload_checked",
+    problems: findings.problems.length,
+  };
+}
+
 export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): AdmissionOutcome {
   const started = deps.now();
   const req = review.request;
@@ -38,7 +61,16 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
     dryRun: req.dryRun === true,
   };
   try {
-    const result = runInjection({ request: req, namespace, object: req.object }, deps.context());
+    const ctx = deps.context();
+    if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
+      const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.config.sidecar.resources);
+      deps.logger.info(
+        { ...fields, decision: outcome.result, problems: outcome.problems, durationMs: Math.round((deps.now() - started) * 1000) / 1000 },
+        "admission review",
+      );
+      return { response: outcome.response, result: outcome.result };
+    }
+    const result = runInjection({ request: req, namespace, object: req.object }, ctx);
     let resp = patched(result.patch);
     resp = withWarnings(resp, result.warnings);
     resp = withAuditAnnotations(resp, result.auditAnnotations);

@@ -88,6 +88,14 @@ export type ProxyLogLevel = (typeof ProxyLogLevels)[number];
 export const NativeSidecarModes = ["auto", "true", "false"] as const;
 export type NativeSidecarMode = (typeof NativeSidecarModes)[number];
 
+/**
+ * What the webhook does with workloads (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs,
+ * CronJobs) when its configuration sends them: nothing, warnings about their pod template's
+ * sidecar annotations, or a denial when those are invalid.
+ */
+export const WorkloadValidationModes = ["off", "warn", "deny"] as const;
+export type WorkloadValidationMode = (typeof WorkloadValidationModes)[number];
+
 export const LogLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LogLevels)[number];
 
@@ -156,6 +164,8 @@ export interface Config {
   readonly ignoredNamespaces: readonly string[];
   /** Native sidecars: on, off, or decided by the cluster's version (>= 1.29) at startup. */
   readonly nativeSidecars: NativeSidecarMode;
+  /** Checks on workload pod templates at apply time (see WorkloadValidationModes). */
+  readonly workloadValidation: WorkloadValidationMode;
   /** Control-plane revision recorded in the status annotation. */
   readonly revision: string;
   readonly sidecar: SidecarConfig;
@@ -189,6 +199,7 @@ export const DEFAULT_CONFIG: Config = {
   service: { name: "sidecar-injector", namespace: "sidecar-injector" },
   ignoredNamespaces: ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"],
   nativeSidecars: "auto",
+  workloadValidation: "warn",
   revision: "default",
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

@@ -25,6 +25,7 @@ import {
   LogLevels,
   NativeSidecarModes,
   ProxyLogLevels,
+  WorkloadValidationModes,
 } from "./config.js";
 
 /** A leaf check: pushes path-named problems for a bad value. */
@@ -82,6 +83,7 @@ const SCHEMA: Schema = {
   service: { name: format(isDnsLabel, "a DNS label"), namespace: format(isDnsLabel, "a DNS label") },
   ignoredNamespaces: listOf(format(isDnsLabel, "a namespace name (DNS label)")),
   nativeSidecars: oneOf(NativeSidecarModes),
+  workloadValidation: oneOf(WorkloadValidationModes),
   revision: nonEmpty,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),

@@ -6,6 +6,29 @@
 import { Label } from "../config/config.js";
 import { type Pod, lookup } from "./pod.js";
 
+/** Where each kind that carries pods keeps its pod template (a Pod is its own template). */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+};
+
+/** The API group of each workload kind, as an AdmissionReview names it. */
+export const WORKLOAD_GROUPS: Readonly<Record<string, string>> = {
+  Deployment: "apps",
+  StatefulSet: "apps",
+  DaemonSet: "apps",
+  ReplicaSet: "apps",
+  ReplicationController: "",
+  Job: "batch",
+  CronJob: "batch",
+};
+
 export interface WorkloadRef {
   readonly apiVersion: string;
   readonly kind: string;

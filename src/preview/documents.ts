@@ -5,18 +5,7 @@
  */
 import { parseAllDocuments } from "yaml";
 import { InvalidInputError } from "../errors.js";
-
-/** Where each supported kind keeps its pod template (a Pod is its own template). */
-export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: [],
-  Deployment: ["spec", "template"],
-  StatefulSet: ["spec", "template"],
-  DaemonSet: ["spec", "template"],
-  ReplicaSet: ["spec", "template"],
-  ReplicationController: ["spec", "template"],
-  Job: ["spec", "template"],
-  CronJob: ["spec", "jobTemplate", "spec", "template"],
-};
+import { POD_TEMPLATE_PATHS } from "../injection/workload.js";
 
 export type InputFormat = "json" | "yaml";
 

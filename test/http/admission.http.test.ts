@@ -129,7 +129,8 @@ describe("POST /inject: reviews", () => {
   });
 
   it.each([
-    ["a Deployment", { kind: { group: "apps", version: "v1", kind: "Deployment" } }],
+    ["a custom resource", { kind: { group: "example.com", version: "v1", kind: "Widget" } }],
+    ["a Deployment named like a core kind in another group", { kind: { group: "example.com", version: "v1", kind: "Deployment" } }],
     ["an UPDATE", { operation: "UPDATE" }],
     ["a subresource", { subResource: "status" }],
   ])("allows %s untouched, with no warning", async (_name, opts) => {
@@ -226,6 +227,61 @@ describe("POST /inject: reviews", () => {
     expect(resp.allowed).toBe(false); // annotations.__proto__ is an object, not a string
     expect(resp.status?.message).toContain('metadata.annotations["__proto__"] must be a string');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("POST /inject: workloads (apply-time checks)", () => {
+  function deploymentWith(annotations: Record<string, string>, labels: Record<string, string> = {}) {
+    return {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { template: { metadata: { labels: { app: "web", ...labels }, annotations }, spec: { containers: [{ name: "web" }] } } },
+    };
+  }
+  const deploymentKind = { kind: { group: "apps", version: "v1", kind: "Deployment" } };
+
+  it("warns about invalid sidecar annotations on a Deployment's template, with no patch", async () => {
+    const review = reviewFor(deploymentWith({ "sidecar.istio.io/proxyCPU": "lots" }), { ...deploymentKind, operation: "UPDATE" });
+    const resp = responseOf(await post(review));
+    expect(resp).toMatchObject({ allowed: true, auditAnnotations: { decision: "workload_checked", problems: "1" } });
+    expect(resp.patch).toBeUndefined();
+    expect(resp.warnings?.[0]).toMatch(/^sidecar\.istio\.io\/proxyCPU="lots" is not valid: expected a Kubernetes quantity/);
+    for (const w of resp.warnings ?? []) expect(w.length).toBeLessThanOrEqual(120);
+  });
+
+  it.each([
+    ["CronJob", "batch", { spec: { jobTemplate: { spec: { template: { metadata: { annotations: { "sidecar.istio.io/logLevel": "loud" } }, spec: {} } } } } }],
+    ["StatefulSet", "apps", { spec: { template: { metadata: { labels: { "sidecar.istio.io/inject": "maybe" } }, spec: {} } } }],
+  ])("checks a %s's template", async (kind, group, object) => {
+    const resp = responseOf(await post(reviewFor({ apiVersion: `${group}/v1`, kind, metadata: { name: "x" }, ...object }, { kind: { group, version: "v1", kind } })));
+    expect(resp.allowed).toBe(true);
+    expect(resp.warnings?.length).toBe(1);
+  });
+
+  it("says nothing about a clean workload", async () => {
+    const resp = responseOf(await post(reviewFor(deploymentWith({ "sidecar.istio.io/proxyCPU": "200m" }), deploymentKind)));
+    expect(resp).toMatchObject({ allowed: true, auditAnnotations: { decision: "workload_checked", problems: "0" } });
+    expect(resp.warnings).toBeUndefined();
+  });
+
+  it("denies when configured to, and does nothing when off", async () => {
+    const review = reviewFor(deploymentWith({ "sidecar.istio.io/proxyCPU": "lots" }), deploymentKind);
+    for (const [mode, allowed] of [["deny", false], ["off", true]] as const) {
+      const ctx = testContext({ workloadValidation: mode });
+      const strict = createApp({
+        context: () => ctx,
+        logger: silentLogger(),
+        now: () => 0,
+        health: { ready: () => true, draining: () => false },
+        maxBodyBytes: () => 1024 * 1024,
+      });
+      const res = await request(strict).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(review));
+      const resp = responseOf(res);
+      expect(resp.allowed).toBe(allowed);
+      if (!allowed) expect(resp.status).toMatchObject({ code: 422, reason: "Invalid" });
+      else expect(resp.warnings).toBeUndefined();
+    }
   });
 });
 
