@@ -34,6 +34,8 @@ const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON 
   --config FILE                The injector configuration to render with (default: the embedded one).
   --namespace NS               The namespace the objects would be created in (default: theirs, else default).
   --namespace-labels k=v,...   The namespace's labels: adds the namespaceSelector outcome to the answer.
+  --server URL                 Ask a running injector's /preview (its live configuration) instead.
+  --ca FILE                    CA certificate to trust for --server (PEM).
   -h, --help                   Show this help.`;
 
 const INJECT_USAGE = `Usage: sidecar-injector inject -f FILE|- [options]
@@ -91,6 +93,8 @@ const previewOptions = {
   config: { type: "string" },
   namespace: { type: "string" },
   "namespace-labels": { type: "string" },
+  server: { type: "string" },
+  ca: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -126,7 +130,18 @@ async function runPreviewCommand(command: "inject" | "explain", args: readonly s
       throw new UsageError(`--namespace-labels: ${(err as InvalidInputError).problems.join("; ")}`, usage);
     }
   }
-  const opts = { filename: values.filename, output, configPath: values.config, namespace: values.namespace, namespaceLabels };
+  if (values.server !== undefined && values.config !== undefined) {
+    throw new UsageError("--config and --server do not go together: the server renders with its own configuration", usage);
+  }
+  const opts = {
+    filename: values.filename,
+    output,
+    configPath: values.config,
+    namespace: values.namespace,
+    namespaceLabels,
+    server: values.server,
+    caPath: values.ca,
+  };
   return command === "inject" ? runInject(opts, stdio()) : runExplain(opts, stdio());
 }
 

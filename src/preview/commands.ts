@@ -3,12 +3,14 @@
  * webhook's own pipeline), and print. Exit codes: 0 done, 1 invalid input or configuration.
  */
 import { readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { loadConfig, parseConfigText } from "../config/load-config.js";
 import { ConfigError, InjectorError, InvalidInputError } from "../errors.js";
 import { compileTemplate } from "../injection/template.js";
 import { type InputFormat, readDocuments } from "./documents.js";
 import { explainJson, explainTable, formatManifests } from "./format.js";
-import { type PreviewParams, previewDocuments } from "./preview.js";
+import { type ObjectPreview, type PreviewParams, previewDocuments } from "./preview.js";
 
 export interface CommandIO {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -20,6 +22,10 @@ export interface CommandIO {
 export interface PreviewCommandOptions {
   /** A file path, or "-" for standard input. */
   readonly filename: string;
+  /** Ask a running injector's /preview (its live configuration) instead of rendering locally. */
+  readonly server?: string | undefined;
+  /** CA to trust for `server` (PEM file). */
+  readonly caPath?: string | undefined;
   readonly output: string;
   readonly configPath?: string | undefined;
   readonly namespace?: string | undefined;
@@ -43,14 +49,66 @@ export function sniffFormat(text: string): InputFormat {
   return first === "{" || first === "[" ? "json" : "yaml";
 }
 
+/** POST the manifests to a running injector's /preview and return its per-object results. */
+async function previewRemotely(opts: PreviewCommandOptions, text: string, format: InputFormat): Promise<ObjectPreview[]> {
+  const server = opts.server as string;
+  let url: URL;
+  try {
+    url = new URL("/preview", server);
+  } catch {
+    throw new InvalidInputError([`--server ${JSON.stringify(server)} is not a URL`]);
+  }
+  url.searchParams.set("output", "json");
+  if (opts.namespace) url.searchParams.set("namespace", opts.namespace);
+  if (opts.namespaceLabels) {
+    url.searchParams.set("namespaceLabels", Object.entries(opts.namespaceLabels).map(([k, v]) => `${k}=${v}`).join(","));
+  }
+  const ca = opts.caPath === undefined ? undefined : await readInput(opts.caPath);
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const send = url.protocol === "http:" ? httpRequest : httpsRequest;
+    const req = send(
+      url,
+      {
+        method: "POST",
+        headers: { "Content-Type": format === "json" ? "application/json" : "application/yaml" },
+        ...(ca !== undefined && { ca }),
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
+    req.on("error", (err) => reject(new InvalidInputError([`cannot reach ${url.origin}: ${err.message}`])));
+    req.end(text);
+  });
+  let parsed: { results?: ObjectPreview[]; message?: string; problems?: string[] };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    throw new InvalidInputError([`${url.origin} answered HTTP ${status} with a body that is not JSON`]);
+  }
+  if (status !== 200 || !Array.isArray(parsed.results)) {
+    throw new InvalidInputError(parsed.problems ?? [parsed.message ?? `${url.origin} answered HTTP ${status}`]);
+  }
+  return parsed.results;
+}
+
 async function prepare(opts: PreviewCommandOptions, io: CommandIO) {
   const text = opts.filename === "-" ? await io.readStdin() : await readInput(opts.filename);
+  const format = sniffFormat(text);
+  if (opts.server !== undefined) {
+    const docs = readDocuments(text, format); // checked here too, so errors name the same paths
+    return { docs, previews: await previewRemotely(opts, text, format) };
+  }
   const configText = opts.configPath === undefined ? undefined : await readInput(opts.configPath);
   const config = loadConfig({
     env: io.env,
     ...(configText !== undefined && { file: { content: parseConfigText(configText, opts.configPath ?? ""), source: opts.configPath ?? "" } }),
   });
-  const docs = readDocuments(text, sniffFormat(text));
+  const docs = readDocuments(text, format);
   const params: PreviewParams = { namespace: opts.namespace, namespaceLabels: opts.namespaceLabels };
   const previews = previewDocuments(docs, { template: compileTemplate(config), clusterSupportsNativeSidecars: undefined }, params);
   return { docs, previews };

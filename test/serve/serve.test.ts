@@ -2,6 +2,7 @@
  * The built binary, end to end on this machine: native sidecars learned from a (fake) cluster's
  * version at startup, certificate files swapped while serving, and the config file reloaded.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeKube, sendJson, startFakeKube } from "../support/fake-kube.js";
-import { type Started, assertBuilt, cleanupInjectors, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { CLI, type Started, assertBuilt, cleanupInjectors, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
 
@@ -124,5 +125,40 @@ describe("while serving", () => {
     writeFileSync(join(s.dir, "config.yaml"), "sidecar:\n  image: 'not an image'\n");
     expect(await waitFor(() => s.logs().includes("new configuration rejected"))).toBe(true);
     expect(await imageOf()).toBe("registry.example/proxy:2");
+  });
+});
+
+describe("CLI --server", () => {
+  const testdata = join(import.meta.dirname, "..", "cli", "testdata");
+  function cli(args: string[]) {
+    return spawnSync(process.execPath, [CLI, ...args], { cwd: testdata, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  }
+
+  it("asks a running injector and prints what local rendering prints", async () => {
+    const s = await startInjector({});
+    const remote = ["--server", `https://localhost:${s.port}`, "--ca", join(s.dir, "certs", "ca.crt")];
+    for (const args of [
+      ["inject", "-f", "mixed.yaml"],
+      ["inject", "-f", "list.json", "-o", "json"],
+      ["explain", "-f", "mixed.yaml", "--namespace-labels", "team=web", "-o", "json"],
+    ]) {
+      const local = cli(args);
+      const viaServer = cli([...args, ...remote]);
+      expect({ args, status: viaServer.status, stdout: viaServer.stdout }).toEqual({ args, status: 0, stdout: local.stdout });
+    }
+    const broken = cli(["inject", "-f", "broken.yaml", ...remote]);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain("documents[1].spec.template: not an object");
+  });
+
+  it("says so when the server cannot be reached or not trusted", async () => {
+    const s = await startInjector({});
+    const untrusted = cli(["explain", "-f", "mixed.yaml", "--server", `https://localhost:${s.port}`]);
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/cannot reach https:\/\/localhost:\d+: .*certificate/);
+    s.stop();
+    const gone = cli(["explain", "-f", "mixed.yaml", "--server", `https://localhost:${s.port}`, "--ca", "mixed.yaml"]);
+    expect(gone.status).toBe(1);
+    expect(gone.stderr).toContain("cannot reach");
   });
 });
