@@ -4,17 +4,12 @@
 import { describe, expect, it } from "@jest/globals";
 import request from "supertest";
 import type { AdmissionResponse } from "../../src/admission/review.js";
-import { createApp } from "../../src/http/app.js";
 import type { InjectionContext } from "../../src/injection/pipeline.js";
-import { silentLogger } from "../../src/log.js";
-import { aPod, reviewFor, testContext } from "../support/builders.js";
+import { aPod, reviewFor, testApp, testContext } from "../support/builders.js";
 
 function makeApp(opts: { context?: () => InjectionContext; ready?: boolean; draining?: boolean; maxBody?: number } = {}) {
-  const ctx = testContext();
-  return createApp({
-    context: opts.context ?? (() => ctx),
-    logger: silentLogger(),
-    now: () => 0,
+  return testApp({
+    ...(opts.context && { context: opts.context }),
     health: { ready: () => opts.ready ?? true, draining: () => opts.draining ?? false },
     maxBodyBytes: () => opts.maxBody ?? 6 * 1024 * 1024,
   });
@@ -269,13 +264,7 @@ describe("POST /inject: workloads (apply-time checks)", () => {
     const review = reviewFor(deploymentWith({ "sidecar.istio.io/proxyCPU": "lots" }), deploymentKind);
     for (const [mode, allowed] of [["deny", false], ["off", true]] as const) {
       const ctx = testContext({ workloadValidation: mode });
-      const strict = createApp({
-        context: () => ctx,
-        logger: silentLogger(),
-        now: () => 0,
-        health: { ready: () => true, draining: () => false },
-        maxBodyBytes: () => 1024 * 1024,
-      });
+      const strict = testApp({ context: () => ctx });
       const res = await request(strict).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(review));
       const resp = responseOf(res);
       expect(resp.allowed).toBe(allowed);

@@ -4,21 +4,13 @@
  */
 import { describe, expect, it } from "@jest/globals";
 import request from "supertest";
-import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/log.js";
-import { aPod, reviewFor, testContext } from "../support/builders.js";
+import { aPod, reviewFor, testApp } from "../support/builders.js";
 
 function appWithLog() {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  const ctx = testContext();
-  const app = createApp({
-    context: () => ctx,
-    logger,
-    now: () => 0,
-    health: { ready: () => true, draining: () => false },
-    maxBodyBytes: () => 6 * 1024 * 1024,
-  });
+  const app = testApp({ logger });
   return { app, lines };
 }
 
@@ -60,14 +52,11 @@ describe("admission log line", () => {
   it("logs an unexpected error at error level with its stack", async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const app = createApp({
+    const app = testApp({
       context: () => {
         throw new Error("template exploded");
       },
       logger,
-      now: () => 0,
-      health: { ready: () => true, draining: () => false },
-      maxBodyBytes: () => 1024 * 1024,
     });
     await request(app).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(aPod(), { uid: "log-3" })));
     expect(lines).toHaveLength(1);

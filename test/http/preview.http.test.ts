@@ -5,18 +5,9 @@
 import { describe, expect, it } from "@jest/globals";
 import request from "supertest";
 import { stringify as toYaml } from "yaml";
-import { createApp } from "../../src/http/app.js";
-import { silentLogger } from "../../src/log.js";
-import { aPod, reviewFor, testContext } from "../support/builders.js";
+import { aPod, reviewFor, testApp } from "../support/builders.js";
 
-const ctx = testContext();
-const app = createApp({
-  context: () => ctx,
-  logger: silentLogger(),
-  now: () => 0,
-  health: { ready: () => true, draining: () => false },
-  maxBodyBytes: () => 64 * 1024,
-});
+const app = testApp({ maxBodyBytes: () => 64 * 1024 });
 
 const deployment = {
   apiVersion: "apps/v1",

@@ -1,7 +1,10 @@
-/** Builders for tests: pods, reviews and injection contexts. */
+/** Builders for tests: pods, reviews, injection contexts and the app. */
+import type { RequestListener } from "node:http";
 import type { Config } from "../../src/config/config.js";
 import { loadConfig } from "../../src/config/load-config.js";
+import { type AppDeps, createApp } from "../../src/http/app.js";
 import type { InjectionContext } from "../../src/injection/pipeline.js";
+import { silentLogger } from "../../src/log.js";
 import type { Pod } from "../../src/injection/pod.js";
 import { compileTemplate } from "../../src/injection/template.js";
 
@@ -57,4 +60,17 @@ export function testConfig(file?: unknown): Config {
 
 export function testContext(file?: unknown, clusterSupportsNativeSidecars?: boolean): InjectionContext {
   return { template: compileTemplate(testConfig(file)), clusterSupportsNativeSidecars };
+}
+
+/** The app under test with defaults for every dependency (override what a test is about). */
+export function testApp(overrides: Partial<AppDeps> = {}): RequestListener {
+  const ctx = testContext();
+  return createApp({
+    context: () => ctx,
+    logger: silentLogger(),
+    now: () => 0,
+    health: { ready: () => true, draining: () => false },
+    maxBodyBytes: () => 6 * 1024 * 1024,
+    ...overrides,
+  });
 }

@@ -8,12 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { createApp } from "../../src/http/app.js";
 import { type Lifecycle, type ServerHandle, startServer } from "../../src/http/server.js";
 import { silentLogger } from "../../src/log.js";
 import { generateCA, generateServingCert } from "../../src/tls/certificates.js";
 import { type ServingMaterial, loadOrCreateLocalCerts, servingNames } from "../../src/tls/cert-store.js";
-import { aPod, reviewFor, testContext } from "../support/builders.js";
+import { aPod, reviewFor, testApp } from "../support/builders.js";
 
 let dir: string;
 let material: ServingMaterial;
@@ -24,14 +23,7 @@ const names = servingNames({ name: "sidecar-injector", namespace: "mesh-system" 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "injector-tls-"));
   material = (await loadOrCreateLocalCerts({ dir, names, now: new Date() })).material;
-  const ctx = testContext();
-  const app = createApp({
-    context: () => ctx,
-    logger: silentLogger(),
-    now: () => 0,
-    health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining },
-    maxBodyBytes: () => 6 * 1024 * 1024,
-  });
+  const app = testApp({ health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining } });
   handle = await startServer({ app, tls: material, port: 0, host: "127.0.0.1", logger: silentLogger(), lifecycle });
 });
 
