@@ -27,6 +27,8 @@ export const Annotation = {
   ExcludeOutboundPorts: "traffic.sidecar.istio.io/excludeOutboundPorts",
   /** Set by kubectl conventions: which container `kubectl exec/logs` picks by default. */
   DefaultContainer: "kubectl.kubernetes.io/default-container",
+  /** Which container `kubectl logs` picks by default. */
+  DefaultLogsContainer: "kubectl.kubernetes.io/default-logs-container",
   /** Present on static (mirror) pods created by the kubelet. */
   ConfigMirror: "kubernetes.io/config.mirror",
 } as const;
@@ -35,6 +37,8 @@ export const Annotation = {
 export const Label = {
   /** Per-pod opt-in/out ("true"/"false"); beats the annotation of the same name. */
   Inject: "sidecar.istio.io/inject",
+  /** The control-plane revision a pod asks for. */
+  Revision: "istio.io/rev",
   TlsMode: "security.istio.io/tlsMode",
   CanonicalName: "service.istio.io/canonical-name",
   CanonicalRevision: "service.istio.io/canonical-revision",
@@ -51,6 +55,8 @@ export const Label = {
 export const ContainerName = {
   /** Init container that installs the iptables redirection. */
   Init: "istio-init",
+  /** Unprivileged init container that checks the CNI plugin's redirection (CNI mode). */
+  Validation: "istio-validation",
   /** The Envoy proxy plus pilot-agent. */
   Proxy: "istio-proxy",
 } as const;
@@ -95,6 +101,34 @@ export type NativeSidecarMode = (typeof NativeSidecarModes)[number];
  */
 export const WorkloadValidationModes = ["off", "warn", "deny"] as const;
 export type WorkloadValidationMode = (typeof WorkloadValidationModes)[number];
+
+/** Cluster default when neither the pod nor a selector decides (Istio's `policy`). */
+export const InjectionPolicies = ["enabled", "disabled"] as const;
+export type InjectionPolicy = (typeof InjectionPolicies)[number];
+
+/** A Kubernetes label selector (matchLabels AND every matchExpression). */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string;
+    readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    readonly values?: readonly string[];
+  }>;
+}
+
+/**
+ * Containers that belong to another mesh's data plane: a pod carrying one is never injected
+ * (two proxies capturing the same traffic break it).
+ */
+export const OTHER_MESH_CONTAINERS: readonly string[] = [
+  "linkerd-proxy",
+  "linkerd-init",
+  "kuma-sidecar",
+  "kuma-init",
+  "consul-dataplane",
+  "consul-connect-inject-init",
+  "osm-init",
+];
 
 export const LogLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LogLevels)[number];
@@ -166,8 +200,16 @@ export interface Config {
   readonly nativeSidecars: NativeSidecarMode;
   /** Checks on workload pod templates at apply time (see WorkloadValidationModes). */
   readonly workloadValidation: WorkloadValidationMode;
-  /** Control-plane revision recorded in the status annotation. */
+  /** Control-plane revision this injector serves; pods labelled istio.io/rev for another are skipped. */
   readonly revision: string;
+  /** The default when neither the pod's label/annotation nor a selector decides. */
+  readonly policy: InjectionPolicy;
+  /** Pods matching any of these are not injected unless they opt in themselves. */
+  readonly neverInjectSelector: readonly LabelSelector[];
+  /** Pods matching any of these are injected even under policy: disabled (never wins). */
+  readonly alwaysInjectSelector: readonly LabelSelector[];
+  /** CNI mode: the CNI plugin installs the redirection; the pod gets the unprivileged istio-validation. */
+  readonly cni: boolean;
   readonly sidecar: SidecarConfig;
 }
 
@@ -201,6 +243,10 @@ export const DEFAULT_CONFIG: Config = {
   nativeSidecars: "auto",
   workloadValidation: "warn",
   revision: "default",
+  policy: "enabled",
+  neverInjectSelector: [],
+  alwaysInjectSelector: [],
+  cni: false,
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
     initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

@@ -97,6 +97,33 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("validates label selectors", () => {
+    expect(
+      problemsOf(() =>
+        loadConfig({
+          env: {},
+          file: {
+            source: "f",
+            content: {
+              neverInjectSelector: [{ matchLabels: { "bad key!": "x" } }, { matchExpressions: [{ key: "a", operator: "In" }] }, { other: 1 }],
+              alwaysInjectSelector: [{ matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }, { key: "b", operator: "Near" }] }],
+              policy: "sometimes",
+              cni: "yes",
+            },
+          },
+        }),
+      ),
+    ).toEqual([
+      'f: neverInjectSelector[0].matchLabels key "bad key!" is not a label key',
+      "f: neverInjectSelector[1].matchExpressions[0].values must be a non-empty list of strings for In",
+      "f: neverInjectSelector[2].other is not a known setting",
+      "f: alwaysInjectSelector[0].matchExpressions[0].values must be empty for Exists",
+      "f: alwaysInjectSelector[0].matchExpressions[1].operator must be one of In, NotIn, Exists, DoesNotExist",
+      "f: policy must be one of enabled, disabled",
+      "f: cni must be true or false",
+    ]);
+  });
+
   it("rejects a request above its limit", () => {
     expect(
       problemsOf(() => loadConfig({ env: {}, file: { source: "f", content: { sidecar: { resources: { requests: { memory: "2Gi" } } } } } })),

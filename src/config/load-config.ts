@@ -21,6 +21,7 @@ import {
 import {
   type Config,
   DEFAULT_CONFIG,
+  InjectionPolicies,
   InterceptionModes,
   LogLevels,
   NativeSidecarModes,
@@ -66,6 +67,51 @@ function listOf(item: Check): Check {
     v.forEach((x, i) => item(x, `${path}[${i}]`, problems));
   };
 }
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"];
+
+/** A Kubernetes label selector: matchLabels and matchExpressions, nothing else. */
+const labelSelector: Check = (v, path, problems) => {
+  if (!isPlainObject(v)) {
+    problems.push(`${path} must be a label selector (matchLabels, matchExpressions)`);
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    if (key !== "matchLabels" && key !== "matchExpressions") problems.push(`${path}.${key} is not a known setting`);
+  }
+  if (v.matchLabels !== undefined) {
+    if (!isPlainObject(v.matchLabels)) problems.push(`${path}.matchLabels must be a map of strings`);
+    else {
+      for (const [k, x] of Object.entries(v.matchLabels)) {
+        if (!LABEL_KEY.test(k)) problems.push(`${path}.matchLabels key ${JSON.stringify(k)} is not a label key`);
+        if (typeof x !== "string") problems.push(`${path}.matchLabels[${JSON.stringify(k)}] must be a string`);
+      }
+    }
+  }
+  if (v.matchExpressions !== undefined) {
+    if (!Array.isArray(v.matchExpressions)) {
+      problems.push(`${path}.matchExpressions must be a list`);
+      return;
+    }
+    v.matchExpressions.forEach((e: unknown, i: number) => {
+      const at = `${path}.matchExpressions[${i}]`;
+      if (!isPlainObject(e)) return void problems.push(`${at} must be an object`);
+      if (typeof e.key !== "string" || !LABEL_KEY.test(e.key)) problems.push(`${at}.key must be a label key`);
+      if (typeof e.operator !== "string" || !OPERATORS.includes(e.operator)) problems.push(`${at}.operator must be one of ${OPERATORS.join(", ")}`);
+      const needsValues = e.operator === "In" || e.operator === "NotIn";
+      const values = e.values;
+      if (needsValues && (!Array.isArray(values) || values.length === 0 || !values.every((x) => typeof x === "string"))) {
+        problems.push(`${at}.values must be a non-empty list of strings for ${String(e.operator)}`);
+      }
+      if (!needsValues && values !== undefined && !(Array.isArray(values) && values.length === 0)) {
+        problems.push(`${at}.values must be empty for ${String(e.operator)}`);
+      }
+    });
+  }
+};
+const bool: Check = (v, path, problems) => {
+  if (typeof v !== "boolean") problems.push(`${path} must be true or false`);
+};
 const quantity = format(isQuantity, QUANTITY_FORM);
 const resourceList: Schema = { cpu: quantity, memory: quantity };
 const resources: Schema = { requests: resourceList, limits: resourceList };
@@ -85,6 +131,10 @@ const SCHEMA: Schema = {
   nativeSidecars: oneOf(NativeSidecarModes),
   workloadValidation: oneOf(WorkloadValidationModes),
   revision: nonEmpty,
+  policy: oneOf(InjectionPolicies),
+  neverInjectSelector: listOf(labelSelector),
+  alwaysInjectSelector: listOf(labelSelector),
+  cni: bool,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),

@@ -4,6 +4,11 @@ import { checkApplicability, decide } from "./decision.js";
 import type { Pod } from "./pod.js";
 
 const policy = testContext().template.policy;
+const strictPolicy = testContext({
+  policy: "disabled",
+  neverInjectSelector: [{ matchLabels: { app: "batch" } }],
+  alwaysInjectSelector: [{ matchExpressions: [{ key: "tier", operator: "In", values: ["web"] }] }],
+}).template.policy;
 const STATUS = JSON.stringify({
   initContainers: ["istio-init"],
   containers: ["istio-proxy"],
@@ -32,6 +37,7 @@ interface Case {
   name: string;
   pod: Pod;
   namespace?: string;
+  strict?: boolean;
   verdict: string;
   codes: string[];
   decidedBy?: string;
@@ -121,6 +127,39 @@ const cases: Case[] = [
     codes: ["namespace_ignored", "host_network", "mirror_pod", "pod_label_disabled", "volume_name_conflict"],
     decidedBy: "namespace",
   },
+  { name: "revision label for this revision", pod: aPod({ labels: { "istio.io/rev": "default" } }), verdict: "inject", codes: ["namespace_enabled"] },
+  { name: "revision label for another revision", pod: aPod({ labels: { "istio.io/rev": "canary" } }), verdict: "skip", codes: ["revision_mismatch"], decidedBy: "pod" },
+  {
+    name: "another mesh's proxy",
+    pod: aPod({ spec: { containers: [{ name: "web" }, { name: "linkerd-proxy" }] } }),
+    verdict: "skip",
+    codes: ["sidecar_already_exists"],
+  },
+  {
+    name: "envoy beside an iptables init container",
+    pod: aPod({ spec: { containers: [{ name: "envoy" }], initContainers: [{ name: "init", securityContext: { capabilities: { add: ["NET_ADMIN"] } } }] } }),
+    verdict: "skip",
+    codes: ["sidecar_already_exists"],
+  },
+  { name: "an app container named envoy", pod: aPod({ spec: { containers: [{ name: "envoy" }] } }), verdict: "inject", codes: ["namespace_enabled"] },
+  { name: "policy disabled", pod: aPod(), strict: true, verdict: "skip", codes: ["policy_disabled"], decidedBy: "policy" },
+  { name: "policy disabled, pod opts in", pod: aPod({ labels: { "sidecar.istio.io/inject": "true" } }), strict: true, verdict: "inject", codes: ["pod_label_enabled"], decidedBy: "pod" },
+  { name: "never selector", pod: aPod({ labels: { app: "batch" } }), strict: true, verdict: "skip", codes: ["never_inject_selector"], decidedBy: "policy" },
+  {
+    name: "never selector, pod opts in",
+    pod: aPod({ labels: { app: "batch", "sidecar.istio.io/inject": "true" } }),
+    strict: true,
+    verdict: "inject",
+    codes: ["pod_label_enabled"],
+  },
+  { name: "always selector under policy disabled", pod: aPod({ labels: { tier: "web" } }), strict: true, verdict: "inject", codes: ["always_inject_selector"], decidedBy: "policy" },
+  {
+    name: "never beats always",
+    pod: aPod({ labels: { app: "batch", tier: "web" } }),
+    strict: true,
+    verdict: "skip",
+    codes: ["never_inject_selector"],
+  },
   {
     name: "__proto__ keys are plain data",
     pod: aPod({ labels: JSON.parse('{"__proto__":"x","constructor":"y"}') as Record<string, string> }),
@@ -131,7 +170,7 @@ const cases: Case[] = [
 
 describe("decide", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
-    const d = decide(c.pod, c.namespace ?? "default", policy);
+    const d = decide(c.pod, c.namespace ?? "default", c.strict ? strictPolicy : policy);
     expect(d.verdict).toBe(c.verdict);
     expect(d.reasons.map((r) => r.code)).toEqual(c.codes);
     if (c.decidedBy) expect(d.decidedBy).toBe(c.decidedBy);

@@ -7,12 +7,15 @@
  *  1. namespace in the ignore list (config plus the injector's own namespace) → skip;
  *  2. spec.hostNetwork: true → skip;
  *  3. mirror pod (annotation kubernetes.io/config.mirror) → skip;
- *  4. opt-in/out: label sidecar.istio.io/inject, else the annotation of the same name
+ *  4. label istio.io/rev naming another revision than this injector's → skip;
+ *  5. opt-in/out: label sidecar.istio.io/inject, else the annotation of the same name
  *     ("true" → inject, "false" → skip, anything else → warning and the default);
- *  5. already injected (status annotation present and all its containers present) → already_injected;
- *  6. a container or volume name we would add exists for another reason → skip.
- * All of 1–6 are evaluated; the verdict is skip when any of them skips. Default: the namespace
- * selector sent the pod here, so it is injected.
+ *  6. when the pod does not decide: neverInjectSelector (skip), else alwaysInjectSelector
+ *     (inject), else the policy (enabled → inject, disabled → skip);
+ *  7. already injected (status annotation present and all its containers present) → already_injected;
+ *  8. another mesh's proxy in the pod → skip;
+ *  9. a container or volume name we would add exists for another reason → skip.
+ * All of 1–9 are evaluated; the verdict is skip when any of them skips.
  *
  * Truth table for rule 4 (label wins over annotation):
  *   label      | annotation | result
@@ -25,15 +28,20 @@
  *   absent     | absent     | default (namespace_enabled)
  */
 import type { GroupVersionKind, Operation } from "../admission/review.js";
-import { Annotation, Label } from "../config/config.js";
-import { type Pod, lookup } from "./pod.js";
+import { Annotation, type InjectionPolicy, Label, type LabelSelector, OTHER_MESH_CONTAINERS } from "../config/config.js";
+import { type Container, type Pod, lookup } from "./pod.js";
 import { type Reason, ReasonCode, reason } from "./reasons.js";
+import { describeSelector, matchesSelector } from "./selector.js";
 import { type SidecarStatus, parseStatus } from "./status.js";
 
 export type Verdict = "inject" | "skip" | "already_injected" | "not_applicable";
 
-/** Who settled the verdict: the request itself, the namespace (ignore list or selector), or the pod. */
-export type DecidedBy = "request" | "namespace" | "pod";
+/**
+ * Who settled the verdict: the request itself, the namespace (ignore list or the namespaceSelector
+ * that sent the pod here), the pod (its labels, annotations or spec), or the injector's policy
+ * (never/always selectors, policy: disabled).
+ */
+export type DecidedBy = "request" | "namespace" | "pod" | "policy";
 
 export interface InjectionDecision {
   readonly verdict: Verdict;
@@ -52,6 +60,10 @@ export interface RequestFacts {
 
 export interface DecisionPolicy {
   readonly ignoredNamespaces: ReadonlySet<string>;
+  readonly revision: string;
+  readonly policy: InjectionPolicy;
+  readonly neverInjectSelector: readonly LabelSelector[];
+  readonly alwaysInjectSelector: readonly LabelSelector[];
   /** Every container (init or regular) name the injector adds. */
   readonly containerNames: readonly string[];
   /** Every volume name the injector adds. */
@@ -139,6 +151,21 @@ function nameConflict(
   return reason(code, `The pod already has a ${noun} named ${taken.join(", ")} that the injector did not add; injecting would duplicate it.`);
 }
 
+function addsNetAdmin(c: Container): boolean {
+  const add = (c.securityContext as { capabilities?: { add?: unknown } } | undefined)?.capabilities?.add;
+  return Array.isArray(add) && add.includes("NET_ADMIN");
+}
+
+/** The container of another mesh's data plane in the pod, if any. */
+function otherMeshProxy(pod: Pod): string | null {
+  const all = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
+  const known = all.find((c) => OTHER_MESH_CONTAINERS.includes(c.name));
+  if (known) return known.name;
+  // An "envoy" beside an init container that installs iptables rules is someone else's proxy.
+  if (all.some((c) => c.name === "envoy") && (pod.spec.initContainers ?? []).some(addsNetAdmin)) return "envoy";
+  return null;
+}
+
 function allContainerNames(pod: Pod): Set<string> {
   const names = new Set<string>();
   for (const c of pod.spec.containers) names.add(c.name);
@@ -169,11 +196,36 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
     reasons.push(reason(ReasonCode.MirrorPod, "The pod is a static (mirror) pod managed by the kubelet; it cannot be changed."));
     decidedBy ??= "pod";
   }
-  // 4. opt-in / opt-out
+  // 4. revision
+  const labels = pod.metadata.labels;
+  const revision = lookup(labels, Label.Revision);
+  if (revision !== undefined && revision !== policy.revision) {
+    reasons.push(
+      reason(ReasonCode.RevisionMismatch, `The pod asks for revision ${revision} (label ${Label.Revision}); this injector serves ${policy.revision}.`),
+    );
+    decidedBy ??= "pod";
+  }
+  // 5. opt-in / opt-out
   const opt = optInOut(pod, reasons);
   if (opt.byPod && opt.inject === false) decidedBy ??= "pod";
+  // 6. selectors and the policy, when the pod does not decide
+  let injectReason: Reason | null = null;
+  if (!opt.byPod) {
+    const never = policy.neverInjectSelector.find((sel) => matchesSelector(sel, labels));
+    const always = never ? undefined : policy.alwaysInjectSelector.find((sel) => matchesSelector(sel, labels));
+    if (never) {
+      reasons.push(reason(ReasonCode.NeverInjectSelector, `The pod's labels match neverInjectSelector ${describeSelector(never)}.`));
+      decidedBy ??= "policy";
+    } else if (always) {
+      injectReason = reason(ReasonCode.AlwaysInjectSelector, `The pod's labels match alwaysInjectSelector ${describeSelector(always)}.`);
+      reasons.push(injectReason);
+    } else if (policy.policy === "disabled") {
+      reasons.push(reason(ReasonCode.PolicyDisabled, "The injection policy is disabled and neither the pod nor a selector asks for the sidecar."));
+      decidedBy ??= "policy";
+    }
+  }
 
-  // 5. already injected
+  // 7. already injected
   const statusText = lookup(pod.metadata.annotations, Annotation.Status);
   const previous = parseStatus(statusText);
   const present = allContainerNames(pod);
@@ -198,7 +250,16 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
     }
   }
 
-  // 6. name conflicts (names we added before, as recorded in the status, are ours to replace)
+  // 8. another mesh's proxy
+  const foreign = alreadyInjected ? null : otherMeshProxy(pod);
+  if (foreign !== null) {
+    reasons.push(
+      reason(ReasonCode.SidecarAlreadyExists, `The pod already runs another mesh's proxy (${foreign}); a second proxy would break its traffic.`),
+    );
+    decidedBy ??= "pod";
+  }
+
+  // 9. name conflicts (names we added before, as recorded in the status, are ours to replace)
   if (!alreadyInjected) {
     const conflicts = [
       nameConflict(ReasonCode.ContainerNameConflict, "container", policy.containerNames, present, [
@@ -224,8 +285,8 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
     reasons.push(reason(ReasonCode.AlreadyInjected, `The sidecar is already injected (${list}); nothing to change.`));
     return { verdict: "already_injected", reasons, decidedBy: "pod", previous };
   }
-  if (!opt.byPod) {
+  if (!opt.byPod && injectReason === null) {
     reasons.push(reason(ReasonCode.NamespaceEnabled, `Namespace ${namespace} is enabled for injection and the pod does not opt out.`));
   }
-  return { verdict: "inject", reasons, decidedBy: opt.byPod ? "pod" : "namespace", previous };
+  return { verdict: "inject", reasons, decidedBy: opt.byPod ? "pod" : injectReason ? "policy" : "namespace", previous };
 }

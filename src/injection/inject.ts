@@ -5,9 +5,9 @@
  * Placement (as Istio): classic mode appends istio-init after the app's init containers (so they
  * run before traffic capture) and istio-proxy after the app containers (so kubectl defaults to the
  * app); native mode puts istio-init then istio-proxy before the app's init containers, so those
- * already have the mesh.
+ * already have the mesh. In CNI mode istio-validation replaces istio-init and always goes first.
  */
-import { Annotation } from "../config/config.js";
+import { Annotation, ContainerName } from "../config/config.js";
 import type { Pod, StringMap } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
@@ -67,10 +67,13 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   meta.annotations = annotations;
 
   const userInit = spec.initContainers ?? [];
+  // istio-validation (CNI mode) goes first, to hold the app's init containers until the
+  // redirection is in place; istio-init goes last, so theirs run before traffic is captured.
+  const validation = rendered.init.name === ContainerName.Validation;
   if (rendered.native) {
     spec.initContainers = [rendered.init, rendered.proxy, ...userInit];
   } else {
-    spec.initContainers = [...userInit, rendered.init];
+    spec.initContainers = validation ? [rendered.init, ...userInit] : [...userInit, rendered.init];
     spec.containers = [...spec.containers, rendered.proxy];
   }
   spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];

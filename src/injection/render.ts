@@ -137,6 +137,26 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   const excludeOut = o.excludeOutboundPorts ?? s.excludeOutboundPorts;
   if (excludeOut !== "") args.push("-o", excludeOut);
   args.push(`--log_output_level=${s.agentLogLevel}`);
+  if (t.config.cni) {
+    // CNI mode: the CNI plugin installs the rules; this container only checks them, unprivileged,
+    // so namespaces enforcing the baseline or restricted Pod Security Standard admit the pod.
+    return {
+      name: ContainerName.Validation,
+      image: s.initImage,
+      imagePullPolicy: s.imagePullPolicy,
+      args: [...args, "--run-validation", "--skip-rule-apply"],
+      resources: resourcesJson(s.initResources),
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        privileged: false,
+        readOnlyRootFilesystem: true,
+        runAsGroup: PROXY_UID,
+        runAsNonRoot: true,
+        runAsUser: PROXY_UID,
+      },
+    };
+  }
   return {
     name: ContainerName.Init,
     image: s.initImage,
@@ -300,7 +320,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     proxy,
     volumes: t.volumes, // deep-frozen by compileTemplate, so safe to share
     labels: canonicalLabels(input.pod, workload),
-    annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp },
+    annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp },
     imagePullSecrets: pullSecrets,
     status: memoized(t, `status\u0000${input.native}`, () => ({
       initContainers: input.native ? [init.name, proxy.name] : [init.name],

@@ -11,7 +11,7 @@ import type { Volume } from "./pod.js";
  * Bumped whenever the render code changes what it produces for the same configuration, so the
  * template hash (and with it stale-pod detection) follows code changes too.
  */
-export const RENDER_VERSION = 1;
+export const RENDER_VERSION = 2;
 
 export interface InjectionTemplate {
   readonly config: Config;
@@ -67,10 +67,15 @@ export function compileTemplate(config: Config): InjectionTemplate {
       sidecar: config.sidecar,
       revision: config.revision,
       nativeSidecars: config.nativeSidecars,
+      cni: config.cni,
     }),
     policy: {
       ignoredNamespaces: ignoredNamespacesOf(config),
-      containerNames: [ContainerName.Init, ContainerName.Proxy],
+      revision: config.revision,
+      policy: config.policy,
+      neverInjectSelector: config.neverInjectSelector,
+      alwaysInjectSelector: config.alwaysInjectSelector,
+      containerNames: [ContainerName.Init, ContainerName.Validation, ContainerName.Proxy],
       volumeNames: volumes.map((v) => v.name),
     },
     volumes,
