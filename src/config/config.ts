@@ -31,6 +31,13 @@ export const Annotation = {
   DefaultLogsContainer: "kubectl.kubernetes.io/default-logs-container",
   /** Present on static (mirror) pods created by the kubelet. */
   ConfigMirror: "kubernetes.io/config.mirror",
+  /** Per-pod ProxyConfig overrides (JSON or YAML object), merged into the proxy's PROXY_CONFIG. */
+  ProxyConfig: "proxy.istio.io/config",
+  /** Per-pod switch for the Prometheus merge ("false" turns it off). */
+  PrometheusMergeMetrics: "prometheus.istio.io/merge-metrics",
+  PrometheusScrape: "prometheus.io/scrape",
+  PrometheusPort: "prometheus.io/port",
+  PrometheusPath: "prometheus.io/path",
 } as const;
 
 /** Pod labels read or written by the injector. */
@@ -210,6 +217,10 @@ export interface Config {
   readonly alwaysInjectSelector: readonly LabelSelector[];
   /** CNI mode: the CNI plugin installs the redirection; the pod gets the unprivileged istio-validation. */
   readonly cni: boolean;
+  /** Start the app only once the proxy is ready (per pod: proxy.istio.io/config). */
+  readonly holdApplicationUntilProxyStarts: boolean;
+  /** Point an app's prometheus.io annotations at the agent, which merges app and proxy metrics. */
+  readonly prometheusMerge: boolean;
   readonly sidecar: SidecarConfig;
 }
 
@@ -247,6 +258,8 @@ export const DEFAULT_CONFIG: Config = {
   neverInjectSelector: [],
   alwaysInjectSelector: [],
   cni: false,
+  holdApplicationUntilProxyStarts: false,
+  prometheusMerge: true,
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
     initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

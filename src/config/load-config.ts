@@ -135,6 +135,8 @@ const SCHEMA: Schema = {
   neverInjectSelector: listOf(labelSelector),
   alwaysInjectSelector: listOf(labelSelector),
   cni: bool,
+  holdApplicationUntilProxyStarts: bool,
+  prometheusMerge: bool,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),

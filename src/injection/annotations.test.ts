@@ -25,6 +25,9 @@ describe("readOverrides: valid values", () => {
     ["traffic.sidecar.istio.io/includeOutboundPorts", "5432", { includeOutboundPorts: "5432" }],
     ["traffic.sidecar.istio.io/excludeOutboundPorts", "3306,6379", { excludeOutboundPorts: "3306,6379" }],
     ["sidecar.istio.io/nativeSidecar", "true", { nativeSidecar: true }],
+    ["proxy.istio.io/config", '{"holdApplicationUntilProxyStarts": true}', { proxyConfig: { holdApplicationUntilProxyStarts: true } }],
+    ["proxy.istio.io/config", "holdApplicationUntilProxyStarts: false\nconcurrency: 2", { proxyConfig: { holdApplicationUntilProxyStarts: false, concurrency: 2 } }],
+    ["prometheus.istio.io/merge-metrics", "false", { prometheusMerge: false }],
     ["sidecar.istio.io/nativeSidecar", "false", { nativeSidecar: false }],
   ])("%s=%j", (key, value, expected) => {
     expect(readOverrides({ [key]: value }, base)).toEqual(expected);
@@ -49,6 +52,10 @@ describe("readOverrides: invalid values name the annotation, the value and the f
     ["traffic.sidecar.istio.io/includeOutboundPorts", "70000", "ports 1-65535"],
     ["traffic.sidecar.istio.io/excludeOutboundPorts", "0", "ports 1-65535"],
     ["sidecar.istio.io/nativeSidecar", "yes", "true or false"],
+    ["proxy.istio.io/config", "[1, 2]", "a JSON or YAML object"],
+    ["proxy.istio.io/config", "{holdApplicationUntilProxyStarts: yes please}", "a JSON or YAML object"],
+    ["proxy.istio.io/config", "{not json", "a JSON or YAML object"],
+    ["prometheus.istio.io/merge-metrics", "off", "true or false"],
   ])("%s=%j", (key, value, form) => {
     let caught: unknown;
     try {
@@ -90,6 +97,6 @@ describe("readOverrides: invalid values name the annotation, the value and the f
   });
 
   it("has a validator for every documented override", () => {
-    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(14);
+    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(16);
   });
 });

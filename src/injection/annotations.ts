@@ -11,6 +11,7 @@ import {
   ProxyLogLevels,
   type Resources,
 } from "../config/config.js";
+import { parse as parseYaml } from "yaml";
 import { InvalidAnnotationError } from "../errors.js";
 import {
   CIDR_LIST_FORM,
@@ -41,6 +42,9 @@ export interface PodOverrides {
   readonly includeOutboundPorts?: string;
   readonly excludeOutboundPorts?: string;
   readonly nativeSidecar?: boolean;
+  /** proxy.istio.io/config: ProxyConfig fields merged into the proxy's PROXY_CONFIG. */
+  readonly proxyConfig?: Readonly<Record<string, unknown>>;
+  readonly prometheusMerge?: boolean;
 }
 
 interface Validator {
@@ -51,6 +55,20 @@ interface Validator {
 }
 
 const oneOf = (values: readonly string[]) => (v: string) => values.includes(v);
+
+/** proxy.istio.io/config: a JSON or YAML object; holdApplicationUntilProxyStarts, if set, a boolean. */
+function parseProxyConfig(value: string): Record<string, unknown> | null {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(value, { maxAliasCount: 0 });
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
+  const hold = (parsed as Record<string, unknown>).holdApplicationUntilProxyStarts;
+  if (hold !== undefined && typeof hold !== "boolean") return null;
+  return parsed as Record<string, unknown>;
+}
 
 /** Annotation → validator. Order here is the order problems are reported in. */
 export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
@@ -90,6 +108,18 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     field: "excludeOutboundPorts",
     form: PORT_LIST_FORM,
     valid: (v) => isPortList(v, false),
+  },
+  [Annotation.ProxyConfig]: {
+    field: "proxyConfig",
+    form: "a JSON or YAML object of ProxyConfig fields (holdApplicationUntilProxyStarts: true|false)",
+    valid: (v) => parseProxyConfig(v) !== null,
+    parse: (v) => parseProxyConfig(v),
+  },
+  [Annotation.PrometheusMergeMetrics]: {
+    field: "prometheusMerge",
+    form: "true or false",
+    valid: oneOf(["true", "false"]),
+    parse: (v) => v === "true",
   },
   [Annotation.NativeSidecar]: {
     field: "nativeSidecar",

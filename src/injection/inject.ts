@@ -63,6 +63,7 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
 
   const annotations: StringMap = meta.annotations ?? {};
   for (const [k, v] of Object.entries(rendered.annotations)) setIfAbsent(annotations, k, v);
+  Object.assign(annotations, rendered.overwriteAnnotations);
   annotations[Annotation.Status] = formatStatus(rendered.status);
   meta.annotations = annotations;
 
@@ -74,7 +75,7 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
     spec.initContainers = [rendered.init, rendered.proxy, ...userInit];
   } else {
     spec.initContainers = validation ? [rendered.init, ...userInit] : [...userInit, rendered.init];
-    spec.containers = [...spec.containers, rendered.proxy];
+    spec.containers = rendered.holdApplication ? [rendered.proxy, ...spec.containers] : [...spec.containers, rendered.proxy];
   }
   spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
 

@@ -29,6 +29,10 @@ export interface RenderedSidecar {
   readonly labels: StringMap;
   /** Annotations to add where the pod does not set them already. */
   readonly annotations: StringMap;
+  /** Annotations to set even where the pod sets them (the Prometheus merge). */
+  readonly overwriteAnnotations: StringMap;
+  /** Classic mode with holdApplicationUntilProxyStarts: the proxy goes first and the app waits. */
+  readonly holdApplication: boolean;
   readonly imagePullSecrets: readonly string[];
   readonly status: SidecarStatus;
 }
@@ -186,11 +190,11 @@ function healthProbe(periodSeconds: number, failureThreshold: number): Record<st
 }
 
 /** The parts of the proxy container that do not depend on the pod itself (memoized, frozen). */
-function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
+function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
   const key = isEmpty(o)
-    ? `proxy\u0000${native}`
-    : `proxy\u0000${native}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
-  return memoized(t, key, () => buildProxyBase(t, o, native));
+    ? `proxy\u0000${native}\u0000${hold}`
+    : `proxy\u0000${native}\u0000${hold}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
+  return memoized(t, key, () => buildProxyBase(t, o, native, hold));
 }
 
 interface StaticEnv {
@@ -199,7 +203,7 @@ interface StaticEnv {
   readonly tail: ReadonlyArray<Record<string, unknown>>;
 }
 
-function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
+function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
   const s = t.config.sidecar;
   const mode = o.interceptionMode ?? s.interceptionMode;
   const tproxy = mode === "TPROXY";
@@ -226,7 +230,6 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean):
         fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
         fieldEnv("HOST_IP", "status.hostIP"),
         resourceEnv("ISTIO_CPU_LIMIT", "limits.cpu"),
-        { name: "PROXY_CONFIG", value: JSON.stringify({ discoveryAddress: s.discoveryAddress }) },
       ],
       middle: [
         resourceEnv("GOMEMLIMIT", "limits.memory"),
@@ -270,21 +273,47 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean):
   };
   if (native) {
     // A restartable init container: starts before the app's init containers, lives as long as the
-    // pod, and lets Jobs complete. On shutdown it drains Envoy's listeners first.
+    // pod, and lets Jobs complete (its startup probe holds the app until it is ready). On
+    // shutdown it drains Envoy's listeners first.
     proxy.restartPolicy = "Always";
     proxy.lifecycle = {
       preStop: { exec: { command: ["pilot-agent", "request", `--debug-port=${ProxyPort.AgentStatus}`, "POST", "drain"] } },
     };
+  } else if (hold) {
+    // The kubelet starts containers in order and runs postStart before the next one: the app
+    // starts only once pilot-agent reports the proxy ready.
+    proxy.lifecycle = { postStart: { exec: { command: ["pilot-agent", "wait"] } } };
   }
   return proxy;
 }
 
-function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): Container {
-  const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native);
+/** The app's Prometheus annotations, when the merge applies to this pod; else null. */
+function prometheusScrape(t: InjectionTemplate, pod: Pod, o: PodOverrides): StringMap | null {
+  if (!(o.prometheusMerge ?? t.config.prometheusMerge)) return null;
+  const annotations = pod.metadata.annotations;
+  const declared: StringMap = {};
+  for (const [field, key] of [
+    ["scrape", Annotation.PrometheusScrape],
+    ["path", Annotation.PrometheusPath],
+    ["port", Annotation.PrometheusPort],
+  ] as const) {
+    const value = lookup(annotations, key);
+    if (value !== undefined) declared[field] = value;
+  }
+  if (Object.keys(declared).length === 0) return null; // the app does not ask to be scraped
+  if (declared.scrape?.trim().toLowerCase() === "false") return null;
+  if (declared.port === String(ProxyPort.AgentStatus)) return null; // already pointed at the agent
+  return declared;
+}
+
+function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef, hold: boolean, scrape: StringMap | null): Container {
+  const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native, hold);
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
   const { name, image, imagePullPolicy, args, ...rest } = base as Container;
+  const proxyConfig = { discoveryAddress: t.config.sidecar.discoveryAddress, ...input.overrides.proxyConfig };
   const env = [
     ...staticEnv.head,
+    { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
     { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
     { name: "ISTIO_META_APP_CONTAINERS", value: input.pod.spec.containers.map((c) => c.name).join(",") },
     ...staticEnv.middle,
@@ -294,6 +323,7 @@ function renderProxy(t: InjectionTemplate, input: RenderInput, workload: Workloa
       value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
     },
     ...staticEnv.tail,
+    ...(scrape ? [{ name: "ISTIO_PROMETHEUS_ANNOTATIONS", value: JSON.stringify(scrape) }] : []),
   ];
   return { name, image, imagePullPolicy, args, env, ...rest };
 }
@@ -311,7 +341,10 @@ function canonicalLabels(pod: Pod, workload: WorkloadRef): StringMap {
 export function renderSidecar(t: InjectionTemplate, input: RenderInput): RenderedSidecar {
   const workload = input.workload ?? workloadOf(input.pod);
   const init = renderInit(t, input.overrides);
-  const proxy = renderProxy(t, input, workload);
+  const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
+  const hold = !input.native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
+  const scrape = prometheusScrape(t, input.pod, input.overrides);
+  const proxy = renderProxy(t, input, workload, hold, scrape);
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers[0]?.name;
   return {
@@ -321,6 +354,14 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     volumes: t.volumes, // deep-frozen by compileTemplate, so safe to share
     labels: canonicalLabels(input.pod, workload),
     annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp },
+    overwriteAnnotations: scrape
+      ? {
+          [Annotation.PrometheusScrape]: "true",
+          [Annotation.PrometheusPort]: String(ProxyPort.AgentStatus),
+          [Annotation.PrometheusPath]: "/stats/prometheus",
+        }
+      : {},
+    holdApplication: hold,
     imagePullSecrets: pullSecrets,
     status: memoized(t, `status\u0000${input.native}`, () => ({
       initContainers: input.native ? [init.name, proxy.name] : [init.name],

@@ -68,6 +68,8 @@ export function compileTemplate(config: Config): InjectionTemplate {
       revision: config.revision,
       nativeSidecars: config.nativeSidecars,
       cni: config.cni,
+      holdApplicationUntilProxyStarts: config.holdApplicationUntilProxyStarts,
+      prometheusMerge: config.prometheusMerge,
     }),
     policy: {
       ignoredNamespaces: ignoredNamespacesOf(config),

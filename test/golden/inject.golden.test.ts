@@ -114,8 +114,10 @@ describe("golden injection cases", () => {
     expect(outcome.response.warnings ?? []).toEqual(result.warnings);
     const ops = decodePatch(outcome.response.patch);
     expect(outcome.response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
-    // The patch only adds (an unreadable status record of ours is the one thing it may replace).
-    for (const op of ops) expect(op.op === "add" || op.path === "/metadata/annotations/sidecar.istio.io~1status").toBe(true);
+    // The patch only adds; it may replace an unreadable status record of ours, and the app's
+    // prometheus.io annotations when the Prometheus merge points them at the agent (as Istio does).
+    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|prometheus\.io~1(scrape|port|path))$/;
+    for (const op of ops) expect(op.op === "add" || replaceable.test(op.path)).toBe(true);
     const expected = structuredClone(result.mutated) as Record<string, unknown>;
     const withManaged = (pod.metadata as Record<string, unknown> | undefined)?.managedFields;
     if (withManaged !== undefined) (expected.metadata as Record<string, unknown>).managedFields = withManaged;
