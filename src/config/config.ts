@@ -35,6 +35,8 @@ export const Annotation = {
   ProxyConfig: "proxy.istio.io/config",
   /** Per-pod switch for the Prometheus merge ("false" turns it off). */
   PrometheusMergeMetrics: "prometheus.istio.io/merge-metrics",
+  /** Per-pod switch for probe rewriting ("false" keeps the app's probes as they are). */
+  RewriteAppProbers: "sidecar.istio.io/rewriteAppHTTPProbers",
   PrometheusScrape: "prometheus.io/scrape",
   PrometheusPort: "prometheus.io/port",
   PrometheusPath: "prometheus.io/path",
@@ -221,6 +223,8 @@ export interface Config {
   readonly holdApplicationUntilProxyStarts: boolean;
   /** Point an app's prometheus.io annotations at the agent, which merges app and proxy metrics. */
   readonly prometheusMerge: boolean;
+  /** Point the app's HTTP, TCP and gRPC probes at the agent, which runs them (mTLS-safe). */
+  readonly rewriteAppProbers: boolean;
   readonly sidecar: SidecarConfig;
 }
 
@@ -260,6 +264,7 @@ export const DEFAULT_CONFIG: Config = {
   cni: false,
   holdApplicationUntilProxyStarts: false,
   prometheusMerge: true,
+  rewriteAppProbers: true,
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
     initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

@@ -137,6 +137,7 @@ const SCHEMA: Schema = {
   cni: bool,
   holdApplicationUntilProxyStarts: bool,
   prometheusMerge: bool,
+  rewriteAppProbers: bool,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),

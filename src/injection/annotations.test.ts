@@ -28,6 +28,7 @@ describe("readOverrides: valid values", () => {
     ["proxy.istio.io/config", '{"holdApplicationUntilProxyStarts": true}', { proxyConfig: { holdApplicationUntilProxyStarts: true } }],
     ["proxy.istio.io/config", "holdApplicationUntilProxyStarts: false\nconcurrency: 2", { proxyConfig: { holdApplicationUntilProxyStarts: false, concurrency: 2 } }],
     ["prometheus.istio.io/merge-metrics", "false", { prometheusMerge: false }],
+    ["sidecar.istio.io/rewriteAppHTTPProbers", "false", { rewriteAppProbers: false }],
     ["sidecar.istio.io/nativeSidecar", "false", { nativeSidecar: false }],
   ])("%s=%j", (key, value, expected) => {
     expect(readOverrides({ [key]: value }, base)).toEqual(expected);
@@ -56,6 +57,7 @@ describe("readOverrides: invalid values name the annotation, the value and the f
     ["proxy.istio.io/config", "{holdApplicationUntilProxyStarts: yes please}", "a JSON or YAML object"],
     ["proxy.istio.io/config", "{not json", "a JSON or YAML object"],
     ["prometheus.istio.io/merge-metrics", "off", "true or false"],
+    ["sidecar.istio.io/rewriteAppHTTPProbers", "no", "true or false"],
   ])("%s=%j", (key, value, form) => {
     let caught: unknown;
     try {
@@ -97,6 +99,6 @@ describe("readOverrides: invalid values name the annotation, the value and the f
   });
 
   it("has a validator for every documented override", () => {
-    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(16);
+    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(17);
   });
 });

@@ -45,6 +45,7 @@ export interface PodOverrides {
   /** proxy.istio.io/config: ProxyConfig fields merged into the proxy's PROXY_CONFIG. */
   readonly proxyConfig?: Readonly<Record<string, unknown>>;
   readonly prometheusMerge?: boolean;
+  readonly rewriteAppProbers?: boolean;
 }
 
 interface Validator {
@@ -117,6 +118,12 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
   },
   [Annotation.PrometheusMergeMetrics]: {
     field: "prometheusMerge",
+    form: "true or false",
+    valid: oneOf(["true", "false"]),
+    parse: (v) => v === "true",
+  },
+  [Annotation.RewriteAppProbers]: {
+    field: "rewriteAppProbers",
     form: "true or false",
     valid: oneOf(["true", "false"]),
     parse: (v) => v === "true",

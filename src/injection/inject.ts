@@ -67,6 +67,7 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   annotations[Annotation.Status] = formatStatus(rendered.status);
   meta.annotations = annotations;
 
+  if (rendered.appContainers) spec.containers = [...rendered.appContainers];
   const userInit = spec.initContainers ?? [];
   // istio-validation (CNI mode) goes first, to hold the app's init containers until the
   // redirection is in place; istio-init goes last, so theirs run before traffic is captured.

@@ -14,6 +14,7 @@ import {
 } from "../config/config.js";
 import { deepFreeze } from "../json-values.js";
 import { type PodOverrides, mergeResources } from "./annotations.js";
+import { rewriteAppProbes } from "./app-probe.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
 import type { InjectionTemplate } from "./template.js";
@@ -33,6 +34,8 @@ export interface RenderedSidecar {
   readonly overwriteAnnotations: StringMap;
   /** Classic mode with holdApplicationUntilProxyStarts: the proxy goes first and the app waits. */
   readonly holdApplication: boolean;
+  /** The app containers with rewritten probes, when any probe was rewritten. */
+  readonly appContainers?: readonly Container[];
   readonly imagePullSecrets: readonly string[];
   readonly status: SidecarStatus;
 }
@@ -306,7 +309,14 @@ function prometheusScrape(t: InjectionTemplate, pod: Pod, o: PodOverrides): Stri
   return declared;
 }
 
-function renderProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef, hold: boolean, scrape: StringMap | null): Container {
+function renderProxy(
+  t: InjectionTemplate,
+  input: RenderInput,
+  workload: WorkloadRef,
+  hold: boolean,
+  scrape: StringMap | null,
+  probers: string | null,
+): Container {
   const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native, hold);
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
   const { name, image, imagePullPolicy, args, ...rest } = base as Container;
@@ -323,6 +333,7 @@ function renderProxy(t: InjectionTemplate, input: RenderInput, workload: Workloa
       value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
     },
     ...staticEnv.tail,
+    ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
     ...(scrape ? [{ name: "ISTIO_PROMETHEUS_ANNOTATIONS", value: JSON.stringify(scrape) }] : []),
   ];
   return { name, image, imagePullPolicy, args, env, ...rest };
@@ -344,7 +355,8 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
   const hold = !input.native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
   const scrape = prometheusScrape(t, input.pod, input.overrides);
-  const proxy = renderProxy(t, input, workload, hold, scrape);
+  const probes = (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers) ? rewriteAppProbes(input.pod.spec.containers) : null;
+  const proxy = renderProxy(t, input, workload, hold, scrape, probes?.probers ?? null);
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers[0]?.name;
   return {
@@ -362,6 +374,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
         }
       : {},
     holdApplication: hold,
+    ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,
     status: memoized(t, `status\u0000${input.native}`, () => ({
       initContainers: input.native ? [init.name, proxy.name] : [init.name],

@@ -70,6 +70,7 @@ export function compileTemplate(config: Config): InjectionTemplate {
       cni: config.cni,
       holdApplicationUntilProxyStarts: config.holdApplicationUntilProxyStarts,
       prometheusMerge: config.prometheusMerge,
+      rewriteAppProbers: config.rewriteAppProbers,
     }),
     policy: {
       ignoredNamespaces: ignoredNamespacesOf(config),

@@ -116,8 +116,10 @@ describe("golden injection cases", () => {
     expect(outcome.response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
     // The patch only adds; it may replace an unreadable status record of ours, and the app's
     // prometheus.io annotations when the Prometheus merge points them at the agent (as Istio does).
+    // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.
     const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|prometheus\.io~1(scrape|port|path))$/;
-    for (const op of ops) expect(op.op === "add" || replaceable.test(op.path)).toBe(true);
+    const probe = /^\/spec\/containers\/\d+\/(readiness|liveness|startup)Probe\//;
+    for (const op of ops) expect(op.op === "add" || replaceable.test(op.path) || probe.test(op.path)).toBe(true);
     const expected = structuredClone(result.mutated) as Record<string, unknown>;
     const withManaged = (pod.metadata as Record<string, unknown> | undefined)?.managedFields;
     if (withManaged !== undefined) (expected.metadata as Record<string, unknown>).managedFields = withManaged;
