@@ -35,6 +35,10 @@ export const Annotation = {
   ProxyConfig: "proxy.istio.io/config",
   /** Per-pod switch for the Prometheus merge ("false" turns it off). */
   PrometheusMergeMetrics: "prometheus.istio.io/merge-metrics",
+  /** Extra volumes for the pod, JSON: {"name": {volume source}}. */
+  UserVolume: "sidecar.istio.io/userVolume",
+  /** Extra mounts for the proxy, JSON: {"volume name": {"mountPath": "...", "readOnly": true}}. */
+  UserVolumeMount: "sidecar.istio.io/userVolumeMount",
   /** Per-pod switch for probe rewriting ("false" keeps the app's probes as they are). */
   RewriteAppProbers: "sidecar.istio.io/rewriteAppHTTPProbers",
   PrometheusScrape: "prometheus.io/scrape",

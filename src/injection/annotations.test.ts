@@ -99,6 +99,6 @@ describe("readOverrides: invalid values name the annotation, the value and the f
   });
 
   it("has a validator for every documented override", () => {
-    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(17);
+    expect(Object.keys(ANNOTATION_VALIDATORS)).toHaveLength(19);
   });
 });

@@ -19,6 +19,7 @@ import {
   PORT_LIST_FORM,
   QUANTITY_FORM,
   isCidrList,
+  isDnsLabel,
   isImageRef,
   isPortList,
   isQuantity,
@@ -46,6 +47,10 @@ export interface PodOverrides {
   readonly proxyConfig?: Readonly<Record<string, unknown>>;
   readonly prometheusMerge?: boolean;
   readonly rewriteAppProbers?: boolean;
+  /** sidecar.istio.io/userVolume: volumes to add, by name. */
+  readonly userVolumes?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** sidecar.istio.io/userVolumeMount: proxy mounts to add, by volume name. */
+  readonly userVolumeMounts?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 interface Validator {
@@ -56,6 +61,24 @@ interface Validator {
 }
 
 const oneOf = (values: readonly string[]) => (v: string) => values.includes(v);
+
+/** A JSON object of objects keyed by DNS labels (userVolume), or null. */
+function parseNamedObjects(value: string, check: (v: Record<string, unknown>) => boolean): Record<string, Record<string, unknown>> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
+  for (const [name, v] of Object.entries(parsed)) {
+    if (!isDnsLabel(name) || typeof v !== "object" || v === null || Array.isArray(v) || !check(v as Record<string, unknown>)) return null;
+  }
+  return parsed as Record<string, Record<string, unknown>>;
+}
+
+const isMount = (v: Record<string, unknown>) =>
+  typeof v.mountPath === "string" && v.mountPath.startsWith("/") && (v.readOnly === undefined || typeof v.readOnly === "boolean");
 
 /** proxy.istio.io/config: a JSON or YAML object; holdApplicationUntilProxyStarts, if set, a boolean. */
 function parseProxyConfig(value: string): Record<string, unknown> | null {
@@ -128,6 +151,18 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     valid: oneOf(["true", "false"]),
     parse: (v) => v === "true",
   },
+  [Annotation.UserVolume]: {
+    field: "userVolumes",
+    form: 'a JSON object of volumes by name, e.g. {"certs":{"secret":{"secretName":"certs"}}}',
+    valid: (v) => parseNamedObjects(v, () => true) !== null,
+    parse: (v) => parseNamedObjects(v, () => true),
+  },
+  [Annotation.UserVolumeMount]: {
+    field: "userVolumeMounts",
+    form: 'a JSON object of mounts by volume name, e.g. {"certs":{"mountPath":"/etc/certs","readOnly":true}}',
+    valid: (v) => parseNamedObjects(v, isMount) !== null,
+    parse: (v) => parseNamedObjects(v, isMount),
+  },
   [Annotation.NativeSidecar]: {
     field: "nativeSidecar",
     form: "true or false",
@@ -178,6 +213,23 @@ export function readOverrides(annotations: StringMap | undefined, base: Resource
   }
   if (problems.length > 0) throw new InvalidAnnotationError(problems);
   return overrides;
+}
+
+/**
+ * userVolume / userVolumeMount against the pod: new volume names must be free, and every mount
+ * must name a volume the pod will have. Returns the problems (empty when fine).
+ */
+export function checkUserVolumes(o: PodOverrides, podVolumes: readonly string[], injectedVolumes: readonly string[]): string[] {
+  const problems: string[] = [];
+  const taken = new Set([...podVolumes, ...injectedVolumes]);
+  for (const name of Object.keys(o.userVolumes ?? {})) {
+    if (taken.has(name)) problems.push(`${Annotation.UserVolume} adds volume ${JSON.stringify(name)}, which the pod already has`);
+  }
+  const available = new Set([...taken, ...Object.keys(o.userVolumes ?? {})]);
+  for (const name of Object.keys(o.userVolumeMounts ?? {})) {
+    if (!available.has(name)) problems.push(`${Annotation.UserVolumeMount} mounts volume ${JSON.stringify(name)}, which the pod does not have`);
+  }
+  return problems;
 }
 
 /** Merge the resource overrides field by field over the configured resources. */

@@ -5,7 +5,8 @@
  * Pure: throws typed errors (InvalidPodError, InvalidAnnotationError) and never logs.
  */
 import { Annotation } from "../config/config.js";
-import { readOverrides } from "./annotations.js";
+import { InvalidAnnotationError } from "../errors.js";
+import { checkUserVolumes, readOverrides } from "./annotations.js";
 import { type InjectionDecision, type RequestFacts, checkApplicability, decide } from "./decision.js";
 import { injectPod } from "./inject.js";
 import { type Operation, createPatch } from "./patch.js";
@@ -117,6 +118,13 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     };
   }
   const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
+  const ours = new Set(decision.previous?.volumes ?? []);
+  const volumeProblems = checkUserVolumes(
+    overrides,
+    (readable.spec.volumes ?? []).map((v) => v.name).filter((n) => !ours.has(n)),
+    t.volumes.map((v) => v.name),
+  );
+  if (volumeProblems.length > 0) throw new InvalidAnnotationError(volumeProblems);
   const native = resolveNative(ctx, overrides.nativeSidecar);
   const workload = input.workload ?? workloadOf(readable);
   const runsToCompletion = isJobPod(readable) || workload.kind === "Job" || workload.kind === "CronJob";

@@ -336,6 +336,8 @@ function renderProxy(
     ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
     ...(scrape ? [{ name: "ISTIO_PROMETHEUS_ANNOTATIONS", value: JSON.stringify(scrape) }] : []),
   ];
+  const userMounts = Object.entries(input.overrides.userVolumeMounts ?? {}).map(([volume, mount]) => ({ ...mount, name: volume }));
+  if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
   return { name, image, imagePullPolicy, args, env, ...rest };
 }
 
@@ -359,11 +361,21 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const proxy = renderProxy(t, input, workload, hold, scrape, probes?.probers ?? null);
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers[0]?.name;
+  const userVolumes: Volume[] = Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
+  const buildStatus = (): SidecarStatus => ({
+    initContainers: input.native ? [init.name, proxy.name] : [init.name],
+    containers: input.native ? [] : [proxy.name],
+    // User volumes are listed too, so a later re-injection replaces them instead of duplicating.
+    volumes: [...t.volumes, ...userVolumes].map((v) => v.name),
+    imagePullSecrets: pullSecrets.length > 0 ? [...pullSecrets] : null,
+    revision: t.config.revision,
+    templateHash: t.hash,
+  });
   return {
     native: input.native,
     init,
     proxy,
-    volumes: t.volumes, // deep-frozen by compileTemplate, so safe to share
+    volumes: userVolumes.length === 0 ? t.volumes : [...t.volumes, ...userVolumes], // template volumes are frozen: safe to share
     labels: canonicalLabels(input.pod, workload),
     annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp },
     overwriteAnnotations: scrape
@@ -376,13 +388,6 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     holdApplication: hold,
     ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,
-    status: memoized(t, `status\u0000${input.native}`, () => ({
-      initContainers: input.native ? [init.name, proxy.name] : [init.name],
-      containers: input.native ? [] : [proxy.name],
-      volumes: t.volumes.map((v) => v.name),
-      imagePullSecrets: pullSecrets.length > 0 ? [...pullSecrets] : null,
-      revision: t.config.revision,
-      templateHash: t.hash,
-    })),
+    status: userVolumes.length === 0 ? memoized(t, `status\u0000${input.native}`, buildStatus) : buildStatus(),
   };
 }
