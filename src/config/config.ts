@@ -35,6 +35,8 @@ export const Annotation = {
   ProxyConfig: "proxy.istio.io/config",
   /** Per-pod switch for the Prometheus merge ("false" turns it off). */
   PrometheusMergeMetrics: "prometheus.istio.io/merge-metrics",
+  /** The user's own istio-proxy container fields, remembered so re-injection applies them again. */
+  ProxyOverrides: "proxy.istio.io/overrides",
   /** Extra volumes for the pod, JSON: {"name": {volume source}}. */
   UserVolume: "sidecar.istio.io/userVolume",
   /** Extra mounts for the proxy, JSON: {"volume name": {"mountPath": "...", "readOnly": true}}. */

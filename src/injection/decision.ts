@@ -28,7 +28,14 @@
  *   absent     | absent     | default (namespace_enabled)
  */
 import type { GroupVersionKind, Operation } from "../admission/review.js";
-import { Annotation, type InjectionPolicy, Label, type LabelSelector, OTHER_MESH_CONTAINERS } from "../config/config.js";
+import {
+  Annotation,
+  ContainerName,
+  type InjectionPolicy,
+  Label,
+  type LabelSelector,
+  OTHER_MESH_CONTAINERS,
+} from "../config/config.js";
 import { type Container, type Pod, lookup } from "./pod.js";
 import { type Reason, ReasonCode, reason } from "./reasons.js";
 import { describeSelector, matchesSelector } from "./selector.js";
@@ -261,10 +268,19 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
 
   // 9. name conflicts (names we added before, as recorded in the status, are ours to replace)
   if (!alreadyInjected) {
+    // A container named istio-proxy among the app containers is the user's override of the
+    // sidecar (as in Istio): merged over the injected proxy, not a conflict.
+    const addedBefore = [...(previous?.initContainers ?? []), ...(previous?.containers ?? [])];
+    const userProxy = pod.spec.containers.some((c) => c.name === ContainerName.Proxy) && !addedBefore.includes(ContainerName.Proxy);
+    if (userProxy) {
+      reasons.push(
+        reason(ReasonCode.UserProxyOverrides, `The pod declares its own ${ContainerName.Proxy} container; its fields are merged over the injected one.`),
+      );
+    }
     const conflicts = [
       nameConflict(ReasonCode.ContainerNameConflict, "container", policy.containerNames, present, [
-        ...(previous?.initContainers ?? []),
-        ...(previous?.containers ?? []),
+        ...addedBefore,
+        ...(userProxy ? [ContainerName.Proxy] : []),
       ]),
       nameConflict(
         ReasonCode.VolumeNameConflict,

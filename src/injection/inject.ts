@@ -67,16 +67,23 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   annotations[Annotation.Status] = formatStatus(rendered.status);
   meta.annotations = annotations;
 
-  if (rendered.appContainers) spec.containers = [...rendered.appContainers];
+  // The app's containers (with rewritten probes, when any), in order; a user-declared istio-proxy
+  // is not one of them: it has been merged into rendered.proxy.
+  const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
+  const current = spec.containers.map((c) => rewritten.get(c.name) ?? c);
+  const apps = current.filter((c) => c.name !== ContainerName.Proxy);
   const userInit = spec.initContainers ?? [];
   // istio-validation (CNI mode) goes first, to hold the app's init containers until the
   // redirection is in place; istio-init goes last, so theirs run before traffic is captured.
   const validation = rendered.init.name === ContainerName.Validation;
   if (rendered.native) {
     spec.initContainers = [rendered.init, rendered.proxy, ...userInit];
+    spec.containers = apps;
   } else {
     spec.initContainers = validation ? [rendered.init, ...userInit] : [...userInit, rendered.init];
-    spec.containers = rendered.holdApplication ? [rendered.proxy, ...spec.containers] : [...spec.containers, rendered.proxy];
+    if (rendered.holdApplication) spec.containers = [rendered.proxy, ...apps];
+    else if (apps.length < current.length) spec.containers = current.map((c) => (c.name === ContainerName.Proxy ? rendered.proxy : c));
+    else spec.containers = [...apps, rendered.proxy];
   }
   spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
 

@@ -12,6 +12,7 @@ import { injectPod } from "./inject.js";
 import { type Operation, createPatch } from "./patch.js";
 import { type Pod, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
+import { userProxyOf } from "./proxy-overrides.js";
 import { renderSidecar } from "./render.js";
 import type { InjectionTemplate } from "./template.js";
 import { type WorkloadRef, isJobPod, workloadOf } from "./workload.js";
@@ -141,7 +142,8 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       ],
     };
   }
-  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload });
+  const userProxy = userProxyOf(readable, decision.previous);
+  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy });
   const mutated = injectPod(readable, rendered, decision.previous);
   return {
     decision,

@@ -34,14 +34,17 @@ export const ReasonCode = {
   StatusAnnotationUnreadable: "status_annotation_unreadable",
   ReinjectPartial: "reinject_partial",
   JobWithoutNativeSidecar: "job_without_native_sidecar",
+  // Informational only (logs, audit, explain), not shown as a warning.
+  UserProxyOverrides: "user_proxy_overrides",
 } as const;
 export type ReasonCode = (typeof ReasonCode)[keyof typeof ReasonCode];
 
 /**
  * What a reason does: `ignore` (not our request), `skip` (do not inject), `noop` (already done),
- * `inject` (why we inject), `warn` (worth telling the user; changes nothing by itself).
+ * `inject` (why we inject), `warn` (worth telling the user; changes nothing by itself), `info`
+ * (recorded in logs, audit annotations and explain output only).
  */
-export type ReasonEffect = "ignore" | "skip" | "noop" | "inject" | "warn";
+export type ReasonEffect = "ignore" | "skip" | "noop" | "inject" | "warn" | "info";
 
 export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   not_a_pod: "ignore",
@@ -69,6 +72,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   status_annotation_unreadable: "warn",
   reinject_partial: "warn",
   job_without_native_sidecar: "warn",
+  user_proxy_overrides: "info",
 };
 
 /**

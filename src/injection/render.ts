@@ -15,6 +15,7 @@ import {
 import { deepFreeze } from "../json-values.js";
 import { type PodOverrides, mergeResources } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
+import { mergeProxy } from "./proxy-overrides.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
 import type { InjectionTemplate } from "./template.js";
@@ -47,6 +48,8 @@ export interface RenderInput {
   readonly native: boolean;
   /** The pod's workload (derived from its owner references when absent). */
   readonly workload?: WorkloadRef;
+  /** The user's own istio-proxy fields, merged over the rendered proxy. */
+  readonly userProxy?: Readonly<Record<string, unknown>> | null;
 }
 
 /**
@@ -106,8 +109,13 @@ function resourceEnv(name: string, resource: string): Record<string, unknown> {
   return { name, valueFrom: { resourceFieldRef: { resource } } };
 }
 
+/** The app's containers: all but a user-declared istio-proxy (which overrides the sidecar). */
+function appContainersOf(pod: Pod): Container[] {
+  return pod.spec.containers.filter((c) => c.name !== ContainerName.Proxy);
+}
+
 function appPorts(pod: Pod): ContainerPort[] {
-  return pod.spec.containers.flatMap((c) => c.ports ?? []);
+  return appContainersOf(pod).flatMap((c) => c.ports ?? []);
 }
 
 function renderInit(t: InjectionTemplate, o: PodOverrides): Container {
@@ -325,7 +333,7 @@ function renderProxy(
     ...staticEnv.head,
     { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
     { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
-    { name: "ISTIO_META_APP_CONTAINERS", value: input.pod.spec.containers.map((c) => c.name).join(",") },
+    { name: "ISTIO_META_APP_CONTAINERS", value: appContainersOf(input.pod).map((c) => c.name).join(",") },
     ...staticEnv.middle,
     { name: "ISTIO_META_WORKLOAD_NAME", value: workload.name },
     {
@@ -357,10 +365,11 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
   const hold = !input.native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
   const scrape = prometheusScrape(t, input.pod, input.overrides);
-  const probes = (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers) ? rewriteAppProbes(input.pod.spec.containers) : null;
-  const proxy = renderProxy(t, input, workload, hold, scrape, probes?.probers ?? null);
+  const probes = (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers) ? rewriteAppProbes(appContainersOf(input.pod)) : null;
+  const rendered = renderProxy(t, input, workload, hold, scrape, probes?.probers ?? null);
+  const proxy = input.userProxy ? mergeProxy(rendered, input.userProxy) : rendered;
   const pullSecrets = t.config.sidecar.imagePullSecrets;
-  const firstApp = input.pod.spec.containers[0]?.name;
+  const firstApp = input.pod.spec.containers.find((c) => c.name !== ContainerName.Proxy)?.name;
   const userVolumes: Volume[] = Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
   const buildStatus = (): SidecarStatus => ({
     initContainers: input.native ? [init.name, proxy.name] : [init.name],
@@ -377,7 +386,10 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     proxy,
     volumes: userVolumes.length === 0 ? t.volumes : [...t.volumes, ...userVolumes], // template volumes are frozen: safe to share
     labels: canonicalLabels(input.pod, workload),
-    annotations: firstApp === undefined ? {} : { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp },
+    annotations: {
+      ...(firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
+      ...(input.userProxy && { [Annotation.ProxyOverrides]: JSON.stringify(input.userProxy) }),
+    },
     overwriteAnnotations: scrape
       ? {
           [Annotation.PrometheusScrape]: "true",

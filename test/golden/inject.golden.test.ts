@@ -119,7 +119,16 @@ describe("golden injection cases", () => {
     // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.
     const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|prometheus\.io~1(scrape|port|path))$/;
     const probe = /^\/spec\/containers\/\d+\/(readiness|liveness|startup)Probe\//;
-    for (const op of ops) expect(op.op === "add" || replaceable.test(op.path) || probe.test(op.path)).toBe(true);
+    // A user-declared istio-proxy moves into initContainers in native mode (as in Istio).
+    const containers = ((pod.spec as { containers?: Array<{ name?: string }> } | undefined)?.containers ?? []);
+    const movedUserProxy = (path: string) => {
+      const m = /^\/spec\/containers\/(\d+)$/.exec(path);
+      return m !== null && containers[Number(m[1])]?.name === "istio-proxy";
+    };
+    for (const op of ops) {
+      const allowed = op.op === "add" || replaceable.test(op.path) || probe.test(op.path) || (op.op === "remove" && movedUserProxy(op.path));
+      expect({ op: op.op, path: op.path, allowed }).toEqual({ op: op.op, path: op.path, allowed: true });
+    }
     const expected = structuredClone(result.mutated) as Record<string, unknown>;
     const withManaged = (pod.metadata as Record<string, unknown> | undefined)?.managedFields;
     if (withManaged !== undefined) (expected.metadata as Record<string, unknown>).managedFields = withManaged;

@@ -1,0 +1,75 @@
+/**
+ * The user's own istio-proxy container, merged over the rendered one (the user's fields win), as
+ * Istio does: lists keyed by identity are merged (env by name, ports by containerPort, volume
+ * mounts by mountPath), resources and securityContext field by field, everything else replaced.
+ * The user's container is remembered in an annotation so a re-injection applies it again.
+ */
+import { Annotation, ContainerName } from "../config/config.js";
+import type { Container, Pod } from "./pod.js";
+import { lookup } from "./pod.js";
+import type { SidecarStatus } from "./status.js";
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function mergeBy(key: string, base: unknown, user: unknown): unknown {
+  if (!Array.isArray(user)) return user;
+  if (!Array.isArray(base)) return user;
+  const out: unknown[] = [...base];
+  for (const item of user) {
+    const id = isObject(item) ? item[key] : undefined;
+    const at = id === undefined ? -1 : out.findIndex((b) => isObject(b) && b[key] === id);
+    if (at >= 0) out[at] = item;
+    else out.push(item);
+  }
+  return out;
+}
+
+const BY_KEY: Readonly<Record<string, string>> = { env: "name", ports: "containerPort", volumeMounts: "mountPath" };
+
+/** The rendered proxy with the user's fields applied. */
+export function mergeProxy(rendered: Container, user: Json): Container {
+  const out: Json = { ...rendered };
+  for (const [field, value] of Object.entries(user)) {
+    if (field === "name" || value === undefined) continue;
+    const key = BY_KEY[field];
+    if (key !== undefined) out[field] = mergeBy(key, out[field], value);
+    else if (field === "resources" && isObject(value) && isObject(out.resources)) {
+      const r = out.resources;
+      out.resources = {
+        ...r,
+        ...value,
+        ...(isObject(value.requests) && { requests: { ...(isObject(r.requests) ? r.requests : {}), ...value.requests } }),
+        ...(isObject(value.limits) && { limits: { ...(isObject(r.limits) ? r.limits : {}), ...value.limits } }),
+      };
+    } else if (field === "securityContext" && isObject(value) && isObject(out.securityContext)) {
+      out.securityContext = { ...out.securityContext, ...value };
+    } else {
+      out[field] = value;
+    }
+  }
+  return out as Container;
+}
+
+/**
+ * The user's proxy fields for this pod: its own istio-proxy app container on first injection, or
+ * the remembered ones when the injector re-injects a pod it injected before. Null when none.
+ */
+export function userProxyOf(pod: Pod, previous: SidecarStatus | null): Json | null {
+  const ours = previous !== null && [...previous.containers, ...previous.initContainers].includes(ContainerName.Proxy);
+  if (!ours) {
+    const own = pod.spec.containers.find((c) => c.name === ContainerName.Proxy);
+    return own ? { ...own } : null;
+  }
+  const remembered = lookup(pod.metadata.annotations, Annotation.ProxyOverrides);
+  if (remembered === undefined) return null;
+  try {
+    const parsed: unknown = JSON.parse(remembered);
+    return isObject(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
