@@ -36,7 +36,12 @@ export interface InjectionInput {
    * a preview); otherwise it is derived from the pod's owner references.
    */
   readonly workload?: WorkloadRef;
+  /** The namespace's labels, when the caller knows them (preview, explain). */
+  readonly namespaceLabels?: Readonly<Record<string, string>> | undefined;
 }
+
+/** The namespace label that sets the enforced Pod Security Standard. */
+export const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
 export interface InjectionResult {
   readonly decision: InjectionDecision;
@@ -138,6 +143,19 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
         reason(
           ReasonCode.JobWithoutNativeSidecar,
           `${job.kind} ${job.name}: the proxy keeps the pod running after the job ends; set ${Annotation.NativeSidecar}=true.`,
+        ),
+      ],
+    };
+  }
+  const enforce = input.namespaceLabels?.[POD_SECURITY_ENFORCE_LABEL];
+  if (!t.config.cni && (enforce === "baseline" || enforce === "restricted")) {
+    decision = {
+      ...decision,
+      reasons: [
+        ...decision.reasons,
+        reason(
+          ReasonCode.PodSecurityConflict,
+          `Namespace ${input.namespace} enforces Pod Security "${enforce}", which rejects istio-init (NET_ADMIN, root); use CNI mode.`,
         ),
       ],
     };

@@ -34,6 +34,7 @@ export const ReasonCode = {
   StatusAnnotationUnreadable: "status_annotation_unreadable",
   ReinjectPartial: "reinject_partial",
   JobWithoutNativeSidecar: "job_without_native_sidecar",
+  PodSecurityConflict: "podsecurity_conflict",
   // Informational only (logs, audit, explain), not shown as a warning.
   UserProxyOverrides: "user_proxy_overrides",
 } as const;
@@ -72,6 +73,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   status_annotation_unreadable: "warn",
   reinject_partial: "warn",
   job_without_native_sidecar: "warn",
+  podsecurity_conflict: "warn",
   user_proxy_overrides: "info",
 };
 

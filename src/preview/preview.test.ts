@@ -87,6 +87,17 @@ describe("previewDocuments", () => {
     expect(preview(optIn, { namespaceLabels: {} })[0]?.decision).toBe("inject");
   });
 
+  it("warns when the namespace enforces a Pod Security level that rejects istio-init", () => {
+    const [p] = preview(deployment(), { namespaceLabels: { "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "baseline" } });
+    expect(p?.decision).toBe("inject");
+    expect(p?.reasons.map((r) => r.code)).toContain("podsecurity_conflict");
+    expect(p?.warnings.some((w) => w.includes('enforces Pod Security "baseline"'))).toBe(true);
+    const cni = previewDocuments(readDocuments(JSON.stringify(deployment()), "json"), testContext({ cni: true }), {
+      namespaceLabels: { "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" },
+    });
+    expect(cni[0]?.reasons.map((r) => r.code)).not.toContain("podsecurity_conflict");
+  });
+
   it("explains a denial", () => {
     const object = deployment();
     (object.spec as { template: { metadata: Record<string, unknown> } }).template.metadata.annotations = { "sidecar.istio.io/proxyCPU": "lots" };

@@ -119,6 +119,7 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
         namespace,
         object: template,
         ...(workload && { workload }),
+        namespaceLabels: params.namespaceLabels,
       },
       ctx,
     );
