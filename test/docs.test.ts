@@ -40,3 +40,20 @@ describe("README", () => {
     expect(readme).toContain(`\`${Annotation.Inject}\``);
   });
 });
+
+describe("examples/", () => {
+  it("review.json is an AdmissionReview the webhook injects", async () => {
+    const { default: request } = await import("supertest");
+    const { testApp } = await import("./support/builders.js");
+    const body = readFileSync(join(ROOT, "examples", "review.json"), "utf8");
+    const res = await request(testApp()).post("/inject").set("Content-Type", "application/json").send(body);
+    expect(res.status).toBe(200);
+    expect(res.body.response).toMatchObject({ allowed: true, patchType: "JSONPatch", auditAnnotations: { decision: "inject" } });
+  });
+
+  it("manifests.yaml reads as manifests with pod templates", async () => {
+    const { readDocuments } = await import("../src/preview/documents.js");
+    const docs = readDocuments(readFileSync(join(ROOT, "examples", "manifests.yaml"), "utf8"), "yaml");
+    expect(docs.flatMap((d) => d.objects).filter((o) => o.templatePath !== null).length).toBeGreaterThan(0);
+  });
+});
