@@ -12,8 +12,10 @@ import { createApp } from "./http/app.js";
 import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
 import type { InjectionContext } from "./injection/pipeline.js";
 import { compileTemplate } from "./injection/template.js";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients } from "./kube/client.js";
 import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
+import { startNamespaceCache } from "./kube/namespace-cache.js";
 import { type Logger, createStdoutLogger } from "./log.js";
 import { describeCertificate } from "./tls/certificates.js";
 import { loadOrCreateLocalCerts, servingNames, watchCertDir } from "./tls/cert-store.js";
@@ -36,17 +38,15 @@ const CLUSTER_VERSION_TIMEOUT_MS = 5_000;
 
 async function learnNativeSidecarSupport(
   config: Config,
-  access: ClusterAccess,
+  kc: KubeConfig | null,
   logger: Logger,
 ): Promise<boolean | undefined> {
   if (config.nativeSidecars !== "auto") return undefined;
-  if (access.kind === "none") {
+  if (kc === null) {
     logger.info("no cluster configured: nativeSidecars=auto resolves to off");
     return undefined;
   }
   try {
-    const kc = await kubeConfigFor(access);
-    if (kc === null) return undefined;
     const version = await fetchClusterVersion(await makeKubeClients(kc), CLUSTER_VERSION_TIMEOUT_MS);
     const native = supportsNativeSidecars(version);
     logger.info({ cluster: version.gitVersion, nativeSidecars: native }, "learned cluster version");
@@ -70,8 +70,17 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const logger = createStdoutLogger(config.server.logLevel);
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
-  const native = await learnNativeSidecarSupport(config, clusterAccessFrom(opts.env), logger);
-  let context: InjectionContext = { template: compileTemplate(config), clusterSupportsNativeSidecars: native };
+  const kc = await loadKubeConfig(clusterAccessFrom(opts.env), logger);
+  const native = await learnNativeSidecarSupport(config, kc, logger);
+  // Namespace labels for the admission path come from a watch, never from a call per request.
+  const namespaces = kc === null ? null : await startNamespaceCache(kc, logger);
+  const namespaceLabels = namespaces === null ? undefined : (name: string) => namespaces.labelsOf(name);
+  const contextFor = (c: Config): InjectionContext => ({
+    template: compileTemplate(c),
+    clusterSupportsNativeSidecars: native,
+    ...(namespaceLabels && { namespaceLabels }),
+  });
+  let context = contextFor(config);
 
   const names = servingNames(config.service, config.sidecar.clusterDomain);
   const certs = await loadOrCreateLocalCerts({ dir: config.server.certDir, names, now: new Date() });
@@ -113,7 +122,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
             if (restartOnly.length > 0) {
               logger.warn({ settings: restartOnly.map((k) => `server.${k}`) }, "these settings take effect on restart");
             }
-            context = { template: compileTemplate(next), clusterSupportsNativeSidecars: native };
+            context = contextFor(next);
           },
         });
 
@@ -130,9 +139,20 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     async stop(deadlineMs = config.server.shutdownDeadlineMs, drainDelayMs = config.server.shutdownDrainDelayMs) {
       certWatch.close();
       configWatch?.close();
+      await namespaces?.stop().catch(() => undefined);
       return server.close(deadlineMs, drainDelayMs);
     },
   };
+}
+
+/** The cluster's KubeConfig, or null without a cluster (or with an unreadable KUBECONFIG, logged). */
+async function loadKubeConfig(access: ClusterAccess, logger: Logger): Promise<KubeConfig | null> {
+  try {
+    return await kubeConfigFor(access);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, "cannot load the cluster configuration: running without a cluster");
+    return null;
+  }
 }
 
 async function readConfigFile(path: string): Promise<string> {

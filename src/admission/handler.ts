@@ -70,7 +70,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
       );
       return { response: outcome.response, result: outcome.result };
     }
-    const result = runInjection({ request: req, namespace, object: req.object }, ctx);
+    const result = runInjection({ request: req, namespace, object: req.object, namespaceLabels: ctx.namespaceLabels?.(namespace) }, ctx);
     let resp = patched(result.patch);
     resp = withWarnings(resp, result.warnings);
     resp = withAuditAnnotations(resp, result.auditAnnotations);

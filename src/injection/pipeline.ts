@@ -24,6 +24,8 @@ export interface InjectionContext {
    * undefined when unknown (no cluster reachable), which `nativeSidecars: auto` treats as off.
    */
   readonly clusterSupportsNativeSidecars: boolean | undefined;
+  /** Namespace labels from a watch-backed cache, when a cluster is configured (never an API call). */
+  readonly namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
 }
 
 export interface InjectionInput {

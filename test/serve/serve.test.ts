@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
-import { type FakeKube, sendJson, startFakeKube } from "../support/fake-kube.js";
+import { type FakeHandler, type FakeKube, fakeNamespaces, sendJson, startFakeKube } from "../support/fake-kube.js";
 import { CLI, type Started, assertBuilt, cleanupInjectors, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
@@ -38,9 +38,10 @@ async function patchFor(s: Started): Promise<Op[]> {
   return JSON.parse(Buffer.from(response.patch ?? "", "base64").toString()) as Op[];
 }
 
-async function kubeconfigFor(dir: string, minor: string): Promise<string> {
+async function kubeconfigFor(dir: string, minor: string, extra: Record<string, FakeHandler> = {}): Promise<string> {
   fake = await startFakeKube({
     "GET /version": (_req, res) => sendJson(res, 200, { major: "1", minor, gitVersion: `v1.${minor}.0` }),
+    ...extra,
   });
   const path = join(dir, "kubeconfig");
   writeFileSync(
@@ -98,6 +99,24 @@ function fingerprint(s: Started, ca: string): Promise<string> {
     socket.on("error", reject);
   });
 }
+
+describe("namespace labels from the watch", () => {
+  it("warns when the pod's namespace enforces a Pod Security level that rejects istio-init", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const ns = fakeNamespaces({ shop: { "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" } });
+    const kubeconfig = await kubeconfigFor(dir, "30", ns.routes);
+    const s = await startInjector({ nativeSidecars: "false" }, { KUBECONFIG: kubeconfig });
+    const warningsFor = async (namespace: string) => {
+      const res = await postReview(s, reviewFor(aPod(), { namespace }));
+      return (JSON.parse(res.body).response as { warnings?: string[] }).warnings ?? [];
+    };
+    expect(await waitFor(async () => (await warningsFor("shop")).some((w) => w.includes('enforces Pod Security "restricted"')))).toBe(true);
+    expect(await warningsFor("default")).toEqual([]);
+    ns.set("shop", { "istio-injection": "enabled" });
+    expect(await waitFor(async () => (await warningsFor("shop")).length === 0)).toBe(true);
+  });
+});
 
 describe("while serving", () => {
   it("swaps in new certificate files", async () => {

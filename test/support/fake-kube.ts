@@ -56,3 +56,60 @@ export async function startFakeKube(routes: Record<string, FakeHandler>): Promis
       }),
   };
 }
+
+/**
+ * Namespaces as the API server serves them: a list with a resourceVersion, and a watch that
+ * streams ADDED/MODIFIED/DELETED events (one JSON object per line) from a resourceVersion.
+ */
+export interface FakeNamespaces {
+  readonly routes: Record<string, FakeHandler>;
+  set(name: string, labels: Record<string, string>): void;
+  remove(name: string): void;
+  /** How many watch connections are open. */
+  watchers(): number;
+}
+
+export function fakeNamespaces(initial: Record<string, Record<string, string>>): FakeNamespaces {
+  let rv = 100;
+  const items = new Map<string, Record<string, unknown>>();
+  const watchers = new Set<ServerResponse>();
+  const object = (name: string, labels: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels, resourceVersion: String(++rv), uid: `uid-${name}` },
+    spec: { finalizers: ["kubernetes"] },
+    status: { phase: "Active" },
+  });
+  for (const [name, labels] of Object.entries(initial)) items.set(name, object(name, labels));
+  const emit = (type: string, obj: unknown) => {
+    for (const w of watchers) w.write(`${JSON.stringify({ type, object: obj })}\n`);
+  };
+  return {
+    routes: {
+      "GET /api/v1/namespaces": (req, res) => {
+        const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+        if (query.get("watch") === "true") {
+          res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+          res.flushHeaders();
+          watchers.add(res);
+          req.on("close", () => watchers.delete(res));
+          return;
+        }
+        sendJson(res, 200, { apiVersion: "v1", kind: "NamespaceList", metadata: { resourceVersion: String(rv) }, items: [...items.values()] });
+      },
+    },
+    set(name, labels) {
+      const type = items.has(name) ? "MODIFIED" : "ADDED";
+      const obj = object(name, labels);
+      items.set(name, obj);
+      emit(type, obj);
+    },
+    remove(name) {
+      const obj = items.get(name);
+      if (!obj) return;
+      items.delete(name);
+      emit("DELETED", { ...obj, metadata: { ...(obj.metadata as object), resourceVersion: String(++rv) } });
+    },
+    watchers: () => watchers.size,
+  };
+}
