@@ -4,11 +4,11 @@
  * run manifests through the same pipeline offline.
  * Exit codes: 0 done, 1 failure (invalid input or configuration, startup error), 2 usage error.
  */
-import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError, InvalidInputError } from "./errors.js";
 import { installShutdown, serve } from "./main.js";
 import { type CommandIO, parseLabelList, runExplain, runInject } from "./preview/commands.js";
+import { packageVersion } from "./version.js";
 
 const USAGE = `Usage: sidecar-injector [command] [options]
 
@@ -64,11 +64,6 @@ class UsageError extends Error {
     super(message);
     this.usage = usage;
   }
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
 }
 
 function parsePort(text: string | undefined): number | undefined {
@@ -162,7 +157,7 @@ async function runServe(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   try {

@@ -17,7 +17,10 @@ import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients }
 import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
 import { startNamespaceCache } from "./kube/namespace-cache.js";
 import { type Logger, createStdoutLogger } from "./log.js";
+import { startMetricsServer } from "./http/metrics-server.js";
+import { createMetrics } from "./metrics.js";
 import { describeCertificate } from "./tls/certificates.js";
+import { packageVersion } from "./version.js";
 import { loadOrCreateLocalCerts, servingNames, watchCertDir } from "./tls/cert-store.js";
 
 export interface ServeOptions {
@@ -90,8 +93,11 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     "serving certificate ready",
   );
 
+  const metrics = createMetrics(packageVersion());
+  metrics.setCertificateExpiry(certInfo.notAfter, describeCertificate(certs.material.caCert).notAfter);
   const app = createApp({
     context: () => context,
+    metrics,
     logger,
     now: () => performance.now(),
     health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining },
@@ -106,7 +112,15 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     lifecycle,
   });
 
-  const certWatch = watchCertDir(config.server.certDir, (m) => server.setCertificate(m), logger);
+  const certWatch = watchCertDir(
+    config.server.certDir,
+    (m) => {
+      server.setCertificate(m);
+      metrics.setCertificateExpiry(describeCertificate(m.cert).notAfter, m.caCert ? describeCertificate(m.caCert).notAfter : undefined);
+    },
+    logger,
+  );
+  const metricsServer = config.server.metricsPort === null ? null : await startMetricsServer(metrics, config.server.metricsPort, config.server.host, logger);
   const configWatch =
     opts.configPath === undefined || fileText === undefined
       ? undefined
@@ -123,7 +137,9 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
               logger.warn({ settings: restartOnly.map((k) => `server.${k}`) }, "these settings take effect on restart");
             }
             context = contextFor(next);
+            metrics.configReload("success");
           },
+          onRejected: () => metrics.configReload("failure"),
         });
 
   lifecycle.ready = true;
@@ -140,6 +156,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       certWatch.close();
       configWatch?.close();
       await namespaces?.stop().catch(() => undefined);
+      metricsServer?.close();
       return server.close(deadlineMs, drainDelayMs);
     },
   };

@@ -9,6 +9,7 @@ import type { Resources, WorkloadValidationMode } from "../config/config.js";
 import { type InjectorError, InvalidAnnotationError, toInjectorError } from "../errors.js";
 import { type InjectionContext, namespaceOf, runInjection, toWarning } from "../injection/pipeline.js";
 import { podDisplayName } from "../injection/pod.js";
+import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
@@ -19,6 +20,8 @@ export interface AdmissionDeps {
   readonly logger: Logger;
   /** Monotonic milliseconds, for the duration field. */
   readonly now: () => number;
+  /** Counters and the timing histogram, when the server exposes metrics. */
+  readonly metrics?: Metrics;
 }
 
 export interface AdmissionOutcome {
@@ -64,10 +67,9 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
     const ctx = deps.context();
     if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
       const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.config.sidecar.resources);
-      deps.logger.info(
-        { ...fields, decision: outcome.result, problems: outcome.problems, durationMs: Math.round((deps.now() - started) * 1000) / 1000 },
-        "admission review",
-      );
+      const elapsed = deps.now() - started;
+      deps.metrics?.observeReview({ result: "skip", reason: outcome.result }, elapsed / 1000);
+      deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: Math.round(elapsed * 1000) / 1000 }, "admission review");
       return { response: outcome.response, result: outcome.result };
     }
     const result = runInjection({ request: req, namespace, object: req.object, namespaceLabels: ctx.namespaceLabels?.(namespace) }, ctx);
@@ -75,6 +77,13 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
     resp = withWarnings(resp, result.warnings);
     resp = withAuditAnnotations(resp, result.auditAnnotations);
     const response = complete(resp, req);
+    const verdict = result.decision.verdict;
+    deps.metrics?.observeReview(
+      verdict === "inject"
+        ? { result: "inject" }
+        : { result: "skip", reason: result.decision.reasons.find((r) => r.effect !== "warn" && r.effect !== "info")?.code ?? verdict },
+      (deps.now() - started) / 1000,
+    );
     deps.logger.info(
       {
         ...fields,
@@ -99,6 +108,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
       durationMs: Math.round((deps.now() - started) * 1000) / 1000,
       ...(internal && { stack: caught instanceof Error ? caught.stack : String(caught) }),
     };
+    deps.metrics?.observeReview({ result: "error", reason: err.code.toLowerCase() }, (deps.now() - started) / 1000);
     if (internal) deps.logger.error(logFields, "admission review failed");
     else deps.logger.info(logFields, "admission review denied");
     return { response: complete(errored(err), req), result: "error", error: err };

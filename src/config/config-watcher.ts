@@ -15,6 +15,8 @@ export interface ConfigWatchOptions {
   /** Build a config from the file's text (throws ConfigError). */
   readonly build: (text: string) => Config;
   readonly onChange: (config: Config) => void;
+  /** Called when a new version is refused (its problems are logged too). */
+  readonly onRejected?: (problems: readonly string[]) => void;
   readonly logger: Logger;
   readonly initialText: string;
   readonly debounceMs?: number;
@@ -40,6 +42,7 @@ export function watchConfigFile(opts: ConfigWatchOptions): { close(): void } {
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
       logger.error({ path, problems }, "new configuration rejected; keeping the current one");
+      opts.onRejected?.(problems);
     }
   };
   return watchFolder(dirname(path), opts.debounceMs ?? 200, reload, logger, "config file");

@@ -202,6 +202,8 @@ export interface ServerConfig {
   /** Request body cap; see DEFAULT_MAX_BODY_BYTES. */
   readonly maxBodyBytes: number;
   readonly logLevel: LogLevel;
+  /** Also serve GET /metrics over plain HTTP on this port, for scrapers (null: only on the webhook port). */
+  readonly metricsPort: number | null;
 }
 
 /** The whole, validated, frozen configuration. */
@@ -258,6 +260,7 @@ export const DEFAULT_CONFIG: Config = {
     shutdownDrainDelayMs: 3_000,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     logLevel: "info",
+    metricsPort: null,
   },
   service: { name: "sidecar-injector", namespace: "sidecar-injector" },
   ignoredNamespaces: ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"],

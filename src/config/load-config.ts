@@ -125,6 +125,9 @@ const SCHEMA: Schema = {
     shutdownDrainDelayMs: int(0, 10 * 60_000),
     maxBodyBytes: int(1024, 64 * 1024 * 1024),
     logLevel: oneOf(LogLevels),
+    metricsPort: (v, path, problems) => {
+      if (v !== null) int(1, 65535)(v, path, problems);
+    },
   },
   service: { name: format(isDnsLabel, "a DNS label"), namespace: format(isDnsLabel, "a DNS label") },
   ignoredNamespaces: listOf(format(isDnsLabel, "a namespace name (DNS label)")),

@@ -16,6 +16,7 @@ export const Paths = {
   Preview: "/preview",
   Healthz: "/healthz",
   Readyz: "/readyz",
+  Metrics: "/metrics",
 } as const;
 
 /** Lifecycle as the routes see it. */
@@ -67,6 +68,15 @@ function createExpressApp(deps: AppDeps): express.Express {
   app.get(Paths.Readyz, (_req, res) => {
     if (deps.health.ready() && !deps.health.draining()) res.json({ status: "ready" });
     else res.status(503).json({ status: deps.health.draining() ? "draining" : "starting" });
+  });
+
+  app.get(Paths.Metrics, async (_req, res, next) => {
+    if (!deps.metrics) return void sendError(res, 404, "NOT_FOUND", "metrics are not enabled");
+    try {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
   });
 
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -12,7 +13,7 @@ import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeHandler, type FakeKube, fakeNamespaces, sendJson, startFakeKube } from "../support/fake-kube.js";
-import { CLI, type Started, assertBuilt, cleanupInjectors, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { CLI, type Started, assertBuilt, cleanupInjectors, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
 
@@ -144,6 +145,27 @@ describe("while serving", () => {
     writeFileSync(join(s.dir, "config.yaml"), "sidecar:\n  image: 'not an image'\n");
     expect(await waitFor(() => s.logs().includes("new configuration rejected"))).toBe(true);
     expect(await imageOf()).toBe("registry.example/proxy:2");
+  });
+});
+
+describe("metrics", () => {
+  it("serves /metrics on the webhook port and on the plain-HTTP metrics port", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, "127.0.0.1", () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const s = await startInjector({ server: { metricsPort: port, host: "127.0.0.1" } });
+    await postReview(s, reviewFor(aPod()));
+    const viaTls = await get(s, "/metrics");
+    expect(viaTls.status).toBe(200);
+    expect(viaTls.body).toContain("sidecar_injection_success_total 1");
+    expect(viaTls.body).toMatch(/sidecar_injector_certificate_expiry_timestamp_seconds\{certificate="serving"\} \d+/);
+    const plain = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(plain.status).toBe(200);
+    expect(await plain.text()).toContain("sidecar_injection_requests_total 1");
+    expect((await fetch(`http://127.0.0.1:${port}/inject`)).status).toBe(404);
   });
 });
 

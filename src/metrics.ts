@@ -1,0 +1,82 @@
+/**
+ * Prometheus metrics (prom-client, in a registry of our own). Names follow Istio's injector
+ * (sidecar_injection_*) so existing dashboards keep working; skip and failure counters carry the
+ * stable reason codes as labels.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One admission review: its result, its first skip reason, or its error code. */
+  observeReview(outcome: ReviewOutcome, seconds: number): void;
+  configReload(result: "success" | "failure"): void;
+  /** notAfter of the serving certificate and of the CA, as Unix time. */
+  setCertificateExpiry(serving: Date, ca: Date | undefined): void;
+}
+
+export type ReviewOutcome =
+  | { readonly result: "inject" }
+  | { readonly result: "skip"; readonly reason: string }
+  | { readonly result: "error"; readonly reason: string };
+
+export function createMetrics(version: string): Metrics {
+  const registry = new Registry();
+  const requests = new Counter({ name: "sidecar_injection_requests_total", help: "Admission reviews received.", registers: [registry] });
+  const success = new Counter({ name: "sidecar_injection_success_total", help: "Reviews answered with the sidecar injected.", registers: [registry] });
+  const skip = new Counter({
+    name: "sidecar_injection_skip_total",
+    help: "Reviews answered without injection, by the first reason (a stable reason code).",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const failure = new Counter({
+    name: "sidecar_injection_failure_total",
+    help: "Reviews answered with allowed: false or an internal error, by error code.",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const time = new Histogram({
+    name: "sidecar_injection_time_seconds",
+    help: "Time to answer a review, from the parsed request to the response.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: "sidecar_injector_config_reloads_total",
+    help: "Configuration file reloads, by result.",
+    labelNames: ["result"],
+    registers: [registry],
+  });
+  const expiry = new Gauge({
+    name: "sidecar_injector_certificate_expiry_timestamp_seconds",
+    help: "notAfter of the serving certificate and of its CA, as Unix time.",
+    labelNames: ["certificate"],
+    registers: [registry],
+  });
+  const build = new Gauge({
+    name: "sidecar_injector_build_info",
+    help: "The running version (always 1).",
+    labelNames: ["version", "node"],
+    registers: [registry],
+  });
+  build.set({ version, node: process.version }, 1);
+  for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
+
+  return {
+    registry,
+    observeReview(outcome, seconds) {
+      requests.inc();
+      time.observe(seconds);
+      if (outcome.result === "inject") success.inc();
+      else if (outcome.result === "skip") skip.inc({ reason: outcome.reason });
+      else failure.inc({ reason: outcome.reason });
+    },
+    configReload(result) {
+      reloads.inc({ result });
+    },
+    setCertificateExpiry(serving, ca) {
+      expiry.set({ certificate: "serving" }, Math.floor(serving.getTime() / 1000));
+      if (ca) expiry.set({ certificate: "ca" }, Math.floor(ca.getTime() / 1000));
+    },
+  };
+}
