@@ -5,6 +5,7 @@
  * Exit codes: 0 done, 1 failure (invalid input or configuration, startup error), 2 usage error.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { runAudit } from "./audit/command.js";
 import { ConfigError, InvalidInputError } from "./errors.js";
 import { installShutdown, serve } from "./main.js";
 import { type CommandIO, parseLabelList, runExplain, runInject } from "./preview/commands.js";
@@ -16,6 +17,7 @@ Commands:
   serve     Serve the injection webhook over HTTPS (the default).
   inject    Write manifests with every injectable pod template injected.
   explain   Show, per object, whether it would be injected and why.
+  audit     Report pods missing, carrying stale or unexpected sidecars, and policy problems.
 
 Run "sidecar-injector COMMAND --help" for a command's options.
 `;
@@ -56,6 +58,22 @@ Shows, per object, the decision, every reason (code and sentence) and the warnin
 Options:
   -o, --output table|json      Output format (default table).
 ${PREVIEW_OPTIONS}
+`;
+
+const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE] [options]
+
+Judges every pod of a cluster with the webhook's own decision code and the current configuration,
+and reports findings (missing_sidecar, stale_sidecar, unexpected_sidecar, invalid_annotation,
+podsecurity_conflict, opt_out_in_enabled_namespace) with the fix, plus a restart plan.
+Without --from-file it reads the cluster from KUBECONFIG (or in-cluster configuration).
+Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input, 2 usage.
+
+Options:
+  --from-file FILE             A snapshot: kubectl get namespaces,pods,replicasets,deployments,statefulsets,daemonsets,jobs -A -o json (or YAML).
+  -o, --output table|json|yaml Output format (default table).
+  --fail-on warning|error      The lowest severity that makes the exit code 3 (default error).
+  --config FILE                The injector configuration to judge with (default: the embedded one).
+  -h, --help                   Show this help.
 `;
 
 class UsageError extends Error {
@@ -140,6 +158,36 @@ async function runPreviewCommand(command: "inject" | "explain", args: readonly s
   return command === "inject" ? runInject(opts, stdio()) : runExplain(opts, stdio());
 }
 
+async function runAuditCommand(args: readonly string[]): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      "from-file": { type: "string" },
+      output: { type: "string", short: "o" },
+      "fail-on": { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    AUDIT_USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(AUDIT_USAGE);
+    return 0;
+  }
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json" && output !== "yaml") {
+    throw new UsageError(`-o must be one of table, json, yaml (got ${JSON.stringify(output)})`, AUDIT_USAGE);
+  }
+  const failOn = values["fail-on"] ?? "error";
+  if (failOn !== "warning" && failOn !== "error") {
+    throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, AUDIT_USAGE);
+  }
+  return runAudit(
+    { fromFile: values["from-file"], output, failOn, configPath: values.config },
+    { env: process.env, stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+  );
+}
+
 async function runServe(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
@@ -181,6 +229,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv;
   try {
     if (first === "inject" || first === "explain") return await runPreviewCommand(first, rest);
+    if (first === "audit") return await runAuditCommand(rest);
     if (first === "serve") return await runServe(rest);
     if (first === "help" || ((first === "-h" || first === "--help") && rest.length === 0)) {
       process.stdout.write(USAGE);

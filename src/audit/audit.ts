@@ -1,0 +1,238 @@
+/**
+ * The policy audit: every pod of a cluster snapshot judged by the webhook's own decision code
+ * against the current configuration, with findings as stable codes, each naming the object, a
+ * sentence and the fix, and a restart plan for the workloads whose pods need new sidecars.
+ * Pure: a list of Kubernetes objects (as JSON) in, a report out.
+ */
+import { Annotation, ContainerName, Label } from "../config/config.js";
+import { InjectorError } from "../errors.js";
+import { readOverrides } from "../injection/annotations.js";
+import { decide } from "../injection/decision.js";
+import { type Pod, lookup } from "../injection/pod.js";
+import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
+import { parseStatus } from "../injection/status.js";
+import type { InjectionTemplate } from "../injection/template.js";
+import { checkWorkload } from "../injection/workload-check.js";
+import { WORKLOAD_GROUPS } from "../injection/workload.js";
+
+export const FindingCode = {
+  MissingSidecar: "missing_sidecar",
+  StaleSidecar: "stale_sidecar",
+  UnexpectedSidecar: "unexpected_sidecar",
+  InvalidAnnotation: "invalid_annotation",
+  PodSecurityConflict: "podsecurity_conflict",
+  OptOutInEnabledNamespace: "opt_out_in_enabled_namespace",
+} as const;
+export type FindingCode = (typeof FindingCode)[keyof typeof FindingCode];
+
+export const Severities = ["info", "warning", "error"] as const;
+export type Severity = (typeof Severities)[number];
+
+export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
+  missing_sidecar: "error",
+  stale_sidecar: "warning",
+  unexpected_sidecar: "warning",
+  invalid_annotation: "error",
+  podsecurity_conflict: "error",
+  opt_out_in_enabled_namespace: "info",
+};
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** `Pod/shop/web-7d9-x2`, `Deployment/shop/web`, `Namespace/shop`. */
+  readonly object: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export interface AuditReport {
+  readonly summary: {
+    readonly namespaces: number;
+    readonly pods: number;
+    readonly injected: number;
+    readonly findings: Readonly<Record<FindingCode, number>>;
+  };
+  readonly findings: readonly Finding[];
+  /** One command per workload whose pods need a restart, in order of first mention. */
+  readonly restartPlan: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function metaOf(o: Json): { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; owners: Json[] } {
+  const m = isObject(o.metadata) ? o.metadata : {};
+  return {
+    name: typeof m.name === "string" ? m.name : "<unnamed>",
+    namespace: typeof m.namespace === "string" ? m.namespace : "",
+    ...(isObject(m.labels) && { labels: m.labels as Record<string, string> }),
+    ...(isObject(m.annotations) && { annotations: m.annotations as Record<string, string> }),
+    owners: Array.isArray(m.ownerReferences) ? m.ownerReferences.filter(isObject) : [],
+  };
+}
+
+/** The objects of a snapshot: a List (kubectl get -o json), a list of Lists, or plain objects. */
+export function flattenObjects(values: readonly unknown[]): Json[] {
+  const out: Json[] = [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (isObject(v) && Array.isArray(v.items) && typeof v.kind === "string" && v.kind.endsWith("List")) v.items.forEach(visit);
+    else if (isObject(v)) out.push(v);
+  };
+  values.forEach(visit);
+  return out;
+}
+
+/** Is the namespace selected by the webhook's namespaceSelector for this revision? */
+function namespaceEnabled(labels: Record<string, string> | undefined, revision: string): boolean {
+  const injection = lookup(labels, "istio-injection");
+  if (injection !== undefined) return injection === "enabled";
+  return lookup(labels, Label.Revision) === revision;
+}
+
+function optedOut(meta: ReturnType<typeof metaOf>): boolean {
+  const label = lookup(meta.labels, Label.Inject);
+  const value = label ?? lookup(meta.annotations, Annotation.Inject);
+  return value?.trim().toLowerCase() === "false";
+}
+
+function optedIn(meta: ReturnType<typeof metaOf>): boolean {
+  return lookup(meta.labels, Label.Inject)?.trim().toLowerCase() === "true";
+}
+
+export interface AuditOptions {
+  /** The injector's own namespace and the ignore list come from the template's config. */
+  readonly template: InjectionTemplate;
+}
+
+export function auditCluster(objects: readonly Json[], opts: AuditOptions): AuditReport {
+  const t = opts.template;
+  const config = t.config;
+  const namespaces = new Map<string, Record<string, string> | undefined>();
+  const byKey = new Map<string, Json>(); // `${kind}/${namespace}/${name}`
+  for (const o of objects) {
+    const m = metaOf(o);
+    if (o.kind === "Namespace") namespaces.set(m.name, m.labels);
+    if (typeof o.kind === "string") byKey.set(`${o.kind}/${m.namespace}/${m.name}`, o);
+  }
+  const findings: Finding[] = [];
+  const plan: string[] = [];
+  const add = (code: FindingCode, object: string, message: string, fix: string): void => {
+    findings.push({ code, severity: FINDING_SEVERITY[code], object, message, fix });
+  };
+  const restart = (pod: Json): string => {
+    const cmd = restartCommand(pod, byKey);
+    if (!plan.includes(cmd)) plan.push(cmd);
+    return cmd;
+  };
+
+  // Namespaces: Pod Security levels that reject the classic init container.
+  for (const [name, labels] of namespaces) {
+    const enforce = lookup(labels, POD_SECURITY_ENFORCE_LABEL);
+    if (!config.cni && namespaceEnabled(labels, config.revision) && (enforce === "baseline" || enforce === "restricted")) {
+      add(
+        FindingCode.PodSecurityConflict,
+        `Namespace/${name}`,
+        `Namespace ${name} is enabled for injection but enforces Pod Security "${enforce}", which rejects istio-init (NET_ADMIN, root).`,
+        `Turn on CNI mode (cni: true), or label the namespace ${POD_SECURITY_ENFORCE_LABEL}=privileged.`,
+      );
+    }
+  }
+
+  // Workloads: invalid annotations on pod templates, found before any pod fails.
+  for (const o of objects) {
+    const kind = typeof o.kind === "string" ? o.kind : "";
+    if (!Object.hasOwn(WORKLOAD_GROUPS, kind)) continue;
+    const m = metaOf(o);
+    const f = checkWorkload(kind, o, config.sidecar.resources);
+    for (const p of f.problems) {
+      add(FindingCode.InvalidAnnotation, `${kind}/${m.namespace}/${m.name}`, p, "Fix the annotation on the pod template; new pods would be refused.");
+    }
+  }
+
+  let podCount = 0;
+  let injectedCount = 0;
+  for (const o of objects) {
+    if (o.kind !== "Pod" || !isObject(o.spec) || !Array.isArray(o.spec.containers)) continue;
+    podCount++;
+    const pod = o as unknown as Pod;
+    const m = metaOf(o);
+    const ref = `Pod/${m.namespace}/${m.name}`;
+    const nsLabels = namespaces.get(m.namespace);
+    const enabled = namespaceEnabled(nsLabels, config.revision);
+    const status = parseStatus(lookup(m.annotations, Annotation.Status));
+    const containers = [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])];
+    const proxy = containers.find((c) => c.name === ContainerName.Proxy);
+    const injected = status !== null && proxy !== undefined;
+    if (injected) injectedCount++;
+
+    try {
+      readOverrides(m.annotations, config.sidecar.resources);
+    } catch (err) {
+      if (!(err instanceof InjectorError)) throw err;
+      for (const p of err.problems) add(FindingCode.InvalidAnnotation, ref, p, "Fix the annotation; re-created pods would be refused.");
+    }
+
+    const decision = decide({ ...pod, metadata: pod.metadata ?? {} }, m.namespace, t.policy);
+    const routed = enabled || (!lookup(nsLabels, "istio-injection") && optedIn(m));
+    const wanted = routed && (decision.verdict === "inject" || decision.verdict === "already_injected");
+
+    if (enabled && optedOut(m)) {
+      add(FindingCode.OptOutInEnabledNamespace, ref, `The pod opts out of injection in namespace ${m.namespace}, which is enabled.`, "None needed if intended.");
+    }
+    if (!injected && wanted) {
+      const cmd = restart(o);
+      add(
+        FindingCode.MissingSidecar,
+        ref,
+        `The pod should carry the sidecar (namespace ${m.namespace} is enabled and the pod does not opt out) but does not; it was probably created before.`,
+        cmd,
+      );
+    } else if (injected && !wanted) {
+      const why = !routed
+        ? `namespace ${m.namespace} is not enabled for injection.`
+        : decision.reasons
+            .filter((r) => r.effect === "skip")
+            .map((r) => `${r.message} (${r.code})`)
+            .join(" ") || "the current policy would not inject it.";
+      add(FindingCode.UnexpectedSidecar, ref, `The pod carries the sidecar, but ${why.charAt(0).toLowerCase()}${why.slice(1)}`, restart(o));
+    } else if (injected && wanted) {
+      const expectedImage = lookup(m.annotations, Annotation.ProxyImage) ?? config.sidecar.image;
+      const stale: string[] = [];
+      if (status?.templateHash !== t.hash) stale.push(`template ${status?.templateHash ?? "unknown"} (current ${t.hash})`);
+      if (proxy?.image !== expectedImage) stale.push(`image ${proxy?.image ?? "unknown"} (current ${expectedImage})`);
+      if (stale.length > 0) add(FindingCode.StaleSidecar, ref, `The sidecar was injected with ${stale.join(" and ")}.`, restart(o));
+    }
+  }
+
+  const counts = Object.fromEntries(Object.values(FindingCode).map((c) => [c, findings.filter((f) => f.code === c).length])) as Record<FindingCode, number>;
+  return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
+}
+
+/** The command that gives a pod's workload new pods. */
+function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+  const m = metaOf(pod);
+  const owner = m.owners.find((o) => o.controller === true) ?? m.owners[0];
+  const ns = m.namespace;
+  if (owner && typeof owner.kind === "string" && typeof owner.name === "string") {
+    if (owner.kind === "ReplicaSet") {
+      const rs = byKey.get(`ReplicaSet/${ns}/${owner.name}`);
+      const rsOwner = rs ? metaOf(rs).owners.find((o) => o.kind === "Deployment") : undefined;
+      const hash = lookup(m.labels, Label.PodTemplateHash);
+      const deployment = typeof rsOwner?.name === "string" ? rsOwner.name : hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
+      if (deployment) return `kubectl rollout restart deployment/${deployment} -n ${ns}`;
+    }
+    if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet") return `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${ns}`;
+  }
+  return `kubectl delete pod ${m.name} -n ${ns}  # re-created by its owner, or re-create it yourself`;
+}
+
+/** Does any finding reach `level`? */
+export function failsAt(report: AuditReport, level: Severity): boolean {
+  const min = Severities.indexOf(level);
+  return report.findings.some((f) => Severities.indexOf(f.severity) >= min);
+}
