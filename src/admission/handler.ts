@@ -73,13 +73,15 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
       return { response: outcome.response, result: outcome.result };
     }
     const result = runInjection({ request: req, namespace, object: req.object, namespaceLabels: ctx.namespaceLabels?.(namespace) }, ctx);
-    let resp = patched(result.patch);
+    let resp = result.reportOnly ? allowed() : patched(result.patch);
     resp = withWarnings(resp, result.warnings);
     resp = withAuditAnnotations(resp, result.auditAnnotations);
     const response = complete(resp, req);
     const verdict = result.decision.verdict;
     deps.metrics?.observeReview(
-      verdict === "inject"
+      result.reportOnly
+        ? { result: "skip", reason: "report_only" }
+        : verdict === "inject"
         ? { result: "inject" }
         : { result: "skip", reason: result.decision.reasons.find((r) => r.effect !== "warn" && r.effect !== "info")?.code ?? verdict },
       (deps.now() - started) / 1000,
@@ -87,7 +89,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
     deps.logger.info(
       {
         ...fields,
-        decision: result.decision.verdict,
+        decision: result.reportOnly ? "report_only" : result.decision.verdict,
         reasons: result.decision.reasons.map((r) => r.code),
         decidedBy: result.decision.decidedBy,
         patchOps: result.patch.length,

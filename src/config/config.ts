@@ -117,8 +117,11 @@ export type NativeSidecarMode = (typeof NativeSidecarModes)[number];
 export const WorkloadValidationModes = ["off", "warn", "deny"] as const;
 export type WorkloadValidationMode = (typeof WorkloadValidationModes)[number];
 
-/** Cluster default when neither the pod nor a selector decides (Istio's `policy`). */
-export const InjectionPolicies = ["enabled", "disabled"] as const;
+/**
+ * Cluster default when neither the pod nor a selector decides (Istio's `policy`); `audit` decides
+ * like `enabled` but answers report-only: no patch, a warning and audit annotations instead.
+ */
+export const InjectionPolicies = ["enabled", "disabled", "audit"] as const;
 export type InjectionPolicy = (typeof InjectionPolicies)[number];
 
 /** A Kubernetes label selector (matchLabels AND every matchExpression). */

@@ -119,7 +119,7 @@ describe("loadConfig", () => {
       "f: neverInjectSelector[2].other is not a known setting",
       "f: alwaysInjectSelector[0].matchExpressions[0].values must be empty for Exists",
       "f: alwaysInjectSelector[0].matchExpressions[1].operator must be one of In, NotIn, Exists, DoesNotExist",
-      "f: policy must be one of enabled, disabled",
+      "f: policy must be one of enabled, disabled, audit",
       "f: cni must be true or false",
     ]);
   });

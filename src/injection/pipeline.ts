@@ -56,7 +56,15 @@ export interface InjectionResult {
   readonly warnings: readonly string[];
   /** Decision, reason codes and template hash, for the API server's audit log. */
   readonly auditAnnotations: Readonly<Record<string, string>>;
+  /**
+   * Report-only (namespace labelled istio-injection=audit, or policy: audit): the patch is what
+   * would be applied; the webhook does not send it.
+   */
+  readonly reportOnly: boolean;
 }
+
+/** The namespace label value that turns on report-only mode. */
+export const REPORT_ONLY_LABEL_VALUE = "audit";
 
 /** Maximum length of one admission warning (Kubernetes recommends ≤ 120 characters). */
 export const MAX_WARNING_LENGTH = 120;
@@ -108,7 +116,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   const notOurs = checkApplicability(input.request);
   if (notOurs !== null) {
     const decision: InjectionDecision = { verdict: "not_applicable", reasons: [notOurs], decidedBy: "request", previous: null };
-    return { decision, patch: [], warnings: [], auditAnnotations: {} };
+    return { decision, patch: [], warnings: [], auditAnnotations: {}, reportOnly: false };
   }
   const object = input.object;
   assertPodShape(object);
@@ -123,6 +131,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       patch: [],
       warnings: warningsOf(decision.reasons),
       auditAnnotations: auditOf(decision, t.hash),
+      reportOnly: false,
     };
   }
   const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
@@ -165,13 +174,28 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   const userProxy = userProxyOf(readable, decision.previous);
   const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy });
   const mutated = injectPod(readable, rendered, decision.previous);
+  const patch = createPatch(original, mutated);
+  const reportOnly = t.config.policy === "audit" || input.namespaceLabels?.["istio-injection"] === REPORT_ONLY_LABEL_VALUE;
+  if (!reportOnly) {
+    return { decision, original, mutated, patch, warnings: warningsOf(decision.reasons), auditAnnotations: auditOf(decision, t.hash), reportOnly };
+  }
+  const added = [...rendered.status.initContainers, ...rendered.status.containers].join(", ");
+  const bytes = Buffer.byteLength(JSON.stringify(patch));
+  decision = {
+    ...decision,
+    reasons: [
+      ...decision.reasons,
+      reason(ReasonCode.ReportOnly, `Report-only: would inject ${added} and ${rendered.volumes.length} volumes (${patch.length} operations, ${bytes} bytes).`),
+    ],
+  };
   return {
     decision,
     original,
     mutated,
-    patch: createPatch(original, mutated),
+    patch,
     warnings: warningsOf(decision.reasons),
-    auditAnnotations: auditOf(decision, t.hash),
+    auditAnnotations: { ...auditOf(decision, t.hash), decision: "report_only", "would-inject": added, "patch-operations": String(patch.length), "patch-bytes": String(bytes) },
+    reportOnly,
   };
 }
 

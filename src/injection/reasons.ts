@@ -35,6 +35,7 @@ export const ReasonCode = {
   ReinjectPartial: "reinject_partial",
   JobWithoutNativeSidecar: "job_without_native_sidecar",
   PodSecurityConflict: "podsecurity_conflict",
+  ReportOnly: "report_only",
   // Informational only (logs, audit, explain), not shown as a warning.
   UserProxyOverrides: "user_proxy_overrides",
 } as const;
@@ -74,6 +75,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   reinject_partial: "warn",
   job_without_native_sidecar: "warn",
   podsecurity_conflict: "warn",
+  report_only: "warn",
   user_proxy_overrides: "info",
 };
 
