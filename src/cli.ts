@@ -64,7 +64,7 @@ const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE] [options]
 
 Judges every pod of a cluster with the webhook's own decision code and the current configuration,
 and reports findings (missing_sidecar, stale_sidecar, unexpected_sidecar, invalid_annotation,
-podsecurity_conflict, opt_out_in_enabled_namespace) with the fix, plus a restart plan.
+podsecurity_conflict, opt_out_in_enabled_namespace, webhook_config) with the fix, plus a restart plan.
 Without --from-file it reads the cluster from KUBECONFIG (or in-cluster configuration).
 Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input, 2 usage.
 
@@ -73,6 +73,7 @@ Options:
   -o, --output table|json|yaml Output format (default table).
   --fail-on warning|error      The lowest severity that makes the exit code 3 (default error).
   --config FILE                The injector configuration to judge with (default: the embedded one).
+  --ca FILE                    The CA the injector serves with (PEM), to check the webhooks' caBundle.
   -h, --help                   Show this help.
 `;
 
@@ -166,6 +167,7 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
       output: { type: "string", short: "o" },
       "fail-on": { type: "string" },
       config: { type: "string" },
+      ca: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     AUDIT_USAGE,
@@ -183,7 +185,7 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
     throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, AUDIT_USAGE);
   }
   return runAudit(
-    { fromFile: values["from-file"], output, failOn, configPath: values.config },
+    { fromFile: values["from-file"], output, failOn, configPath: values.config, caPath: values.ca },
     { env: process.env, stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
   );
 }

@@ -4,7 +4,7 @@
  * sentence and the fix, and a restart plan for the workloads whose pods need new sidecars.
  * Pure: a list of Kubernetes objects (as JSON) in, a report out.
  */
-import { Annotation, ContainerName, Label } from "../config/config.js";
+import { Annotation, ContainerName, Label, type LabelSelector } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "../injection/annotations.js";
 import { decide } from "../injection/decision.js";
@@ -12,6 +12,7 @@ import { type Pod, lookup } from "../injection/pod.js";
 import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
 import { parseStatus } from "../injection/status.js";
 import type { InjectionTemplate } from "../injection/template.js";
+import { matchesSelector } from "../injection/selector.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
 
@@ -22,6 +23,7 @@ export const FindingCode = {
   InvalidAnnotation: "invalid_annotation",
   PodSecurityConflict: "podsecurity_conflict",
   OptOutInEnabledNamespace: "opt_out_in_enabled_namespace",
+  WebhookConfig: "webhook_config",
 } as const;
 export type FindingCode = (typeof FindingCode)[keyof typeof FindingCode];
 
@@ -35,6 +37,7 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
   invalid_annotation: "error",
   podsecurity_conflict: "error",
   opt_out_in_enabled_namespace: "info",
+  webhook_config: "error",
 };
 
 export interface Finding {
@@ -107,6 +110,10 @@ function optedIn(meta: ReturnType<typeof metaOf>): boolean {
 export interface AuditOptions {
   /** The injector's own namespace and the ignore list come from the template's config. */
   readonly template: InjectionTemplate;
+  /** The CA (PEM) the injector serves with, to check each webhook's caBundle; unchecked when absent. */
+  readonly servedCa?: string | undefined;
+  /** Whether the snapshot includes MutatingWebhookConfigurations (a missing one is then a finding). */
+  readonly webhookConfigsListed?: boolean;
 }
 
 export function auditCluster(objects: readonly Json[], opts: AuditOptions): AuditReport {
@@ -152,6 +159,10 @@ export function auditCluster(objects: readonly Json[], opts: AuditOptions): Audi
     for (const p of f.problems) {
       add(FindingCode.InvalidAnnotation, `${kind}/${m.namespace}/${m.name}`, p, "Fix the annotation on the pod template; new pods would be refused.");
     }
+  }
+
+  if (opts.webhookConfigsListed ?? objects.some((o) => o.kind === "MutatingWebhookConfiguration")) {
+    for (const [object, message, fix] of checkWebhookConfigs(objects, config, opts.servedCa)) add(FindingCode.WebhookConfig, object, message, fix);
   }
 
   let podCount = 0;
@@ -211,6 +222,58 @@ export function auditCluster(objects: readonly Json[], opts: AuditOptions): Audi
 
   const counts = Object.fromEntries(Object.values(FindingCode).map((c) => [c, findings.filter((f) => f.code === c).length])) as Record<FindingCode, number>;
   return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
+}
+
+/** The PEM certificates in a caBundle (base64 of PEM), as DER base64 bodies for comparison. */
+function certBodies(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => (m[1] ?? "").replace(/\s+/g, ""));
+}
+
+/**
+ * The MutatingWebhookConfigurations that send reviews to this injector's service, checked the way
+ * a platform team would: it exists, its caBundle holds the served CA, its namespaceSelector keeps
+ * kube-system and the injector's own namespace out, its timeout is at most 10 s, and an
+ * objectSelector keeps the injector's own pods out.
+ */
+function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate["config"], servedCa: string | undefined): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = [];
+  const { name: service, namespace } = config.service;
+  let found = 0;
+  for (const o of objects) {
+    if (o.kind !== "MutatingWebhookConfiguration" || !Array.isArray(o.webhooks)) continue;
+    const mwc = metaOf(o).name;
+    for (const w of o.webhooks.filter(isObject)) {
+      const svc = isObject(w.clientConfig) && isObject(w.clientConfig.service) ? w.clientConfig.service : undefined;
+      if (!svc || svc.name !== service || svc.namespace !== namespace) continue;
+      found++;
+      const ref = `MutatingWebhookConfiguration/${mwc}`;
+      const hook = typeof w.name === "string" ? w.name : "<unnamed>";
+      const bundle = isObject(w.clientConfig) && typeof w.clientConfig.caBundle === "string" ? w.clientConfig.caBundle : "";
+      if (servedCa !== undefined) {
+        const inBundle = certBodies(Buffer.from(bundle, "base64").toString("utf8"));
+        if (!certBodies(servedCa).every((c) => inBundle.includes(c))) {
+          out.push([ref, `Webhook ${hook}: its caBundle does not hold the CA the injector serves with; the API server will refuse the connection.`, "Put the served CA (base64) in caBundle."]);
+        }
+      }
+      const nsSelector = isObject(w.namespaceSelector) ? (w.namespaceSelector as LabelSelector) : {};
+      for (const ns of ["kube-system", namespace]) {
+        if (matchesSelector(nsSelector, { "kubernetes.io/metadata.name": ns })) {
+          out.push([ref, `Webhook ${hook}: its namespaceSelector does not exclude namespace ${ns}.`, `Exclude it, e.g. kubernetes.io/metadata.name NotIn [kube-system, ${namespace}].`]);
+        }
+      }
+      if (typeof w.timeoutSeconds === "number" && w.timeoutSeconds > 10) {
+        out.push([ref, `Webhook ${hook}: timeoutSeconds is ${w.timeoutSeconds}; above 10 s a slow injector stalls every pod creation.`, "Set timeoutSeconds to 10 or less."]);
+      }
+      const objectSelector = isObject(w.objectSelector) ? (w.objectSelector as LabelSelector) : {};
+      if (matchesSelector(objectSelector, { app: service, "app.kubernetes.io/name": service })) {
+        out.push([ref, `Webhook ${hook}: no objectSelector keeps the injector's own pods (app=${service}) out; it could block its own restart.`, `Add an objectSelector excluding app=${service}.`]);
+      }
+    }
+  }
+  if (found === 0) {
+    out.push([`Service/${namespace}/${service}`, `No MutatingWebhookConfiguration sends pods to service ${namespace}/${service}: nothing is injected.`, "Apply the webhook configuration (see README, Deploy)."]);
+  }
+  return out;
 }
 
 /** The command that gives a pod's workload new pods. */

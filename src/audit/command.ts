@@ -19,6 +19,8 @@ export interface AuditCommandOptions {
   readonly output: "table" | "json" | "yaml";
   readonly failOn: Severity;
   readonly configPath?: string | undefined;
+  /** The CA the injector serves with (PEM), to check the webhooks' caBundle. */
+  readonly caPath?: string | undefined;
 }
 
 export interface AuditIO {
@@ -45,15 +47,21 @@ export async function runAudit(opts: AuditCommandOptions, io: AuditIO): Promise<
       ...(configText !== undefined && { file: { content: parseConfigText(configText, opts.configPath ?? ""), source: opts.configPath ?? "" } }),
     });
     let objects;
+    let webhookConfigsListed: boolean | undefined;
     if (opts.fromFile !== undefined) {
       const text = await read(opts.fromFile);
       objects = flattenObjects(parseManifests(text, sniffFormat(text)).map((d) => d.value));
     } else {
       const kc = await kubeConfigFor(clusterAccessFrom(io.env));
       if (kc === null) throw new InvalidInputError(["no cluster: set KUBECONFIG (or run in a pod), or give --from-file"]);
-      objects = await listClusterObjects(kc);
+      ({ objects, webhookConfigsListed } = await listClusterObjects(kc));
     }
-    const report = auditCluster(objects, { template: compileTemplate(config) });
+    const servedCa = opts.caPath === undefined ? undefined : await read(opts.caPath);
+    const report = auditCluster(objects, {
+      template: compileTemplate(config),
+      servedCa,
+      ...(webhookConfigsListed !== undefined && { webhookConfigsListed }),
+    });
     io.stdout(formatAudit(report, opts.output));
     return failsAt(report, opts.failOn) ? EXIT_FINDINGS : 0;
   } catch (err) {

@@ -15,6 +15,7 @@ const PATHS: Record<string, string> = {
   StatefulSet: "/apis/apps/v1/statefulsets",
   DaemonSet: "/apis/apps/v1/daemonsets",
   Job: "/apis/batch/v1/jobs",
+  MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
 };
 
 let fake: FakeKube | undefined;
@@ -46,8 +47,20 @@ describe("listClusterObjects (real client-node against a fake API server)", () =
     fake = await startFakeKube(routes);
     const live = await listClusterObjects(fake.kubeConfig());
     expect(fake.requests.sort()).toEqual(Object.values(PATHS).map((p) => `GET ${p}`).sort());
+    expect(live.webhookConfigsListed).toBe(true);
     const template = testContext().template;
-    expect(auditCluster(live, { template })).toEqual(auditCluster(objects, { template }));
+    expect(auditCluster(live.objects, { template })).toEqual(auditCluster(objects, { template }));
+  });
+
+  it("skips the webhook configurations when it may not list them", async () => {
+    const empty = (kind: string) => (_req: unknown, res: Parameters<typeof sendJson>[0]) => sendJson(res, 200, { kind: `${kind}List`, apiVersion: "v1", metadata: {}, items: [] });
+    fake = await startFakeKube({
+      ...Object.fromEntries(Object.entries(PATHS).map(([kind, path]) => [`GET ${path}`, empty(kind)])),
+      [`GET ${PATHS.MutatingWebhookConfiguration}`]: (_req, res) => sendStatus(res, 403, "Forbidden", "forbidden"),
+    });
+    const live = await listClusterObjects(fake.kubeConfig());
+    expect(live.webhookConfigsListed).toBe(false);
+    expect(auditCluster(live.objects, { template: testContext().template, webhookConfigsListed: false }).summary.findings.webhook_config).toBe(0);
   });
 
   it("names the list that failed", async () => {

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "@jest/globals";
+import { testContext } from "../../test/support/builders.js";
+import { auditCluster } from "./audit.js";
+
+const CA_A = "-----BEGIN CERTIFICATE-----\nQUFBQQ==\n-----END CERTIFICATE-----\n";
+const CA_B = "-----BEGIN CERTIFICATE-----\nQkJCQg==\n-----END CERTIFICATE-----\n";
+
+function mwc(service: string, caBundlePem: string) {
+  return {
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: "m" },
+    webhooks: [
+      {
+        name: "w",
+        clientConfig: { service: { name: service, namespace: "sidecar-injector" }, caBundle: Buffer.from(caBundlePem).toString("base64") },
+        namespaceSelector: { matchLabels: { "istio-injection": "enabled" } },
+        objectSelector: { matchExpressions: [{ key: "app", operator: "NotIn", values: ["sidecar-injector"] }] },
+        timeoutSeconds: 10,
+      },
+    ],
+  };
+}
+
+const template = testContext().template;
+const codes = (objects: Array<Record<string, unknown>>, servedCa?: string) =>
+  auditCluster(objects, { template, servedCa }).findings.map((f) => `${f.code}: ${f.message}`);
+
+describe("webhook_config", () => {
+  it.each([
+    ["a bundle holding the served CA (old and new during a rotation)", [mwc("sidecar-injector", CA_B + CA_A)], CA_A, []],
+    ["a bundle without the served CA", [mwc("sidecar-injector", CA_B)], CA_A, ["webhook_config: Webhook w: its caBundle does not hold the CA"]],
+    ["no check without the served CA", [mwc("sidecar-injector", CA_B)], undefined, []],
+    ["no configuration for our service", [mwc("someone-else", CA_A)], CA_A, ["webhook_config: No MutatingWebhookConfiguration sends pods to service sidecar-injector/sidecar-injector"]],
+  ])("%s", (_name, objects, served, expected) => {
+    const found = codes(objects as Array<Record<string, unknown>>, served);
+    expect(found.length).toBe(expected.length);
+    expected.forEach((e, i) => expect(found[i]).toContain(e));
+  });
+
+  it("is not judged when the snapshot has no webhook configurations", () => {
+    expect(codes([{ kind: "Namespace", metadata: { name: "a" } }])).toEqual([]);
+  });
+});
