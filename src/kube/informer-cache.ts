@@ -1,0 +1,65 @@
+/**
+ * A watch-backed cache of one kind of object (a client-node informer: list, then watch from the
+ * list's resourceVersion; re-list when the watch expires). It degrades gracefully: until it has
+ * listed, or while it may not, it is "not synced" and the caller works without it; a failed watch
+ * is retried.
+ */
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+
+export interface InformerCache<T extends KubernetesObject> {
+  list(): readonly T[];
+  get(name: string, namespace?: string): T | undefined;
+  isSynced(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface InformerCacheOptions {
+  /** Wait before starting again after the watch fails (RBAC, network). */
+  readonly retryMs?: number;
+}
+
+export async function startInformerCache<T extends KubernetesObject>(
+  kc: KubeConfig,
+  what: string,
+  path: string,
+  list: () => Promise<KubernetesListObject<T>>,
+  logger: Logger,
+  opts: InformerCacheOptions = {},
+): Promise<InformerCache<T>> {
+  const { makeInformer } = await import("@kubernetes/client-node");
+  let synced = false;
+  // The informer reports a failed list as an "error" event, not as a rejected start(): synced is
+  // set by a list that succeeded.
+  const informer = makeInformer<T>(kc, path, async () => {
+    const result = await list();
+    if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
+    synced = true;
+    return result;
+  });
+  const retryMs = opts.retryMs ?? 10_000;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const start = (): void => {
+    informer.start().catch(restart);
+  };
+  const restart = (err: unknown): void => {
+    if (stopped) return;
+    logger.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryMs }, "watch failed; retrying");
+    clearTimeout(retry);
+    retry = setTimeout(start, retryMs);
+    retry.unref();
+  };
+  informer.on("error", restart);
+  start();
+  return {
+    list: () => (synced ? informer.list() : []),
+    get: (name, namespace) => (synced ? informer.get(name, namespace) : undefined),
+    isSynced: () => synced,
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await informer.stop();
+    },
+  };
+}
