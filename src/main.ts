@@ -16,6 +16,8 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients } from "./kube/client.js";
 import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
 import { startNamespaceCache } from "./kube/namespace-cache.js";
+import { startClusterCaches } from "./kube/snapshot.js";
+import { type AuditReport, auditCluster } from "./audit/audit.js";
 import { type Logger, createStdoutLogger } from "./log.js";
 import { startMetricsServer } from "./http/metrics-server.js";
 import { createMetrics } from "./metrics.js";
@@ -38,6 +40,8 @@ export interface RunningInjector {
 }
 
 const CLUSTER_VERSION_TIMEOUT_MS = 5_000;
+/** How often the in-server audit refreshes its metrics when GET /audit is on. */
+const AUDIT_INTERVAL_MS = 5 * 60_000;
 
 async function learnNativeSidecarSupport(
   config: Config,
@@ -95,9 +99,27 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
 
   const metrics = createMetrics(packageVersion());
   metrics.setCertificateExpiry(certInfo.notAfter, describeCertificate(certs.material.caCert).notAfter);
+  let currentCa = certs.material.caCert;
+  const servedCa = () => currentCa;
+  // GET /audit: the same audit as the CLI, from watch-backed caches (read-only, off by default).
+  const clusterCaches = config.auditEndpoint && kc !== null ? await startClusterCaches(kc, logger) : null;
+  if (config.auditEndpoint && kc === null) logger.warn("auditEndpoint is on but no cluster is configured: GET /audit stays off");
+  const audit = (): AuditReport | null => {
+    const snapshot = clusterCaches?.snapshot();
+    if (!snapshot) return null;
+    const report = auditCluster(snapshot.objects, {
+      template: context.template,
+      servedCa: servedCa(),
+      webhookConfigsListed: snapshot.webhookConfigsListed,
+    });
+    metrics.setAuditFindings(report.summary.findings);
+    return report;
+  };
+  if (clusterCaches !== null) setInterval(() => audit(), AUDIT_INTERVAL_MS).unref();
   const app = createApp({
     context: () => context,
     metrics,
+    ...(config.auditEndpoint && kc !== null && { audit: () => audit() }),
     logger,
     now: () => performance.now(),
     health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining },
@@ -116,6 +138,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     config.server.certDir,
     (m) => {
       server.setCertificate(m);
+      if (m.caCert) currentCa = m.caCert;
       metrics.setCertificateExpiry(describeCertificate(m.cert).notAfter, m.caCert ? describeCertificate(m.caCert).notAfter : undefined);
     },
     logger,
@@ -156,6 +179,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       certWatch.close();
       configWatch?.close();
       await namespaces?.stop().catch(() => undefined);
+      await clusterCaches?.stop().catch(() => undefined);
       metricsServer?.close();
       return server.close(deadlineMs, drainDelayMs);
     },

@@ -12,6 +12,8 @@ export interface Metrics {
   configReload(result: "success" | "failure"): void;
   /** notAfter of the serving certificate and of the CA, as Unix time. */
   setCertificateExpiry(serving: Date, ca: Date | undefined): void;
+  /** Findings by code from the latest in-server audit. */
+  setAuditFindings(counts: Readonly<Record<string, number>>): void;
 }
 
 export type ReviewOutcome =
@@ -59,6 +61,12 @@ export function createMetrics(version: string): Metrics {
     labelNames: ["version", "node"],
     registers: [registry],
   });
+  const findings = new Gauge({
+    name: "sidecar_injector_audit_findings",
+    help: "Findings by code in the latest audit run by this injector (GET /audit, auditEndpoint: true).",
+    labelNames: ["code"],
+    registers: [registry],
+  });
   build.set({ version, node: process.version }, 1);
   for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
 
@@ -73,6 +81,9 @@ export function createMetrics(version: string): Metrics {
     },
     configReload(result) {
       reloads.inc({ result });
+    },
+    setAuditFindings(counts) {
+      for (const [code, n] of Object.entries(counts)) findings.set({ code }, n);
     },
     setCertificateExpiry(serving, ca) {
       expiry.set({ certificate: "serving" }, Math.floor(serving.getTime() / 1000));

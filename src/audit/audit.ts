@@ -116,7 +116,17 @@ export interface AuditOptions {
   readonly webhookConfigsListed?: boolean;
 }
 
-export function auditCluster(objects: readonly Json[], opts: AuditOptions): AuditReport {
+/** Objects in a stable order (kind, namespace, name), so a report does not depend on list order. */
+function sorted(objects: readonly Json[]): Json[] {
+  const key = (o: Json) => {
+    const m = metaOf(o);
+    return `${String(o.kind)}\u0000${m.namespace}\u0000${m.name}`;
+  };
+  return [...objects].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditReport {
+  const objects = sorted(input);
   const t = opts.template;
   const config = t.config;
   const namespaces = new Map<string, Record<string, string> | undefined>();

@@ -236,6 +236,8 @@ export interface Config {
   readonly prometheusMerge: boolean;
   /** Point the app's HTTP, TCP and gRPC probes at the agent, which runs them (mTLS-safe). */
   readonly rewriteAppProbers: boolean;
+  /** Serve GET /audit from watch-backed caches of the cluster (read-only; needs list/watch RBAC). */
+  readonly auditEndpoint: boolean;
   readonly sidecar: SidecarConfig;
 }
 
@@ -277,6 +279,7 @@ export const DEFAULT_CONFIG: Config = {
   holdApplicationUntilProxyStarts: false,
   prometheusMerge: true,
   rewriteAppProbers: true,
+  auditEndpoint: false,
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
     initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

@@ -141,6 +141,7 @@ const SCHEMA: Schema = {
   holdApplicationUntilProxyStarts: bool,
   prometheusMerge: bool,
   rewriteAppProbers: bool,
+  auditEndpoint: bool,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),

@@ -8,6 +8,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { AdmissionDeps } from "../admission/handler.js";
+import type { AuditReport } from "../audit/audit.js";
+import { formatAudit } from "../audit/format.js";
 import { serveAdmission } from "./admission-route.js";
 import { previewError, servePreview } from "./preview-route.js";
 
@@ -17,6 +19,7 @@ export const Paths = {
   Healthz: "/healthz",
   Readyz: "/readyz",
   Metrics: "/metrics",
+  Audit: "/audit",
 } as const;
 
 /** Lifecycle as the routes see it. */
@@ -31,6 +34,8 @@ export interface AppDeps extends AdmissionDeps {
   readonly logger: Logger;
   readonly health: Health;
   readonly maxBodyBytes: () => number;
+  /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
+  readonly audit?: () => AuditReport | null;
 }
 
 function sendError(res: Response, status: number, code: string, message: string): void {
@@ -77,6 +82,18 @@ function createExpressApp(deps: AppDeps): express.Express {
     } catch (err) {
       next(err);
     }
+  });
+
+  app.get(Paths.Audit, (req, res) => {
+    if (!deps.audit) return void sendError(res, 404, "NOT_FOUND", "the audit endpoint is off (set auditEndpoint: true)");
+    const output = new URLSearchParams(req.url.split("?")[1] ?? "").get("output") ?? "json";
+    if (output !== "json" && output !== "table" && output !== "yaml") {
+      return void sendError(res, 400, "BAD_REQUEST", `output must be one of json, table, yaml (got ${JSON.stringify(output)})`);
+    }
+    const report = deps.audit();
+    if (report === null) return void sendError(res, 503, "NOT_READY", "the cluster caches have not synced yet");
+    if (output === "json") res.json(report);
+    else res.type(output === "yaml" ? "application/yaml" : "text/plain").send(formatAudit(report, output));
   });
 
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {

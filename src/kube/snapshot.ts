@@ -1,14 +1,50 @@
 /**
- * A read-only snapshot of what the audit needs from a live cluster: namespaces, pods, and the
- * workloads that own pods. Objects are returned as plain JSON (the client's models use the wire
- * field names; a JSON round trip turns their timestamps back into strings).
- * API calls: list namespaces, pods, replicasets, deployments, statefulsets, daemonsets, jobs
- * (cluster-wide), and mutatingwebhookconfigurations when allowed (else the audit skips those checks).
+ * What the audit reads from a cluster: namespaces, pods, the workloads that own pods, and the
+ * webhook configurations. One table of sources serves both a one-shot snapshot (the audit
+ * command) and watch-backed caches (GET /audit on a running injector). Objects come back as plain
+ * JSON (the client's models use the wire field names; a JSON round trip turns timestamps into
+ * strings). API calls: list (and, for the caches, watch) namespaces, pods, replicasets,
+ * deployments, statefulsets, daemonsets, jobs (cluster-wide), and mutatingwebhookconfigurations
+ * when allowed (else the audit skips those checks).
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
 import { KubeApiError } from "../errors.js";
+import { type InformerCache, startInformerCache } from "./informer-cache.js";
 
 type Json = Record<string, unknown>;
+type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
+
+interface Source {
+  readonly kind: string;
+  readonly path: string;
+  /** A source the audit can do without (its checks are skipped when it cannot be listed). */
+  readonly optional: boolean;
+  readonly list: Lister;
+}
+
+async function sources(kc: KubeConfig): Promise<Source[]> {
+  const k8s = await import("@kubernetes/client-node");
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+  const s = (kind: string, path: string, list: () => Promise<unknown>, optional = false): Source => ({ kind, path, optional, list: list as Lister });
+  return [
+    s("Namespace", "/api/v1/namespaces", () => core.listNamespace()),
+    s("Pod", "/api/v1/pods", () => core.listPodForAllNamespaces()),
+    s("ReplicaSet", "/apis/apps/v1/replicasets", () => apps.listReplicaSetForAllNamespaces()),
+    s("Deployment", "/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces()),
+    s("StatefulSet", "/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces()),
+    s("DaemonSet", "/apis/apps/v1/daemonsets", () => apps.listDaemonSetForAllNamespaces()),
+    s("Job", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces()),
+    s("MutatingWebhookConfiguration", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", () => admission.listMutatingWebhookConfiguration(), true),
+  ];
+}
+
+function plain(item: unknown, kind: string): Json {
+  return { ...(JSON.parse(JSON.stringify(item)) as Json), kind };
+}
 
 export interface ClusterSnapshot {
   readonly objects: Json[];
@@ -16,38 +52,48 @@ export interface ClusterSnapshot {
   readonly webhookConfigsListed: boolean;
 }
 
+/** List everything once. */
 export async function listClusterObjects(kc: KubeConfig): Promise<ClusterSnapshot> {
-  const k8s = await import("@kubernetes/client-node");
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const batch = kc.makeApiClient(k8s.BatchV1Api);
-  const lists: Array<[string, () => Promise<{ items: unknown[] }>]> = [
-    ["Namespace", () => core.listNamespace()],
-    ["Pod", () => core.listPodForAllNamespaces()],
-    ["ReplicaSet", () => apps.listReplicaSetForAllNamespaces()],
-    ["Deployment", () => apps.listDeploymentForAllNamespaces()],
-    ["StatefulSet", () => apps.listStatefulSetForAllNamespaces()],
-    ["DaemonSet", () => apps.listDaemonSetForAllNamespaces()],
-    ["Job", () => batch.listJobForAllNamespaces()],
-  ];
   const out: Json[] = [];
-  for (const [kind, list] of lists) {
+  let webhookConfigsListed = true;
+  for (const source of await sources(kc)) {
     let result: { items: unknown[] };
     try {
-      result = await list();
+      result = await source.list();
     } catch (err) {
+      if (source.optional) {
+        webhookConfigsListed = false;
+        continue;
+      }
       const code = (err as { code?: number }).code;
-      throw new KubeApiError(`list ${kind.toLowerCase()}s failed${code ? ` (HTTP ${code})` : ""}: ${(err as Error).message}`, code, err);
+      throw new KubeApiError(`list ${source.kind.toLowerCase()}s failed${code ? ` (HTTP ${code})` : ""}: ${(err as Error).message}`, code, err);
     }
-    for (const item of result.items) out.push({ ...(JSON.parse(JSON.stringify(item)) as Json), kind });
-  }
-  let webhookConfigsListed = true;
-  try {
-    const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
-    const mwcs = await admission.listMutatingWebhookConfiguration();
-    for (const item of mwcs.items) out.push({ ...(JSON.parse(JSON.stringify(item)) as Json), kind: "MutatingWebhookConfiguration" });
-  } catch {
-    webhookConfigsListed = false;
+    for (const item of result.items) out.push(plain(item, source.kind));
   }
   return { objects: out, webhookConfigsListed };
+}
+
+export interface ClusterCaches {
+  /** The cached objects, or null until every required cache has synced. */
+  snapshot(): ClusterSnapshot | null;
+  stop(): Promise<void>;
+}
+
+/** Keep everything in watch-backed caches (for GET /audit). */
+export async function startClusterCaches(kc: KubeConfig, logger: Logger): Promise<ClusterCaches> {
+  const caches: Array<[Source, InformerCache<KubernetesObject>]> = [];
+  for (const source of await sources(kc)) {
+    caches.push([source, await startInformerCache(kc, `${source.kind.toLowerCase()}s`, source.path, source.list, logger)]);
+  }
+  return {
+    snapshot() {
+      if (caches.some(([source, cache]) => !source.optional && !cache.isSynced())) return null;
+      const objects = caches.flatMap(([source, cache]) => cache.list().map((o) => plain(o, source.kind)));
+      const webhookConfigsListed = caches.every(([source, cache]) => !source.optional || cache.isSynced());
+      return { objects, webhookConfigsListed };
+    },
+    async stop() {
+      await Promise.all(caches.map(([, cache]) => cache.stop()));
+    },
+  };
 }

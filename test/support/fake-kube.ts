@@ -113,3 +113,35 @@ export function fakeNamespaces(initial: Record<string, Record<string, string>>):
     watchers: () => watchers.size,
   };
 }
+
+/** Any kind served like the API server: a list with a resourceVersion, and a watch stream. */
+export interface FakeCollection {
+  readonly routes: Record<string, FakeHandler>;
+  add(object: Record<string, unknown>): void;
+}
+
+export function fakeCollection(kind: string, path: string, initial: Array<Record<string, unknown>>): FakeCollection {
+  let rv = 500;
+  const items = [...initial];
+  const watchers = new Set<ServerResponse>();
+  return {
+    routes: {
+      [`GET ${path}`]: (req, res) => {
+        const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+        if (query.get("watch") === "true") {
+          res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+          res.flushHeaders();
+          watchers.add(res);
+          req.on("close", () => watchers.delete(res));
+          return;
+        }
+        sendJson(res, 200, { apiVersion: "v1", kind: `${kind}List`, metadata: { resourceVersion: String(rv) }, items });
+      },
+    },
+    add(object) {
+      const withRv = { ...object, metadata: { ...(object.metadata as object), resourceVersion: String(++rv) } };
+      items.push(withRv);
+      for (const w of watchers) w.write(`${JSON.stringify({ type: "ADDED", object: withRv })}\n`);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "@jest/globals";
+import { testContext } from "../../test/support/builders.js";
+import { type FakeKube, fakeCollection, startFakeKube } from "../../test/support/fake-kube.js";
+import { waitFor } from "../../test/support/injector-process.js";
+import { auditCluster, flattenObjects } from "../audit/audit.js";
+import { silentLogger } from "../log.js";
+import { type ClusterCaches, startClusterCaches } from "./snapshot.js";
+
+const PATHS: Record<string, string> = {
+  Namespace: "/api/v1/namespaces",
+  Pod: "/api/v1/pods",
+  ReplicaSet: "/apis/apps/v1/replicasets",
+  Deployment: "/apis/apps/v1/deployments",
+  StatefulSet: "/apis/apps/v1/statefulsets",
+  DaemonSet: "/apis/apps/v1/daemonsets",
+  Job: "/apis/batch/v1/jobs",
+  MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+};
+
+let fake: FakeKube | undefined;
+let caches: ClusterCaches | undefined;
+afterEach(async () => {
+  await caches?.stop();
+  await fake?.close();
+  caches = undefined;
+  fake = undefined;
+});
+
+describe("cluster caches (informers against a fake API server)", () => {
+  it("give the same audit as the snapshot file, and follow the watch", async () => {
+    const template = testContext().template;
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "test", "audit", "testdata", "findings.json"), "utf8");
+    const objects = flattenObjects([JSON.parse(text.replaceAll("$CURRENT_TEMPLATE_HASH", template.hash))]);
+    const collections = Object.fromEntries(
+      Object.entries(PATHS).map(([kind, path]) => [kind, fakeCollection(kind, path, objects.filter((o) => o.kind === kind).map(({ kind: _k, ...rest }) => rest))]),
+    );
+    fake = await startFakeKube(Object.assign({}, ...Object.values(collections).map((c) => c.routes)));
+    caches = await startClusterCaches(fake.kubeConfig(), silentLogger());
+    expect(await waitFor(() => caches?.snapshot() !== null)).toBe(true);
+    const first = caches.snapshot();
+    expect(first?.webhookConfigsListed).toBe(true);
+    expect(auditCluster(first?.objects ?? [], { template })).toEqual(auditCluster(objects, { template }));
+
+    collections.Pod?.add({ apiVersion: "v1", metadata: { name: "late-1", namespace: "shop", labels: { app: "late" } }, spec: { containers: [{ name: "app" }] } });
+    expect(
+      await waitFor(() => (caches?.snapshot()?.objects ?? []).some((o) => (o.metadata as { name?: string }).name === "late-1")),
+    ).toBe(true);
+    const after = auditCluster(caches.snapshot()?.objects ?? [], { template });
+    expect(after.findings.some((f) => f.object === "Pod/shop/late-1" && f.code === "missing_sidecar")).toBe(true);
+  });
+});
