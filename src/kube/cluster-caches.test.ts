@@ -6,18 +6,9 @@ import { type FakeKube, fakeCollection, startFakeKube } from "../../test/support
 import { waitFor } from "../../test/support/injector-process.js";
 import { auditCluster, flattenObjects } from "../audit/audit.js";
 import { silentLogger } from "../log.js";
-import { type ClusterCaches, startClusterCaches } from "./snapshot.js";
+import { AUDIT_SOURCE_PATHS, type ClusterCaches, startClusterCaches } from "./snapshot.js";
 
-const PATHS: Record<string, string> = {
-  Namespace: "/api/v1/namespaces",
-  Pod: "/api/v1/pods",
-  ReplicaSet: "/apis/apps/v1/replicasets",
-  Deployment: "/apis/apps/v1/deployments",
-  StatefulSet: "/apis/apps/v1/statefulsets",
-  DaemonSet: "/apis/apps/v1/daemonsets",
-  Job: "/apis/batch/v1/jobs",
-  MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-};
+const PATHS: Record<string, string> = AUDIT_SOURCE_PATHS;
 
 let fake: FakeKube | undefined;
 let caches: ClusterCaches | undefined;

@@ -5,18 +5,9 @@ import { testContext } from "../../test/support/builders.js";
 import { type FakeKube, sendJson, sendStatus, startFakeKube } from "../../test/support/fake-kube.js";
 import { auditCluster, flattenObjects } from "../audit/audit.js";
 import { KubeApiError } from "../errors.js";
-import { listClusterObjects } from "./snapshot.js";
+import { AUDIT_SOURCE_PATHS, listClusterObjects } from "./snapshot.js";
 
-const PATHS: Record<string, string> = {
-  Namespace: "/api/v1/namespaces",
-  Pod: "/api/v1/pods",
-  ReplicaSet: "/apis/apps/v1/replicasets",
-  Deployment: "/apis/apps/v1/deployments",
-  StatefulSet: "/apis/apps/v1/statefulsets",
-  DaemonSet: "/apis/apps/v1/daemonsets",
-  Job: "/apis/batch/v1/jobs",
-  MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-};
+const PATHS: Record<string, string> = AUDIT_SOURCE_PATHS;
 
 let fake: FakeKube | undefined;
 afterEach(async () => {

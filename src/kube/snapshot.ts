@@ -15,6 +15,18 @@ import { type InformerCache, startInformerCache } from "./informer-cache.js";
 type Json = Record<string, unknown>;
 type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
 
+/** The API path listed (and watched) for each kind the audit reads. */
+export const AUDIT_SOURCE_PATHS = {
+  Namespace: "/api/v1/namespaces",
+  Pod: "/api/v1/pods",
+  ReplicaSet: "/apis/apps/v1/replicasets",
+  Deployment: "/apis/apps/v1/deployments",
+  StatefulSet: "/apis/apps/v1/statefulsets",
+  DaemonSet: "/apis/apps/v1/daemonsets",
+  Job: "/apis/batch/v1/jobs",
+  MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+} as const;
+
 interface Source {
   readonly kind: string;
   readonly path: string;
@@ -29,16 +41,21 @@ async function sources(kc: KubeConfig): Promise<Source[]> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
-  const s = (kind: string, path: string, list: () => Promise<unknown>, optional = false): Source => ({ kind, path, optional, list: list as Lister });
+  const s = (kind: keyof typeof AUDIT_SOURCE_PATHS, list: () => Promise<unknown>, optional = false): Source => ({
+    kind,
+    path: AUDIT_SOURCE_PATHS[kind],
+    optional,
+    list: list as Lister,
+  });
   return [
-    s("Namespace", "/api/v1/namespaces", () => core.listNamespace()),
-    s("Pod", "/api/v1/pods", () => core.listPodForAllNamespaces()),
-    s("ReplicaSet", "/apis/apps/v1/replicasets", () => apps.listReplicaSetForAllNamespaces()),
-    s("Deployment", "/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces()),
-    s("StatefulSet", "/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces()),
-    s("DaemonSet", "/apis/apps/v1/daemonsets", () => apps.listDaemonSetForAllNamespaces()),
-    s("Job", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces()),
-    s("MutatingWebhookConfiguration", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", () => admission.listMutatingWebhookConfiguration(), true),
+    s("Namespace", () => core.listNamespace()),
+    s("Pod", () => core.listPodForAllNamespaces()),
+    s("ReplicaSet", () => apps.listReplicaSetForAllNamespaces()),
+    s("Deployment", () => apps.listDeploymentForAllNamespaces()),
+    s("StatefulSet", () => apps.listStatefulSetForAllNamespaces()),
+    s("DaemonSet", () => apps.listDaemonSetForAllNamespaces()),
+    s("Job", () => batch.listJobForAllNamespaces()),
+    s("MutatingWebhookConfiguration", () => admission.listMutatingWebhookConfiguration(), true),
   ];
 }
 

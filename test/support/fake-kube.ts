@@ -58,73 +58,30 @@ export async function startFakeKube(routes: Record<string, FakeHandler>): Promis
 }
 
 /**
- * Namespaces as the API server serves them: a list with a resourceVersion, and a watch that
- * streams ADDED/MODIFIED/DELETED events (one JSON object per line) from a resourceVersion.
+ * Any kind as the API server serves it: a list with a resourceVersion, and a watch that streams
+ * ADDED/MODIFIED/DELETED events (one JSON object per line).
  */
-export interface FakeNamespaces {
+export interface FakeCollection {
   readonly routes: Record<string, FakeHandler>;
-  set(name: string, labels: Record<string, string>): void;
+  add(object: Record<string, unknown>): void;
+  /** Add or replace the object with this name (ADDED or MODIFIED). */
+  set(name: string, object: Record<string, unknown>): void;
   remove(name: string): void;
   /** How many watch connections are open. */
   watchers(): number;
 }
 
-export function fakeNamespaces(initial: Record<string, Record<string, string>>): FakeNamespaces {
-  let rv = 100;
-  const items = new Map<string, Record<string, unknown>>();
-  const watchers = new Set<ServerResponse>();
-  const object = (name: string, labels: Record<string, string>) => ({
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name, labels, resourceVersion: String(++rv), uid: `uid-${name}` },
-    spec: { finalizers: ["kubernetes"] },
-    status: { phase: "Active" },
-  });
-  for (const [name, labels] of Object.entries(initial)) items.set(name, object(name, labels));
-  const emit = (type: string, obj: unknown) => {
-    for (const w of watchers) w.write(`${JSON.stringify({ type, object: obj })}\n`);
-  };
-  return {
-    routes: {
-      "GET /api/v1/namespaces": (req, res) => {
-        const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
-        if (query.get("watch") === "true") {
-          res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
-          res.flushHeaders();
-          watchers.add(res);
-          req.on("close", () => watchers.delete(res));
-          return;
-        }
-        sendJson(res, 200, { apiVersion: "v1", kind: "NamespaceList", metadata: { resourceVersion: String(rv) }, items: [...items.values()] });
-      },
-    },
-    set(name, labels) {
-      const type = items.has(name) ? "MODIFIED" : "ADDED";
-      const obj = object(name, labels);
-      items.set(name, obj);
-      emit(type, obj);
-    },
-    remove(name) {
-      const obj = items.get(name);
-      if (!obj) return;
-      items.delete(name);
-      emit("DELETED", { ...obj, metadata: { ...(obj.metadata as object), resourceVersion: String(++rv) } });
-    },
-    watchers: () => watchers.size,
-  };
-}
-
-/** Any kind served like the API server: a list with a resourceVersion, and a watch stream. */
-export interface FakeCollection {
-  readonly routes: Record<string, FakeHandler>;
-  add(object: Record<string, unknown>): void;
-}
-
 export function fakeCollection(kind: string, path: string, initial: Array<Record<string, unknown>>): FakeCollection {
   let rv = 500;
-  const items = [...initial];
+  const items = new Map<string, Record<string, unknown>>();
   const watchers = new Set<ServerResponse>();
-  return {
+  const nameOf = (o: Record<string, unknown>) => String((o.metadata as { name?: string } | undefined)?.name ?? `#${items.size}`);
+  const stamp = (o: Record<string, unknown>) => ({ ...o, metadata: { ...(o.metadata as object), resourceVersion: String(++rv) } });
+  const emit = (type: string, object: unknown) => {
+    for (const w of watchers) w.write(`${JSON.stringify({ type, object })}\n`);
+  };
+  for (const o of initial) items.set(nameOf(o), stamp(o));
+  const collection: FakeCollection = {
     routes: {
       [`GET ${path}`]: (req, res) => {
         const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
@@ -135,13 +92,37 @@ export function fakeCollection(kind: string, path: string, initial: Array<Record
           req.on("close", () => watchers.delete(res));
           return;
         }
-        sendJson(res, 200, { apiVersion: "v1", kind: `${kind}List`, metadata: { resourceVersion: String(rv) }, items });
+        sendJson(res, 200, { apiVersion: "v1", kind: `${kind}List`, metadata: { resourceVersion: String(rv) }, items: [...items.values()] });
       },
     },
-    add(object) {
-      const withRv = { ...object, metadata: { ...(object.metadata as object), resourceVersion: String(++rv) } };
-      items.push(withRv);
-      for (const w of watchers) w.write(`${JSON.stringify({ type: "ADDED", object: withRv })}\n`);
+    add: (object) => collection.set(nameOf(object), object),
+    set(name, object) {
+      const type = items.has(name) ? "MODIFIED" : "ADDED";
+      const stamped = stamp(object);
+      items.set(name, stamped);
+      emit(type, stamped);
     },
+    remove(name) {
+      const obj = items.get(name);
+      if (!obj) return;
+      items.delete(name);
+      emit("DELETED", stamp(obj));
+    },
+    watchers: () => watchers.size,
   };
+  return collection;
+}
+
+/** Namespaces (with labels) served by fakeCollection. */
+export function fakeNamespaces(initial: Record<string, Record<string, string>>): Omit<FakeCollection, "set" | "add"> & {
+  set(name: string, labels: Record<string, string>): void;
+} {
+  const ns = (name: string, labels: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels, uid: `uid-${name}` },
+    status: { phase: "Active" },
+  });
+  const c = fakeCollection("Namespace", "/api/v1/namespaces", Object.entries(initial).map(([n, l]) => ns(n, l)));
+  return { routes: c.routes, remove: c.remove, watchers: c.watchers, set: (name, labels) => c.set(name, ns(name, labels)) };
 }
