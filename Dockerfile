@@ -1,0 +1,23 @@
+# sidecar-injector: multi-stage build. The build stage compiles TypeScript with the dev
+# dependencies; the runtime stage has only the compiled files and the production dependencies,
+# runs as a non-root numeric user, and starts node directly (exec form) so SIGTERM reaches the
+# process, which drains and exits on its own.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Certificates come from a mounted Secret or a writable volume at CERT_DIR (the image is read-only).
+ENV CERT_DIR=/var/run/sidecar-injector/certs
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]
