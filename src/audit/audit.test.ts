@@ -41,3 +41,18 @@ describe("webhook_config", () => {
     expect(codes([{ kind: "Namespace", metadata: { name: "a" } }])).toEqual([]);
   });
 });
+
+describe("robustness", () => {
+  it("skips pods it cannot read instead of failing the audit", () => {
+    const report = auditCluster(
+      [
+        { kind: "Namespace", metadata: { name: "shop", labels: { "istio-injection": "enabled" } } },
+        { kind: "Pod", metadata: { name: "odd", namespace: "shop", labels: ["x"] }, spec: { containers: [{ name: "a" }], initContainers: "nope" } },
+        { kind: "Pod", metadata: { name: "fine", namespace: "shop" }, spec: { containers: [{ name: "a" }] } },
+      ],
+      { template },
+    );
+    expect(report.summary.pods).toBe(1);
+    expect(report.findings.map((f) => f.object)).toEqual(["Pod/shop/fine"]);
+  });
+});

@@ -8,7 +8,7 @@ import { Annotation, ContainerName, Label, type LabelSelector } from "../config/
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "../injection/annotations.js";
 import { decide } from "../injection/decision.js";
-import { type Pod, lookup } from "../injection/pod.js";
+import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
 import { parseStatus } from "../injection/status.js";
 import type { InjectionTemplate } from "../injection/template.js";
@@ -178,7 +178,12 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   let podCount = 0;
   let injectedCount = 0;
   for (const o of objects) {
-    if (o.kind !== "Pod" || !isObject(o.spec) || !Array.isArray(o.spec.containers)) continue;
+    if (o.kind !== "Pod") continue;
+    try {
+      assertPodShape(o); // a snapshot may be hand-edited: judge only pods the decision code can read
+    } catch {
+      continue;
+    }
     podCount++;
     const pod = o as unknown as Pod;
     const m = metaOf(o);
