@@ -83,7 +83,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
         ? { result: "skip", reason: "report_only" }
         : verdict === "inject"
         ? { result: "inject" }
-        : { result: "skip", reason: result.decision.reasons.find((r) => r.effect !== "warn" && r.effect !== "info")?.code ?? verdict },
+        : { result: "skip", reason: result.decision.reasons.find((r) => r.effect === "skip" || r.effect === "noop" || r.effect === "ignore")?.code ?? verdict },
       (deps.now() - started) / 1000,
     );
     deps.logger.info(

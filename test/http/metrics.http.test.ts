@@ -22,6 +22,8 @@ describe("GET /metrics", () => {
     await post(reviewFor(aPod({ metadata: { name: "second" } })));
     await post(reviewFor(aPod({ labels: { "sidecar.istio.io/inject": "false" } })));
     await post(reviewFor(aPod({ spec: { hostNetwork: true } })));
+    // Opted in, but a name conflict skips it: counted under the skip, not the opt-in.
+    await post(reviewFor(aPod({ labels: { "sidecar.istio.io/inject": "true" }, spec: { volumes: [{ name: "istio-data" }] } })));
     await post(reviewFor(injected));
     await post(reviewFor(aPod({ annotations: { "sidecar.istio.io/proxyCPU": "lots" } })));
     await post(reviewFor(aPod(), { kind: { group: "example.com", version: "v1", kind: "Widget" } }));
@@ -40,15 +42,16 @@ describe("GET /metrics", () => {
     const lines = metricLines(res.text);
     expect(lines).toEqual(
       expect.arrayContaining([
-        "sidecar_injection_requests_total 8",
+        "sidecar_injection_requests_total 9",
         "sidecar_injection_success_total 2",
         'sidecar_injection_skip_total{reason="pod_label_disabled"} 1',
         'sidecar_injection_skip_total{reason="host_network"} 1',
+        'sidecar_injection_skip_total{reason="volume_name_conflict"} 1',
         'sidecar_injection_skip_total{reason="already_injected"} 1',
         'sidecar_injection_skip_total{reason="not_a_pod"} 1',
         'sidecar_injection_skip_total{reason="workload_checked"} 1',
         'sidecar_injection_failure_total{reason="invalid_annotation"} 1',
-        "sidecar_injection_time_seconds_count 8",
+        "sidecar_injection_time_seconds_count 9",
         'sidecar_injector_config_reloads_total{result="success"} 1',
         'sidecar_injector_config_reloads_total{result="failure"} 0',
         'sidecar_injector_certificate_expiry_timestamp_seconds{certificate="serving"} 1798761600',
@@ -56,7 +59,7 @@ describe("GET /metrics", () => {
         `sidecar_injector_build_info{version="1.2.3",node="${process.version}"} 1`,
       ]),
     );
-    expect(lines.filter((l) => l.startsWith("sidecar_injection_skip_total{"))).toHaveLength(5);
+    expect(lines.filter((l) => l.startsWith("sidecar_injection_skip_total{"))).toHaveLength(6);
   });
 
   it("is 404 without metrics", async () => {
