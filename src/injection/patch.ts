@@ -136,8 +136,30 @@ export function createPatch(original: Json, mutated: Json): Operation[] {
  */
 const frozenText = new WeakMap<object, string>();
 
+/** Characters JSON.stringify would escape in a string (quote, backslash, controls, surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON text of a string; most keys and values need no escaping, and this skips the general call. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** JSON text of a primitive, as JSON.stringify writes it (undefined and functions as null). */
+function primitiveText(value: Json): string {
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    default:
+      return JSON.stringify(value) ?? "null";
+  }
+}
+
 export function toJsonText(value: Json): string {
-  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
+  if (typeof value !== "object" || value === null) return primitiveText(value);
   if (Object.isFrozen(value)) {
     let text = frozenText.get(value);
     if (text === undefined) {
@@ -159,7 +181,7 @@ export function toJsonText(value: Json): string {
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, Json>)[key];
     if (item === undefined || typeof item === "function") continue;
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${toJsonText(item)}`;
+    out += `${first ? "" : ","}${quote(key)}:${toJsonText(item)}`;
     first = false;
   }
   return `${out}}`;
@@ -170,8 +192,8 @@ export function encodePatch(ops: readonly Operation[]): string {
   let text = "[";
   ops.forEach((op, i) => {
     // Operations have a fixed shape; only the value needs the general serializer.
-    text += `${i > 0 ? "," : ""}{"op":"${op.op}","path":${JSON.stringify(op.path)}`;
-    if ("from" in op) text += `,"from":${JSON.stringify(op.from)}`;
+    text += `${i > 0 ? "," : ""}{"op":"${op.op}","path":${quote(op.path)}`;
+    if ("from" in op) text += `,"from":${quote(op.from)}`;
     text += "value" in op ? `,"value":${toJsonText(op.value)}}` : "}";
   });
   return Buffer.from(`${text}]`).toString("base64");

@@ -82,27 +82,20 @@ function childrenOf(value: object, skip: SkipKey): Array<[string, unknown]> {
     .map((k) => [k, (value as Record<string, unknown>)[k]]);
 }
 
-/** Whether anything is nested deeper than `max` (iterative; allocates no strings). */
-function isTooDeep(root: unknown, max: number, skip: SkipKey): boolean {
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
-  while (values.length > 0) {
-    const value = values.pop();
-    const depth = depths.pop() as number;
-    if (typeof value !== "object" || value === null) continue;
-    if (depth >= max) return true;
-    if (Array.isArray(value)) {
-      for (const v of value) {
-        values.push(v);
-        depths.push(depth + 1);
-      }
-    } else {
-      for (const k of Object.keys(value)) {
-        if (skip(value, k)) continue;
-        values.push((value as Record<string, unknown>)[k]);
-        depths.push(depth + 1);
-      }
-    }
+/**
+ * Whether anything is nested deeper than `max`. Recursive, but it never descends below `max`
+ * levels, so the stack stays bounded whatever the input; allocates nothing.
+ */
+function isTooDeep(value: unknown, max: number, skip: SkipKey, depth = 0): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (depth >= max) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (isTooDeep(value[i], max, skip, depth + 1)) return true;
+    return false;
+  }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k) || skip(value, k)) continue;
+    if (isTooDeep((value as Record<string, unknown>)[k], max, skip, depth + 1)) return true;
   }
   return false;
 }
