@@ -121,7 +121,9 @@ describe("helpers", () => {
     const shared = Object.freeze({ name: "v", emptyDir: Object.freeze({}) });
     const values = [
       { a: [1, "x", null, undefined, shared], b: undefined, c: { "k/~": shared, d: [shared, { e: true }] } },
-      [undefined, () => 1, "é\u2028\"quoted\""],
+      [undefined, () => 1, "é\u2028\"quoted\"", "back\\slash", "\u0001ctl", "lone\ud800", "pair\ud83d\ude00"],
+      [1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, 1e21, true, false, null],
+      { "key\"with\"quotes": 1, "\ud800": 2 },
       "plain",
       12.5,
       null,
