@@ -55,4 +55,19 @@ describe("robustness", () => {
     expect(report.summary.pods).toBe(1);
     expect(report.findings.map((f) => f.object)).toEqual(["Pod/shop/fine"]);
   });
+
+  it("leaves finished and terminating pods alone", () => {
+    const pod = (name: string, extra: Record<string, unknown>) => ({ kind: "Pod", metadata: { name, namespace: "shop", ...extra }, spec: { containers: [{ name: "a" }] } });
+    const report = auditCluster(
+      [
+        { kind: "Namespace", metadata: { name: "shop", labels: { "istio-injection": "enabled" } } },
+        { ...pod("done", {}), status: { phase: "Succeeded" } },
+        { ...pod("failed", {}), status: { phase: "Failed" } },
+        pod("leaving", { deletionTimestamp: "2026-11-25T00:00:00Z" }),
+        { ...pod("running", {}), status: { phase: "Running" } },
+      ],
+      { template },
+    );
+    expect(report.findings.map((f) => f.object)).toEqual(["Pod/shop/running"]);
+  });
 });

@@ -179,6 +179,9 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   let injectedCount = 0;
   for (const o of objects) {
     if (o.kind !== "Pod") continue;
+    // Finished or terminating pods will not run again: nothing to fix on them.
+    const phase = isObject(o.status) ? o.status.phase : undefined;
+    if (phase === "Succeeded" || phase === "Failed" || (isObject(o.metadata) && o.metadata.deletionTimestamp)) continue;
     try {
       assertPodShape(o); // a snapshot may be hand-edited: judge only pods the decision code can read
     } catch {
