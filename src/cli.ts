@@ -8,7 +8,8 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { runAudit } from "./audit/command.js";
 import { ConfigError, InvalidInputError } from "./errors.js";
 import { installShutdown, serve } from "./main.js";
-import { type CommandIO, parseLabelList, runExplain, runInject } from "./preview/commands.js";
+import type { CommandIO } from "./command-io.js";
+import { parseLabelList, runExplain, runInject } from "./preview/commands.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `Usage: sidecar-injector [command] [options]
@@ -186,7 +187,7 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
   }
   return runAudit(
     { fromFile: values["from-file"], output, failOn, configPath: values.config, caPath: values.ca },
-    { env: process.env, stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+    stdio(),
   );
 }
 

@@ -1,9 +1,11 @@
 /**
- * Helpers for plain JSON values: deep freezing, canonical text and a stable short hash.
+ * Helpers for plain JSON values: the object guard, deep freezing, canonical text and a stable
+ * short hash.
  */
 import { createHash } from "node:crypto";
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
@@ -19,7 +21,7 @@ export function deepFreeze<T>(value: T): T {
 /** Canonical JSON: object keys sorted, so equal values hash equally. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (isPlainObject(value)) {
+  if (isObject(value)) {
     const keys = Object.keys(value).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
   }

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { Resources, WorkloadValidationMode } from "../config/config.js";
-import { type InjectorError, InvalidAnnotationError, toInjectorError } from "../errors.js";
+import { InvalidAnnotationError, toInjectorError } from "../errors.js";
 import { type InjectionContext, namespaceOf, runInjection, toWarning } from "../injection/pipeline.js";
 import { podDisplayName } from "../injection/pod.js";
 import type { Metrics } from "../metrics.js";
@@ -24,11 +24,9 @@ export interface AdmissionDeps {
   readonly metrics?: Metrics;
 }
 
-export interface AdmissionOutcome {
-  readonly response: AdmissionResponse;
-  /** inject | skip | already_injected | not_applicable | error */
-  readonly result: string;
-  readonly error?: InjectorError;
+/** Milliseconds with microsecond precision, for the log line. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /**
@@ -52,8 +50,9 @@ function handleWorkload(
   };
 }
 
-export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): AdmissionOutcome {
+export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): AdmissionResponse {
   const started = deps.now();
+  const elapsedMs = () => deps.now() - started;
   const req = review.request;
   const namespace = namespaceOf(req.namespace, req.object);
   const fields = {
@@ -67,10 +66,10 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
     const ctx = deps.context();
     if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
       const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.config.sidecar.resources);
-      const elapsed = deps.now() - started;
+      const elapsed = elapsedMs();
       deps.metrics?.observeReview({ result: "skip", reason: outcome.result }, elapsed / 1000);
-      deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: Math.round(elapsed * 1000) / 1000 }, "admission review");
-      return { response: outcome.response, result: outcome.result };
+      deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: roundMs(elapsed) }, "admission review");
+      return outcome.response;
     }
     const result = runInjection({ request: req, namespace, object: req.object, namespaceLabels: ctx.namespaceLabels?.(namespace) }, ctx);
     let resp = result.reportOnly ? allowed() : patched(result.patch);
@@ -84,7 +83,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
         : verdict === "inject"
         ? { result: "inject" }
         : { result: "skip", reason: result.decision.reasons.find((r) => r.effect === "skip" || r.effect === "noop" || r.effect === "ignore")?.code ?? verdict },
-      (deps.now() - started) / 1000,
+      elapsedMs() / 1000,
     );
     deps.logger.info(
       {
@@ -93,11 +92,11 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
         reasons: result.decision.reasons.map((r) => r.code),
         decidedBy: result.decision.decidedBy,
         patchOps: result.patch.length,
-        durationMs: Math.round((deps.now() - started) * 1000) / 1000,
+        durationMs: roundMs(elapsedMs()),
       },
       "admission review",
     );
-    return { response, result: result.decision.verdict };
+    return response;
   } catch (caught) {
     const err = toInjectorError(caught);
     const internal = err.status >= 500;
@@ -107,13 +106,13 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
       code: err.code,
       status: err.status,
       message: err.message,
-      durationMs: Math.round((deps.now() - started) * 1000) / 1000,
+      durationMs: roundMs(elapsedMs()),
       ...(internal && { stack: caught instanceof Error ? caught.stack : String(caught) }),
     };
-    deps.metrics?.observeReview({ result: "error", reason: err.code.toLowerCase() }, (deps.now() - started) / 1000);
+    deps.metrics?.observeReview({ result: "error", reason: err.code.toLowerCase() }, elapsedMs() / 1000);
     if (internal) deps.logger.error(logFields, "admission review failed");
     else deps.logger.info(logFields, "admission review denied");
-    return { response: complete(errored(err), req), result: "error", error: err };
+    return complete(errored(err), req);
   }
 }
 

@@ -3,6 +3,7 @@
  * turns an HTTP body into a request, or throws BadRequestError naming what is wrong.
  */
 import { BadRequestError } from "../errors.js";
+import { isObject } from "../json-values.js";
 
 export const AdmissionApiVersions = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
 export type AdmissionApiVersion = (typeof AdmissionApiVersions)[number];
@@ -80,9 +81,6 @@ export interface ParsedReview {
   readonly request: AdmissionRequest;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function optionalString(obj: Record<string, unknown>, key: string, problems: string[]): string | undefined {
   const v = obj[key];

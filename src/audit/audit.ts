@@ -8,6 +8,7 @@ import { Annotation, ContainerName, Label, type LabelSelector } from "../config/
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "../injection/annotations.js";
 import { decide } from "../injection/decision.js";
+import { ReasonCode } from "../injection/reasons.js";
 import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
 import { parseStatus } from "../injection/status.js";
@@ -15,6 +16,7 @@ import type { InjectionTemplate } from "../injection/template.js";
 import { matchesSelector } from "../injection/selector.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
+import { isObject } from "../json-values.js";
 
 export const FindingCode = {
   MissingSidecar: "missing_sidecar",
@@ -63,9 +65,6 @@ export interface AuditReport {
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function metaOf(o: Json): { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; owners: Json[] } {
   const m = isObject(o.metadata) ? o.metadata : {};
@@ -95,16 +94,6 @@ function namespaceEnabled(labels: Record<string, string> | undefined, revision: 
   const injection = lookup(labels, "istio-injection");
   if (injection !== undefined) return injection === "enabled";
   return lookup(labels, Label.Revision) === revision;
-}
-
-function optedOut(meta: ReturnType<typeof metaOf>): boolean {
-  const label = lookup(meta.labels, Label.Inject);
-  const value = label ?? lookup(meta.annotations, Annotation.Inject);
-  return value?.trim().toLowerCase() === "false";
-}
-
-function optedIn(meta: ReturnType<typeof metaOf>): boolean {
-  return lookup(meta.labels, Label.Inject)?.trim().toLowerCase() === "true";
 }
 
 export interface AuditOptions {
@@ -207,10 +196,14 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
     }
 
     const decision = decide({ ...pod, metadata: pod.metadata ?? {} }, m.namespace, t.policy);
-    const routed = enabled || (!lookup(nsLabels, "istio-injection") && optedIn(m));
+    // The pod's own opt-in/out, as the decision read it (label first, then annotation).
+    const codes = new Set(decision.reasons.map((r) => r.code));
+    const optedIn = codes.has(ReasonCode.PodLabelEnabled);
+    const optedOut = codes.has(ReasonCode.PodLabelDisabled) || codes.has(ReasonCode.PodAnnotationDisabled);
+    const routed = enabled || (!lookup(nsLabels, "istio-injection") && optedIn);
     const wanted = routed && (decision.verdict === "inject" || decision.verdict === "already_injected");
 
-    if (enabled && optedOut(m)) {
+    if (enabled && optedOut) {
       add(FindingCode.OptOutInEnabledNamespace, ref, `The pod opts out of injection in namespace ${m.namespace}, which is enabled.`, "None needed if intended.");
     }
     if (!injected && wanted) {

@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.js";
-import { deepFreeze } from "../json-values.js";
+import { deepFreeze, isObject } from "../json-values.js";
 import {
   CIDR_LIST_FORM,
   IMAGE_FORM,
@@ -72,7 +72,7 @@ const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"];
 
 /** A Kubernetes label selector: matchLabels and matchExpressions, nothing else. */
 const labelSelector: Check = (v, path, problems) => {
-  if (!isPlainObject(v)) {
+  if (!isObject(v)) {
     problems.push(`${path} must be a label selector (matchLabels, matchExpressions)`);
     return;
   }
@@ -80,7 +80,7 @@ const labelSelector: Check = (v, path, problems) => {
     if (key !== "matchLabels" && key !== "matchExpressions") problems.push(`${path}.${key} is not a known setting`);
   }
   if (v.matchLabels !== undefined) {
-    if (!isPlainObject(v.matchLabels)) problems.push(`${path}.matchLabels must be a map of strings`);
+    if (!isObject(v.matchLabels)) problems.push(`${path}.matchLabels must be a map of strings`);
     else {
       for (const [k, x] of Object.entries(v.matchLabels)) {
         if (!LABEL_KEY.test(k)) problems.push(`${path}.matchLabels key ${JSON.stringify(k)} is not a label key`);
@@ -95,7 +95,7 @@ const labelSelector: Check = (v, path, problems) => {
     }
     v.matchExpressions.forEach((e: unknown, i: number) => {
       const at = `${path}.matchExpressions[${i}]`;
-      if (!isPlainObject(e)) return void problems.push(`${at} must be an object`);
+      if (!isObject(e)) return void problems.push(`${at} must be an object`);
       if (typeof e.key !== "string" || !LABEL_KEY.test(e.key)) problems.push(`${at}.key must be a label key`);
       if (typeof e.operator !== "string" || !OPERATORS.includes(e.operator)) problems.push(`${at}.operator must be one of ${OPERATORS.join(", ")}`);
       const needsValues = e.operator === "In" || e.operator === "NotIn";
@@ -170,13 +170,10 @@ const SCHEMA: Schema = {
   },
 };
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Validate a partial config object against the schema: unknown keys and bad values are problems. */
 function validatePartial(value: unknown, schema: Schema, path: string, problems: string[]): void {
-  if (!isPlainObject(value)) {
+  if (!isObject(value)) {
     problems.push(`${path || "configuration"} must be an object`);
     return;
   }
@@ -195,7 +192,7 @@ function validatePartial(value: unknown, schema: Schema, path: string, problems:
 
 /** Deep-merge a validated partial over a base; lists and leaves replace, objects merge. */
 function merge(base: unknown, over: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
   return out;

@@ -46,8 +46,8 @@ export async function serveAdmission(req: IncomingMessage, res: ServerResponse, 
   try {
     const body = await readJsonBody(req, deps.maxBodyBytes());
     const review = parseAdmissionReview(body);
-    const outcome = handleAdmission(review, deps);
-    writeJson(res, 200, reviewText(toReview(review.apiVersion, outcome.response)), draining);
+    const response = handleAdmission(review, deps);
+    writeJson(res, 200, reviewText(toReview(review.apiVersion, response)), draining);
   } catch (err) {
     if (err instanceof HttpError) {
       send(res, err.statusCode, { code: err.code, message: err.message }, draining || err.statusCode === 413);

@@ -7,6 +7,7 @@
  */
 import { ProxyPort } from "../config/config.js";
 import type { Container } from "./pod.js";
+import { isObject } from "../json-values.js";
 
 const KINDS = [
   ["readinessProbe", "readyz"],
@@ -16,9 +17,6 @@ const KINDS = [
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** A probe port (number, numeric string or port name) as a number, or null when unresolvable. */
 function resolvePort(port: unknown, container: Container): number | null {

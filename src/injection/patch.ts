@@ -9,14 +9,12 @@
  * The result is checked in tests by applying it with fast-json-patch and a strict RFC 6902 applier.
  */
 import type { Operation } from "fast-json-patch";
+import { isObject } from "../json-values.js";
 
 export type { Operation };
 
 type Json = unknown;
 
-function isObject(v: Json): v is Record<string, Json> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Escape one reference token (RFC 6901). */
 export function escapePointer(token: string): string {

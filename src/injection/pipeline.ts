@@ -47,9 +47,7 @@ export const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
 export interface InjectionResult {
   readonly decision: InjectionDecision;
-  /** The pod as received (absent when the request is not about a Pod). */
-  readonly original?: Pod;
-  /** The pod after injection (equal to original when nothing is injected). */
+  /** The pod after injection (the pod as received when nothing is injected; absent when not a Pod). */
   readonly mutated?: Pod;
   readonly patch: readonly Operation[];
   /** Short sentences for the user (≤ 120 characters each). */
@@ -126,7 +124,6 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   if (decision.verdict !== "inject") {
     return {
       decision,
-      original,
       mutated: original,
       patch: [],
       warnings: warningsOf(decision.reasons),
@@ -135,13 +132,15 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     };
   }
   const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
-  const ours = new Set(decision.previous?.volumes ?? []);
-  const volumeProblems = checkUserVolumes(
-    overrides,
-    (readable.spec.volumes ?? []).map((v) => v.name).filter((n) => !ours.has(n)),
-    t.volumes.map((v) => v.name),
-  );
-  if (volumeProblems.length > 0) throw new InvalidAnnotationError(volumeProblems);
+  if (overrides.userVolumes || overrides.userVolumeMounts) {
+    const ours = new Set(decision.previous?.volumes ?? []);
+    const volumeProblems = checkUserVolumes(
+      overrides,
+      (readable.spec.volumes ?? []).map((v) => v.name).filter((n) => !ours.has(n)),
+      t.policy.volumeNames,
+    );
+    if (volumeProblems.length > 0) throw new InvalidAnnotationError(volumeProblems);
+  }
   const native = resolveNative(ctx, overrides.nativeSidecar);
   const workload = input.workload ?? workloadOf(readable);
   const runsToCompletion = isJobPod(readable) || workload.kind === "Job" || workload.kind === "CronJob";
@@ -177,7 +176,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   const patch = createPatch(original, mutated);
   const reportOnly = t.config.policy === "audit" || input.namespaceLabels?.["istio-injection"] === REPORT_ONLY_LABEL_VALUE;
   if (!reportOnly) {
-    return { decision, original, mutated, patch, warnings: warningsOf(decision.reasons), auditAnnotations: auditOf(decision, t.hash), reportOnly };
+    return { decision, mutated, patch, warnings: warningsOf(decision.reasons), auditAnnotations: auditOf(decision, t.hash), reportOnly };
   }
   const added = [...rendered.status.initContainers, ...rendered.status.containers].join(", ");
   const bytes = Buffer.byteLength(JSON.stringify(patch));
@@ -190,7 +189,6 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   };
   return {
     decision,
-    original,
     mutated,
     patch,
     warnings: warningsOf(decision.reasons),

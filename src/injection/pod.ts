@@ -3,6 +3,7 @@
  * and the shape check that runs before any rule reads them.
  */
 import { InvalidPodError } from "../errors.js";
+import { isObject } from "../json-values.js";
 
 export type StringMap = Record<string, string>;
 
@@ -61,9 +62,6 @@ export interface Pod {
   [key: string]: unknown;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Nesting limit for the pod (managedFields aside). A real pod nests about 15 levels; deeper input

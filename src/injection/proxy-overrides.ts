@@ -8,12 +8,10 @@ import { Annotation, ContainerName } from "../config/config.js";
 import type { Container, Pod } from "./pod.js";
 import { lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
+import { isObject } from "../json-values.js";
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function mergeBy(key: string, base: unknown, user: unknown): unknown {
   if (!Array.isArray(user)) return user;

@@ -10,6 +10,7 @@ import { InjectorError } from "../errors.js";
 import { readOverrides } from "./annotations.js";
 import { type StringMap, lookup } from "./pod.js";
 import { POD_TEMPLATE_PATHS, WORKLOAD_GROUPS } from "./workload.js";
+import { isObject } from "../json-values.js";
 
 export interface WorkloadFindings {
   /** `Deployment/web`, for messages. */
@@ -20,9 +21,6 @@ export interface WorkloadFindings {
   readonly notes: readonly string[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function stringMap(v: unknown): StringMap | undefined {
   if (!isObject(v)) return undefined;

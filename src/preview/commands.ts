@@ -2,22 +2,14 @@
  * The `inject` and `explain` commands: read manifests, run them through the preview (the
  * webhook's own pipeline), and print. Exit codes: 0 done, 1 invalid input or configuration.
  */
-import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { loadConfig, parseConfigText } from "../config/load-config.js";
-import { ConfigError, InjectorError, InvalidInputError } from "../errors.js";
+import { type CommandIO, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
+import { InvalidInputError } from "../errors.js";
 import { compileTemplate } from "../injection/template.js";
 import { type InputFormat, readDocuments } from "./documents.js";
 import { explainJson, explainTable, formatManifests } from "./format.js";
 import { type ObjectPreview, type PreviewParams, previewDocuments } from "./preview.js";
-
-export interface CommandIO {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly readStdin: () => Promise<string>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
 
 export interface PreviewCommandOptions {
   /** A file path, or "-" for standard input. */
@@ -63,7 +55,7 @@ async function previewRemotely(opts: PreviewCommandOptions, text: string, format
   if (opts.namespaceLabels) {
     url.searchParams.set("namespaceLabels", Object.entries(opts.namespaceLabels).map(([k, v]) => `${k}=${v}`).join(","));
   }
-  const ca = opts.caPath === undefined ? undefined : await readInput(opts.caPath);
+  const ca = opts.caPath === undefined ? undefined : await readInputFile(opts.caPath);
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const send = url.protocol === "http:" ? httpRequest : httpsRequest;
     const req = send(
@@ -97,38 +89,17 @@ async function previewRemotely(opts: PreviewCommandOptions, text: string, format
 }
 
 async function prepare(opts: PreviewCommandOptions, io: CommandIO) {
-  const text = opts.filename === "-" ? await io.readStdin() : await readInput(opts.filename);
+  const text = opts.filename === "-" ? await io.readStdin() : await readInputFile(opts.filename);
   const format = sniffFormat(text);
   if (opts.server !== undefined) {
     const docs = readDocuments(text, format); // checked here too, so errors name the same paths
     return { docs, previews: await previewRemotely(opts, text, format) };
   }
-  const configText = opts.configPath === undefined ? undefined : await readInput(opts.configPath);
-  const config = loadConfig({
-    env: io.env,
-    ...(configText !== undefined && { file: { content: parseConfigText(configText, opts.configPath ?? ""), source: opts.configPath ?? "" } }),
-  });
+  const config = await loadCommandConfig(io.env, opts.configPath);
   const docs = readDocuments(text, format);
   const params: PreviewParams = { namespace: opts.namespace, namespaceLabels: opts.namespaceLabels };
   const previews = previewDocuments(docs, { template: compileTemplate(config), clusterSupportsNativeSidecars: undefined }, params);
   return { docs, previews };
-}
-
-async function readInput(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    throw new InvalidInputError([`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
-  }
-}
-
-function fail(err: unknown, io: CommandIO): number {
-  if (err instanceof InjectorError) {
-    const what = err instanceof ConfigError ? "invalid configuration" : "invalid input";
-    io.stderr(`sidecar-injector: ${what}:\n${err.problems.map((p) => `  - ${p}`).join("\n")}\n`);
-    return 1;
-  }
-  throw err;
 }
 
 /** `inject`: the manifests with every injectable pod template injected, in order. */
@@ -143,7 +114,7 @@ export async function runInject(opts: PreviewCommandOptions, io: CommandIO): Pro
     for (const p of previews) for (const w of p.warnings) io.stderr(`warning: ${p.kind}/${p.name}: ${w}\n`);
     return 0;
   } catch (err) {
-    return fail(err, io);
+    return reportFailure(err, io);
   }
 }
 
@@ -154,6 +125,6 @@ export async function runExplain(opts: PreviewCommandOptions, io: CommandIO): Pr
     io.stdout(opts.output === "json" ? `${JSON.stringify(explainJson(previews), null, 2)}\n` : explainTable(previews));
     return 0;
   } catch (err) {
-    return fail(err, io);
+    return reportFailure(err, io);
   }
 }

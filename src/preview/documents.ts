@@ -6,6 +6,7 @@
 import { parseAllDocuments } from "yaml";
 import { InvalidInputError } from "../errors.js";
 import { POD_TEMPLATE_PATHS } from "../injection/workload.js";
+import { isObject } from "../json-values.js";
 
 export type InputFormat = "json" | "yaml";
 
@@ -29,9 +30,6 @@ export interface InputDocument {
   readonly objects: readonly InputObject[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Parse manifests: JSON (one value) or YAML (one or more documents). */
 export function parseManifests(text: string, format: InputFormat): Array<{ value: unknown; source?: string }> {

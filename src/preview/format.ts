@@ -5,10 +5,8 @@
 import { stringify as toYaml } from "yaml";
 import type { InputDocument } from "./documents.js";
 import type { ObjectPreview } from "./preview.js";
+import { isObject } from "../json-values.js";
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Rebuild a document with each changed object swapped for its mutated form. */
 function rebuild(value: unknown, swaps: ReadonlyMap<unknown, unknown>): unknown {

@@ -11,9 +11,10 @@ import { Label } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import type { Operation } from "../injection/patch.js";
 import { type InjectionContext, runInjection } from "../injection/pipeline.js";
-import { lookup } from "../injection/pod.js";
+import { lookup, podDisplayName } from "../injection/pod.js";
 import { type Reason, ReasonCode, reason } from "../injection/reasons.js";
 import type { InputDocument, InputObject } from "./documents.js";
+import { isObject } from "../json-values.js";
 
 /** What the API server would tell the webhook: the namespace and, optionally, its labels. */
 export interface PreviewParams {
@@ -45,21 +46,11 @@ export interface ObjectPreview {
 /** The label on a namespace that the webhook's namespaceSelector matches. */
 export const NAMESPACE_INJECTION_LABEL = "istio-injection";
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function at(object: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
   let cur: unknown = object;
   for (const key of path) cur = (cur as Record<string, unknown>)[key];
   return cur as Record<string, unknown>;
-}
-
-function nameOf(object: Record<string, unknown>): string {
-  const meta = isObject(object.metadata) ? object.metadata : {};
-  if (typeof meta.name === "string" && meta.name !== "") return meta.name;
-  if (typeof meta.generateName === "string" && meta.generateName !== "") return meta.generateName;
-  return "<unnamed>";
 }
 
 function namespaceOf(input: InputObject, params: PreviewParams): string {
@@ -97,7 +88,7 @@ export function yamlDiff(label: string, before: unknown, after: unknown): string
 function previewObject(input: InputObject, ctx: InjectionContext, params: PreviewParams): ObjectPreview {
   const { object } = input;
   const kind = typeof object.kind === "string" ? object.kind : "<unknown kind>";
-  const name = nameOf(object);
+  const name = podDisplayName(isObject(object.metadata) ? { metadata: object.metadata } : undefined);
   const namespace = namespaceOf(input, params);
   const base = { where: input.where, kind, name, namespace };
   const unchanged = { patch: [], object, diff: "" };

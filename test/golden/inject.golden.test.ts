@@ -83,14 +83,14 @@ describe("golden injection cases", () => {
       if (UPDATE && existsSync(injectedPath)) unlinkSync(injectedPath);
       expect(existsSync(injectedPath)).toBe(false);
       // The webhook path denies with the same error.
-      const outcome = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
+      const response = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
         context: () => ctx,
         logger: silentLogger(),
         now: () => 0,
       });
-      expect(outcome.response.allowed).toBe(false);
-      expect(outcome.response.status?.code).toBe(err.status);
-      expect(outcome.response.status?.message).toBe(err.message);
+      expect(response.allowed).toBe(false);
+      expect(response.status?.code).toBe(err.status);
+      expect(response.status?.message).toBe(err.message);
       return;
     }
     golden(join(DIR, `${name}.injected.json`), result.mutated);
@@ -105,15 +105,15 @@ describe("golden injection cases", () => {
     expect(pod).toEqual(readJson(join(DIR, `${name}${INPUT}`))); // input untouched
 
     // The webhook path: its patch, applied the way the API server would, gives the same pod.
-    const outcome = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
+    const response = handleAdmission(parseAdmissionReview(reviewFor(pod, { namespace })), {
       context: () => ctx,
       logger: silentLogger(),
       now: () => 0,
     });
-    expect(outcome.response.allowed).toBe(true);
-    expect(outcome.response.warnings ?? []).toEqual(result.warnings);
-    const ops = decodePatch(outcome.response.patch);
-    expect(outcome.response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
+    expect(response.allowed).toBe(true);
+    expect(response.warnings ?? []).toEqual(result.warnings);
+    const ops = decodePatch(response.patch);
+    expect(response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
     // The patch only adds; it may replace an unreadable status record of ours, and the app's
     // prometheus.io annotations when the Prometheus merge points them at the agent (as Istio does).
     // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.

@@ -43,7 +43,7 @@ function peerCert(servername: string, ca: string): Promise<PeerCertificate> {
   });
 }
 
-function get(path: string, opts: { ca: string; servername: string; agent?: Agent; body?: string }): Promise<{ status: number; body: string }> {
+function get(path: string, opts: { ca: string; servername: string; agent?: Agent; body?: string }): Promise<{ status: number; body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -59,7 +59,7 @@ function get(path: string, opts: { ca: string; servername: string; agent?: Agent
       (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
       },
     );
     req.on("error", reject);
@@ -120,7 +120,7 @@ describe("TLS", () => {
 
     // The open keep-alive connection still works (it was set up with the old certificate).
     const sameConnection = await get("/healthz", { ca: material.caCert, servername: "localhost", agent });
-    expect(sameConnection.status).toBe(200);
+    expect(sameConnection).toMatchObject({ status: 200, reused: true });
     // New connections get the new certificate, which chains to the new CA only.
     const cert = await peerCert("localhost", newCA.cert);
     expect(cert.fingerprint256).not.toBe(oldFingerprint);
