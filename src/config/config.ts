@@ -205,13 +205,46 @@ export interface ServerConfig {
   /** Request body cap; see DEFAULT_MAX_BODY_BYTES. */
   readonly maxBodyBytes: number;
   readonly logLevel: LogLevel;
-  /** Also serve GET /metrics over plain HTTP on this port, for scrapers (null: only on the webhook port). */
+  /**
+   * Also serve GET /metrics, /healthz and /readyz over plain HTTP on this port, for scrapers and
+   * kubelet probes (null: only on the webhook port).
+   */
   readonly metricsPort: number | null;
+}
+
+/**
+ * Where the serving certificate comes from. `auto`: self-managed when running in a pod, local
+ * elsewhere (resolved once at startup, see resolveTlsMode).
+ */
+export const TlsModes = ["auto", "local", "files", "self-managed"] as const;
+export type TlsMode = (typeof TlsModes)[number];
+
+export interface TlsConfig {
+  readonly mode: TlsMode;
+  /** files mode: the serving certificate, its key and (optional) CA; null: <server.certDir>/tls.crt, tls.key, ca.crt. */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  readonly caFile: string | null;
+  /** self-managed: the Secret (in the injector's namespace) that holds the CA and the serving pair. */
+  readonly secretName: string;
+  /** self-managed: the MutatingWebhookConfiguration whose webhooks get the caBundle. */
+  readonly webhookConfigName: string;
+  /** self-managed: validity of a generated CA and serving certificate; each is renewed with a third of its life left. */
+  readonly caValiditySeconds: number;
+  readonly certValiditySeconds: number;
+  /** self-managed: the coordination.k8s.io/v1 Lease of the leader election (client-go's timings by default). */
+  readonly leaseName: string;
+  readonly leaseDurationSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retryPeriodSeconds: number;
+  /** self-managed: the leader re-reads the webhook configuration this often even when its watch is quiet. */
+  readonly resyncSeconds: number;
 }
 
 /** The whole, validated, frozen configuration. */
 export interface Config {
   readonly server: ServerConfig;
+  readonly tls: TlsConfig;
   /** The namespace and service the injector runs as: used for SANs and never injected. */
   readonly service: { readonly name: string; readonly namespace: string };
   /** Namespaces that are never injected (the injector's own namespace is always added). */
@@ -266,6 +299,21 @@ export const DEFAULT_CONFIG: Config = {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     logLevel: "info",
     metricsPort: null,
+  },
+  tls: {
+    mode: "auto",
+    certFile: null,
+    keyFile: null,
+    caFile: null,
+    secretName: "sidecar-injector-certs",
+    webhookConfigName: "sidecar-injector",
+    caValiditySeconds: 10 * 365 * 86_400,
+    certValiditySeconds: 7 * 86_400,
+    leaseName: "sidecar-injector-leader",
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retryPeriodSeconds: 2,
+    resyncSeconds: 60,
   },
   service: { name: "sidecar-injector", namespace: "sidecar-injector" },
   ignoredNamespaces: ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"],

@@ -157,3 +157,33 @@ describe("hashing", () => {
     expect(hashOf({ a: 1 })).not.toBe(hashOf({ a: 2 }));
   });
 });
+
+describe("loadConfig: tls", () => {
+  const load = (tls: Record<string, unknown>, env: Record<string, string> = {}) =>
+    loadConfig({ env, file: { source: "c.yaml", content: { tls } } });
+
+  it.each([
+    ["a mode", { mode: "files", certFile: "/m/tls.crt", keyFile: "/m/tls.key" }],
+    ["fractional seconds for demos", { certValiditySeconds: 6, leaseDurationSeconds: 1.5, renewDeadlineSeconds: 1, retryPeriodSeconds: 0.2 }],
+    ["files mode with the cert folder's defaults", { mode: "files" }],
+  ])("accepts %s", (_name, tls) => {
+    expect(load(tls).tls).toMatchObject(tls);
+  });
+
+  it.each([
+    ["an unknown mode", { mode: "cert-manager" }, "c.yaml: tls.mode must be one of auto, local, files, self-managed"],
+    ["a lease shorter than the renew deadline", { leaseDurationSeconds: 5 }, "tls.leaseDurationSeconds (5) must be greater than tls.renewDeadlineSeconds (10)"],
+    ["a renew deadline without room for a retry", { renewDeadlineSeconds: 2.2, leaseDurationSeconds: 3 }, "tls.renewDeadlineSeconds (2.2) must be greater than 1.2 × tls.retryPeriodSeconds (2)"],
+    ["a CA that expires before its certificates", { caValiditySeconds: 3600 }, "tls.caValiditySeconds (3600) must be greater than tls.certValiditySeconds (604800)"],
+    ["a certificate without its key", { mode: "files", certFile: "/m/tls.crt" }, "tls.certFile and tls.keyFile must be given together (or neither, for <server.certDir>/tls.crt and tls.key)"],
+    ["a Secret name that is not a name", { secretName: "Certs!" }, "c.yaml: tls.secretName must be a Secret name (DNS subdomain)"],
+    ["a duration as text", { certValiditySeconds: "7d" }, "c.yaml: tls.certValiditySeconds must be a number of seconds from 1 to 3153600000"],
+  ])("rejects %s", (_name, tls, problem) => {
+    expect(problemsOf(() => load(tls))).toContain(problem);
+  });
+
+  it("reads TLS_MODE from the environment", () => {
+    expect(loadConfig({ env: { TLS_MODE: "self-managed" } }).tls.mode).toBe("self-managed");
+    expect(problemsOf(() => loadConfig({ env: { TLS_MODE: "x" } }))[0]).toMatch(/^TLS_MODE="x" \(environment\): tls.mode must be one of/);
+  });
+});

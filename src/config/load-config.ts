@@ -13,6 +13,7 @@ import {
   QUANTITY_FORM,
   isCidrList,
   isDnsLabel,
+  isDnsSubdomain,
   isImageRef,
   isPortList,
   isQuantity,
@@ -25,6 +26,7 @@ import {
   InterceptionModes,
   LogLevels,
   NativeSidecarModes,
+  TlsModes,
   ProxyLogLevels,
   WorkloadValidationModes,
 } from "./config.js";
@@ -109,6 +111,19 @@ const labelSelector: Check = (v, path, problems) => {
     });
   }
 };
+/** A duration in seconds; fractions allowed so tests and demos can watch rotation happen. */
+function seconds(min: number, max: number): Check {
+  return (v, path, problems) => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+      problems.push(`${path} must be a number of seconds from ${min} to ${max}`);
+    }
+  };
+}
+function nullable(check: Check): Check {
+  return (v, path, problems) => {
+    if (v !== null) check(v, path, problems);
+  };
+}
 const bool: Check = (v, path, problems) => {
   if (typeof v !== "boolean") problems.push(`${path} must be true or false`);
 };
@@ -125,9 +140,22 @@ const SCHEMA: Schema = {
     shutdownDrainDelayMs: int(0, 10 * 60_000),
     maxBodyBytes: int(1024, 64 * 1024 * 1024),
     logLevel: oneOf(LogLevels),
-    metricsPort: (v, path, problems) => {
-      if (v !== null) int(1, 65535)(v, path, problems);
-    },
+    metricsPort: nullable(int(0, 65535)),
+  },
+  tls: {
+    mode: oneOf(TlsModes),
+    certFile: nullable(nonEmpty),
+    keyFile: nullable(nonEmpty),
+    caFile: nullable(nonEmpty),
+    secretName: format(isDnsSubdomain, "a Secret name (DNS subdomain)"),
+    webhookConfigName: format(isDnsSubdomain, "a MutatingWebhookConfiguration name (DNS subdomain)"),
+    caValiditySeconds: seconds(60, 100 * 365 * 86_400),
+    certValiditySeconds: seconds(1, 100 * 365 * 86_400),
+    leaseName: format(isDnsSubdomain, "a Lease name (DNS subdomain)"),
+    leaseDurationSeconds: seconds(0.1, 3600),
+    renewDeadlineSeconds: seconds(0.1, 3600),
+    retryPeriodSeconds: seconds(0.05, 3600),
+    resyncSeconds: seconds(0.1, 86_400),
   },
   service: { name: format(isDnsLabel, "a DNS label"), namespace: format(isDnsLabel, "a DNS label") },
   ignoredNamespaces: listOf(format(isDnsLabel, "a namespace name (DNS label)")),
@@ -199,6 +227,24 @@ function merge(base: unknown, over: unknown): unknown {
 }
 
 
+/** Settings that only make sense together. */
+function checkTls(config: Config, problems: string[]): void {
+  const t = config.tls;
+  if (!(t.leaseDurationSeconds > t.renewDeadlineSeconds)) {
+    problems.push(`tls.leaseDurationSeconds (${t.leaseDurationSeconds}) must be greater than tls.renewDeadlineSeconds (${t.renewDeadlineSeconds})`);
+  }
+  // client-go's rule: the renew deadline leaves room for a jittered retry (factor 1.2).
+  if (!(t.renewDeadlineSeconds > t.retryPeriodSeconds * 1.2)) {
+    problems.push(`tls.renewDeadlineSeconds (${t.renewDeadlineSeconds}) must be greater than 1.2 × tls.retryPeriodSeconds (${t.retryPeriodSeconds})`);
+  }
+  if (!(t.caValiditySeconds > t.certValiditySeconds)) {
+    problems.push(`tls.caValiditySeconds (${t.caValiditySeconds}) must be greater than tls.certValiditySeconds (${t.certValiditySeconds})`);
+  }
+  if (t.mode === "files" && (t.certFile === null) !== (t.keyFile === null)) {
+    problems.push("tls.certFile and tls.keyFile must be given together (or neither, for <server.certDir>/tls.crt and tls.key)");
+  }
+}
+
 function checkResourceOrder(config: Config, problems: string[]): void {
   for (const key of ["resources", "initResources"] as const) {
     const { requests, limits } = config.sidecar[key];
@@ -244,6 +290,7 @@ const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly [string
   ["LOG_LEVEL", ["server", "logLevel"]],
   ["CERT_DIR", ["server", "certDir"]],
   ["POD_NAMESPACE", ["service", "namespace"]],
+  ["TLS_MODE", ["tls", "mode"]],
 ];
 
 /** The rule for a two-level setting path (every env/flag setting is one). */
@@ -289,6 +336,7 @@ export function loadConfig(input: LoadConfigInput): Config {
   merged = merge(merged, overrides);
   const config = structuredClone(merged) as Config;
   checkResourceOrder(config, problems);
+  checkTls(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }

@@ -87,3 +87,8 @@ export function isImageRef(value: string): boolean {
 export function isDnsLabel(value: string): boolean {
   return value.length > 0 && value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
 }
+
+/** An object name of most kinds (RFC 1123 subdomain): dot-separated DNS labels, at most 253 characters. */
+export function isDnsSubdomain(value: string): boolean {
+  return value.length > 0 && value.length <= 253 && value.split(".").every(isDnsLabel);
+}
