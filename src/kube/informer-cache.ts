@@ -17,6 +17,11 @@ export interface InformerCache<T extends KubernetesObject> {
 export interface InformerCacheOptions {
   /** Wait before starting again after the watch fails (RBAC, network). */
   readonly retryMs?: number;
+  /** Only objects with these labels (k=v,...) / this name (metadata.name=...). */
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Called after every add, update or delete the watch delivers, and after each (re)list. */
+  readonly onChange?: () => void;
 }
 
 export async function startInformerCache<T extends KubernetesObject>(
@@ -27,16 +32,30 @@ export async function startInformerCache<T extends KubernetesObject>(
   logger: Logger,
   opts: InformerCacheOptions = {},
 ): Promise<InformerCache<T>> {
-  const { makeInformer } = await import("@kubernetes/client-node");
+  const { ListWatch, Watch } = await import("@kubernetes/client-node");
   let synced = false;
   // The informer reports a failed list as an "error" event, not as a rejected start(): synced is
   // set by a list that succeeded.
-  const informer = makeInformer<T>(kc, path, async () => {
-    const result = await list();
-    if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
-    synced = true;
-    return result;
-  });
+  const informer = new ListWatch<T>(
+    path,
+    new Watch(kc),
+    async () => {
+      const result = await list();
+      if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
+      synced = true;
+      queueMicrotask(() => opts.onChange?.());
+      return result;
+    },
+    false,
+    opts.labelSelector,
+    opts.fieldSelector,
+  );
+  if (opts.onChange) {
+    const changed = () => opts.onChange?.();
+    informer.on("add", changed);
+    informer.on("update", changed);
+    informer.on("delete", changed);
+  }
   const retryMs = opts.retryMs ?? 10_000;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;

@@ -1,0 +1,390 @@
+/**
+ * An in-process Kubernetes API server for the kinds the certificate code uses, faithful where the
+ * code depends on it: a store with a cluster-wide resourceVersion; GET (404 NotFound), list with
+ * field (metadata.name) and label (equality) selectors, watch from a resourceVersion (events
+ * replayed, ADDED/MODIFIED/DELETED, 410 Gone after `compact()`), POST (409 AlreadyExists), PUT
+ * (409 Conflict on a stale resourceVersion), PATCH (JSON Patch with `test`, merge patch), DELETE;
+ * per-kind decoding checks the real server makes (MicroTime with exactly six fractional digits,
+ * base64 Secret data and caBundle, integer leaseDurationSeconds); and RBAC built from
+ * src/kube/api-calls.ts (403 for anything the table does not allow). Clients are told apart by
+ * their bearer token, so a test can cut one replica off (`partition`).
+ */
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import fastJsonPatch from "fast-json-patch";
+import { type CallNames, describeRequest, isAllowed } from "../../src/kube/api-calls.js";
+
+type Json = Record<string, unknown>;
+
+export interface Kind {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  /** Decoding problems (→ 400) for a body of this kind. */
+  readonly decode?: (o: Json) => string[];
+}
+
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export const Kinds = {
+  Secret: {
+    group: "", version: "v1", resource: "secrets", kind: "Secret", namespaced: true,
+    decode: (o: Json) =>
+      Object.entries((o.data as Record<string, unknown> | undefined) ?? {})
+        .filter(([, v]) => typeof v !== "string" || !BASE64.test(v) || v.length % 4 !== 0)
+        .map(([k]) => `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at data.${k}`),
+  },
+  Lease: {
+    group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true,
+    decode: (o: Json) => {
+      const spec = (o.spec as Record<string, unknown> | undefined) ?? {};
+      const problems: string[] = [];
+      for (const f of ["acquireTime", "renewTime"]) {
+        const v = spec[f];
+        if (v !== undefined && v !== null && (typeof v !== "string" || !MICRO_TIME.test(v))) {
+          problems.push(`Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse (spec.${f})`);
+        }
+      }
+      const d = spec.leaseDurationSeconds;
+      if (d !== undefined && !Number.isInteger(d)) problems.push(`Lease in version "v1" cannot be handled as a Lease: spec.leaseDurationSeconds: cannot unmarshal number ${String(d)} into int32`);
+      return problems;
+    },
+  },
+  MutatingWebhookConfiguration: {
+    group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false,
+    decode: (o: Json) =>
+      ((o.webhooks as Json[] | undefined) ?? []).flatMap((w, i) => {
+        const b = (w.clientConfig as Json | undefined)?.caBundle;
+        return b === undefined || (typeof b === "string" && BASE64.test(b) && b.length % 4 === 0)
+          ? []
+          : [`MutatingWebhookConfiguration cannot be handled: illegal base64 data at webhooks[${i}].clientConfig.caBundle`];
+      }),
+  },
+  Namespace: { group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false },
+} as const satisfies Record<string, Kind>;
+
+interface StoredEvent {
+  readonly rv: number;
+  readonly type: "ADDED" | "MODIFIED" | "DELETED";
+  readonly kind: Kind;
+  readonly object: Json;
+}
+
+interface Watcher {
+  readonly kind: Kind;
+  readonly namespace: string | undefined;
+  readonly match: (o: Json) => boolean;
+  readonly res: ServerResponse;
+}
+
+export interface FakeApiServerOptions {
+  /** Enforce RBAC from src/kube/api-calls.ts with these names; omitted: allow everything. */
+  readonly rbac?: CallNames;
+  readonly version?: { major: string; minor: string; gitVersion: string };
+  readonly kinds?: readonly Kind[];
+}
+
+export interface FakeApiServer {
+  readonly url: string;
+  /** "METHOD path?query" of every request, in order. */
+  readonly requests: string[];
+  /** Requests refused by RBAC. */
+  readonly denied: string[];
+  /** A client config; `token` tells this client apart (see partition). */
+  kubeConfig(token?: string): KubeConfig;
+  get(kind: Kind, name: string, namespace?: string): Json | undefined;
+  /** Create or replace an object as another actor would (a GitOps sync, kubectl). */
+  put(kind: Kind, object: Json): Json;
+  remove(kind: Kind, name: string, namespace?: string): void;
+  /** Drop the event history: watches from an older resourceVersion get 410 Gone. */
+  compact(): void;
+  /** Refuse every request carrying `token` (a partitioned replica); undo with heal. */
+  partition(token: string): void;
+  heal(token: string): void;
+  /** Open watch connections. */
+  watchers(): number;
+  close(): Promise<void>;
+}
+
+function status(res: ServerResponse, code: number, reason: string, message: string, details?: Json): void {
+  res.writeHead(code, { "Content-Type": "application/json" });
+  res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code, ...(details && { details }) }));
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function meta(o: Json): Json {
+  return (o.metadata as Json | undefined) ?? {};
+}
+
+/** Label selector with equality terms only (k=v, k!=v, k), which is all the code uses. */
+function labelMatcher(selector: string | null): (o: Json) => boolean {
+  if (!selector) return () => true;
+  const terms = selector.split(",").filter((t) => t !== "");
+  return (o) => {
+    const labels = (meta(o).labels as Record<string, string> | undefined) ?? {};
+    return terms.every((t) => {
+      const ne = /^([^!=]+)!=(.*)$/.exec(t);
+      if (ne) return labels[ne[1] ?? ""] !== ne[2];
+      const eq = /^([^=]+)==?(.*)$/.exec(t);
+      if (eq) return labels[eq[1] ?? ""] === eq[2];
+      return Object.hasOwn(labels, t);
+    });
+  };
+}
+
+function fieldMatcher(selector: string | null): (o: Json) => boolean {
+  if (!selector) return () => true;
+  const m = /^metadata\.name=(.+)$/.exec(selector);
+  if (!m) throw new Error(`field selector not supported by the fake: ${selector}`);
+  return (o) => meta(o).name === m[1];
+}
+
+export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+  const kinds: readonly Kind[] = opts.kinds ?? Object.values(Kinds);
+  const store = new Map<string, Json>();
+  let events: StoredEvent[] = [];
+  let compactedAt = 0;
+  let rv = 1000;
+  const watchers = new Set<Watcher>();
+  const partitioned = new Set<string>();
+  const requests: string[] = [];
+  const denied: string[] = [];
+
+  const key = (kind: Kind, namespace: string | undefined, name: string) => `${kind.resource}/${namespace ?? ""}/${name}`;
+  const emit = (type: StoredEvent["type"], kind: Kind, object: Json) => {
+    events.push({ rv, type, kind, object });
+    for (const w of watchers) {
+      if (w.kind !== kind || (w.namespace !== undefined && meta(object).namespace !== w.namespace) || !w.match(object)) continue;
+      w.res.write(`${JSON.stringify({ type, object })}\n`);
+    }
+  };
+  const stamp = (kind: Kind, o: Json, previous: Json | undefined): Json => {
+    const m = meta(o);
+    const prev = previous ? meta(previous) : {};
+    return {
+      ...o,
+      apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
+      kind: kind.kind,
+      metadata: {
+        ...m,
+        uid: prev.uid ?? randomUUID(),
+        creationTimestamp: prev.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        resourceVersion: String(++rv),
+      },
+    };
+  };
+  const write = (kind: Kind, o: Json): Json => {
+    const m = meta(o);
+    const k = key(kind, m.namespace as string | undefined, String(m.name));
+    const previous = store.get(k);
+    const stored = stamp(kind, o, previous);
+    store.set(k, stored);
+    emit(previous ? "MODIFIED" : "ADDED", kind, stored);
+    return stored;
+  };
+  const erase = (kind: Kind, namespace: string | undefined, name: string): Json | undefined => {
+    const k = key(kind, namespace, name);
+    const previous = store.get(k);
+    if (!previous) return undefined;
+    store.delete(k);
+    const gone = { ...previous, metadata: { ...meta(previous), resourceVersion: String(++rv) } };
+    emit("DELETED", kind, gone);
+    return gone;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? "/";
+    const method = req.method ?? "GET";
+    requests.push(`${method} ${url}`);
+    const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+    if (partitioned.has(token)) {
+      req.socket.destroy();
+      return;
+    }
+    const attrs = describeRequest(method, url);
+    if (opts.rbac && !isAllowed(attrs, opts.rbac)) {
+      denied.push(`${method} ${url}`);
+      const what = attrs.isResource ? `${attrs.resource}${attrs.group ? `.${attrs.group}` : ""}` : attrs.path;
+      status(res, 403, "Forbidden", `${what} is forbidden: User "system:serviceaccount:test:sidecar-injector" cannot ${attrs.verb} resource "${attrs.resource}"`);
+      return;
+    }
+    if (!attrs.isResource) {
+      if (method === "GET" && attrs.path === "/version" && opts.version) return send(res, 200, { ...opts.version, platform: "linux/amd64" });
+      return status(res, 404, "NotFound", "the server could not find the requested resource");
+    }
+    const kind = kinds.find((k) => k.group === attrs.group && k.version === attrs.version && k.resource === attrs.resource);
+    if (!kind || attrs.subresource !== undefined) return status(res, 404, "NotFound", "the server could not find the requested resource");
+    const namespace = kind.namespaced ? attrs.namespace : undefined;
+    const query = new URLSearchParams(url.split("?")[1] ?? "");
+    const parts = (url.split("?")[0] ?? "").split("/").filter((p) => p !== "");
+    const after = parts[parts.indexOf(kind.resource, kind.group ? 3 : 2) + 1];
+    const nameInPath = after === undefined ? undefined : decodeURIComponent(after);
+    const notFound = (name: string) =>
+      status(res, 404, "NotFound", `${kind.resource}${kind.group ? `.${kind.group}` : ""} "${name}" not found`, { name, group: kind.group, kind: kind.resource });
+
+    if (method === "GET" && nameInPath === undefined) {
+      let match: (o: Json) => boolean;
+      try {
+        const byLabel = labelMatcher(query.get("labelSelector"));
+        const byField = fieldMatcher(query.get("fieldSelector"));
+        match = (o) => byLabel(o) && byField(o);
+      } catch (err) {
+        return status(res, 400, "BadRequest", (err as Error).message);
+      }
+      const inScope = (o: Json) => namespace === undefined || meta(o).namespace === namespace;
+      if (attrs.verb === "watch") {
+        const from = Number(query.get("resourceVersion") ?? "0");
+        res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+        res.flushHeaders();
+        if (from !== 0 && from < compactedAt) {
+          res.end(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410, message: `too old resource version: ${from} (${compactedAt})` } })}\n`);
+          return;
+        }
+        for (const e of events) {
+          if (e.rv > from && e.kind === kind && inScope(e.object) && match(e.object)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+        }
+        const w: Watcher = { kind, namespace, match, res };
+        watchers.add(w);
+        req.on("close", () => watchers.delete(w));
+        const timeout = Number(query.get("timeoutSeconds") ?? "0");
+        if (timeout > 0) setTimeout(() => res.end(), timeout * 1000).unref();
+        return;
+      }
+      const items = [...store.entries()]
+        .filter(([k]) => k.startsWith(`${kind.resource}/`))
+        .map(([, o]) => o)
+        .filter((o) => inScope(o) && match(o));
+      return send(res, 200, { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: `${kind.kind}List`, metadata: { resourceVersion: String(rv) }, items });
+    }
+
+    if (method === "GET") {
+      const o = store.get(key(kind, namespace, nameInPath ?? ""));
+      return o ? send(res, 200, o) : notFound(nameInPath ?? "");
+    }
+
+    if (method === "DELETE") {
+      const gone = erase(kind, namespace, nameInPath ?? "");
+      return gone ? send(res, 200, gone) : notFound(nameInPath ?? "");
+    }
+
+    let body: Json;
+    const text = await readBody(req);
+    const contentType = req.headers["content-type"] ?? "";
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return status(res, 400, "BadRequest", "the request body is not JSON");
+    }
+
+    if (method === "PATCH") {
+      const current = store.get(key(kind, namespace, nameInPath ?? ""));
+      if (!current) return notFound(nameInPath ?? "");
+      if (contentType.startsWith("application/json-patch+json")) {
+        const error = fastJsonPatch.validate(parsed as fastJsonPatch.Operation[], current);
+        if (error) return status(res, 422, "Invalid", `the server rejected our request due to an error in our request: ${error.name}: ${error.message.split("\n")[0]}`);
+        body = fastJsonPatch.applyPatch(structuredClone(current), parsed as fastJsonPatch.Operation[], false, false).newDocument as Json;
+      } else if (contentType.startsWith("application/merge-patch+json")) {
+        body = mergePatch(current, parsed) as Json;
+      } else {
+        return status(res, 415, "UnsupportedMediaType", `the body of the request was in an unknown format: ${contentType}`);
+      }
+      const precondition = meta(body).resourceVersion;
+      if (precondition !== undefined && precondition !== meta(current).resourceVersion) {
+        return status(res, 409, "Conflict", `Operation cannot be fulfilled on ${kind.resource} "${nameInPath}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+    } else {
+      body = parsed as Json;
+    }
+
+    const problems = kind.decode?.(body) ?? [];
+    if (problems.length > 0) return status(res, 400, "BadRequest", problems.join("; "));
+    const name = meta(body).name;
+    if (typeof name !== "string" || name === "") return status(res, 422, "Invalid", `${kind.kind} is invalid: metadata.name: Required value`);
+    const bodyNs = meta(body).namespace;
+    if (kind.namespaced && bodyNs !== undefined && bodyNs !== namespace) {
+      return status(res, 400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+    }
+    const object = { ...body, metadata: { ...meta(body), ...(kind.namespaced && { namespace }) } };
+    const existing = store.get(key(kind, namespace, name));
+
+    if (method === "POST") {
+      if (existing) return status(res, 409, "AlreadyExists", `${kind.resource} "${name}" already exists`, { name, kind: kind.resource });
+      return send(res, 201, write(kind, object));
+    }
+    if (method === "PUT" || method === "PATCH") {
+      if (nameInPath !== name) return status(res, 400, "BadRequest", `the name of the object (${name}) does not match the name on the URL (${nameInPath})`);
+      if (!existing) return notFound(name);
+      const want = meta(body).resourceVersion;
+      if (method === "PUT" && want !== undefined && want !== meta(existing).resourceVersion) {
+        return status(res, 409, "Conflict", `Operation cannot be fulfilled on ${kind.resource}${kind.group ? `.${kind.group}` : ""} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      return send(res, 200, write(kind, object));
+    }
+    return status(res, 405, "MethodNotAllowed", `${method} is not supported`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => status(res, 500, "InternalError", String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    requests,
+    denied,
+    kubeConfig(token = "test-token") {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: "fake", server: url, skipTLSVerify: true }],
+        users: [{ name: "fake", token }],
+        contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
+        currentContext: "fake",
+      });
+      return kc;
+    },
+    get: (kind, name, namespace) => store.get(key(kind, kind.namespaced ? namespace : undefined, name)),
+    put: (kind, object) => write(kind, object),
+    remove: (kind, name, namespace) => void erase(kind, kind.namespaced ? namespace : undefined, name),
+    compact() {
+      compactedAt = rv + 1;
+      events = [];
+    },
+    partition: (token) => void partitioned.add(token),
+    heal: (token) => void partitioned.delete(token),
+    watchers: () => watchers.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const w of watchers) w.res.end();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** RFC 7396 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const out: Json = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Json) } : {};
+  for (const [k, v] of Object.entries(patch as Json)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
