@@ -12,9 +12,16 @@ export interface Metrics {
   configReload(result: "success" | "failure"): void;
   /** notAfter of the serving certificate and of the CA, as Unix time. */
   setCertificateExpiry(serving: Date, ca: Date | undefined): void;
+  /** Certificate work done by this replica (see CertificateEvents). */
+  certificateEvent(event: CertificateEvent): void;
+  /** Whether this replica leads the certificate work (self-managed TLS). */
+  setLeader(leader: boolean): void;
   /** Findings by code from the latest in-server audit. */
   setAuditFindings(counts: Readonly<Record<string, number>>): void;
 }
+
+export const CertificateEvents = ["ca_issued", "serving_issued", "previous_ca_dropped", "ca_bundle_patched", "certificate_loaded"] as const;
+export type CertificateEvent = (typeof CertificateEvents)[number];
 
 export type ReviewOutcome =
   | { readonly result: "inject" }
@@ -67,6 +74,18 @@ export function createMetrics(version: string): Metrics {
     labelNames: ["code"],
     registers: [registry],
   });
+  const certEvents = new Counter({
+    name: "sidecar_injector_certificate_events_total",
+    help: "Certificate work: CAs and serving certificates issued, previous CAs dropped, caBundle patches, certificates loaded from the Secret.",
+    labelNames: ["event"],
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: "sidecar_injector_leader",
+    help: "1 when this replica is the leader that issues certificates and patches the caBundle (self-managed TLS).",
+    registers: [registry],
+  });
+  for (const event of CertificateEvents) certEvents.inc({ event }, 0);
   build.set({ version, node: process.version }, 1);
   for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
 
@@ -81,6 +100,12 @@ export function createMetrics(version: string): Metrics {
     },
     configReload(result) {
       reloads.inc({ result });
+    },
+    certificateEvent(event) {
+      certEvents.inc({ event });
+    },
+    setLeader(on) {
+      leader.set(on ? 1 : 0);
     },
     setAuditFindings(counts) {
       for (const [code, n] of Object.entries(counts)) findings.set({ code }, n);

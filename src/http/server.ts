@@ -17,7 +17,8 @@ export interface Lifecycle {
 
 export interface ServerOptions {
   readonly app: RequestListener;
-  readonly tls: KeyPair;
+  /** The serving pair; null: handshakes fail until setCertificate (self-managed TLS waiting for its Secret). */
+  readonly tls: KeyPair | null;
   readonly port: number;
   readonly host: string;
   readonly logger: Logger;
@@ -46,7 +47,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { logger, lifecycle } = opts;
   const server = createServer(
-    { key: opts.tls.key, cert: opts.tls.cert, minVersion: "TLSv1.2" },
+    { ...(opts.tls && { key: opts.tls.key, cert: opts.tls.cert }), minVersion: "TLSv1.2" },
     opts.app,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

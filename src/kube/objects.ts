@@ -7,6 +7,8 @@
  */
 import type {
   KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
   V1Lease,
   V1MutatingWebhookConfiguration,
   V1Secret,
@@ -25,8 +27,10 @@ export type PatchOperation =
   | { readonly op: "add" | "replace" | "test"; readonly path: string; readonly value: unknown }
   | { readonly op: "remove"; readonly path: string };
 
-export interface NamespacedObjects<T> {
+export interface NamespacedObjects<T extends KubernetesObject> {
   get(name: string): Promise<T | null>;
+  /** A list holding at most the named object (for a watch-backed cache of that one object). */
+  listNamed(name: string): Promise<KubernetesListObject<T>>;
   create(object: T): Promise<T>;
   /** Replace with the object's resourceVersion as a precondition (409 → ConflictError). */
   replace(object: T): Promise<T>;
@@ -41,6 +45,7 @@ export interface ClusterObjects {
   };
   readonly webhookConfigs: {
     get(name: string): Promise<V1MutatingWebhookConfiguration | null>;
+    listNamed(name: string): Promise<KubernetesListObject<V1MutatingWebhookConfiguration>>;
     patch(name: string, ops: readonly PatchOperation[]): Promise<V1MutatingWebhookConfiguration>;
   };
   /** The client config, for watches (informer-cache.ts). */
@@ -84,6 +89,11 @@ async function call<T>(what: string, timeoutMs: number, run: () => Promise<T>): 
   }
 }
 
+/** The field selector that names one object (RBAC's resourceNames then authorizes list and watch). */
+export function byName(name: string): string {
+  return `metadata.name=${name}`;
+}
+
 async function orNull<T>(run: Promise<T>): Promise<T | null> {
   try {
     return await run;
@@ -105,6 +115,7 @@ export async function clusterObjects(kc: KubeConfig, namespace: string, timeoutM
     kubeConfig: kc,
     secrets: {
       get: (name) => orNull(c(`get secret ${namespace}/${name}`, () => core.readNamespacedSecret({ name, namespace }))),
+      listNamed: (name) => c(`list secrets ${namespace} (${name})`, () => core.listNamespacedSecret({ namespace, fieldSelector: byName(name) })),
       create: (body) => c(`create secret ${namespace}/${body.metadata?.name}`, () => core.createNamespacedSecret({ namespace, body })),
       replace: (body) => {
         const name = body.metadata?.name ?? "";
@@ -113,6 +124,7 @@ export async function clusterObjects(kc: KubeConfig, namespace: string, timeoutM
     },
     leases: {
       get: (name) => orNull(c(`get lease ${namespace}/${name}`, () => coordination.readNamespacedLease({ name, namespace }))),
+      listNamed: (name) => c(`list leases ${namespace} (${name})`, () => coordination.listNamespacedLease({ namespace, fieldSelector: byName(name) })),
       create: (body) => c(`create lease ${namespace}/${body.metadata?.name}`, () => coordination.createNamespacedLease({ namespace, body })),
       replace: (body) => {
         const name = body.metadata?.name ?? "";
@@ -126,6 +138,8 @@ export async function clusterObjects(kc: KubeConfig, namespace: string, timeoutM
     },
     webhookConfigs: {
       get: (name) => orNull(c(`get mutatingwebhookconfiguration ${name}`, () => admission.readMutatingWebhookConfiguration({ name }))),
+      listNamed: (name) =>
+        c(`list mutatingwebhookconfigurations (${name})`, () => admission.listMutatingWebhookConfiguration({ fieldSelector: byName(name) })),
       patch: (name, ops) =>
         c(`patch mutatingwebhookconfiguration ${name}`, () =>
           admission.patchMutatingWebhookConfiguration({ name, body: ops as object[] }, jsonPatch),

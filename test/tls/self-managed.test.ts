@@ -1,0 +1,269 @@
+/**
+ * Self-managed certificates with several replicas in one process, each with its own HTTPS
+ * server, against the in-process API server (through the real client-node, RBAC from the call
+ * table enforced). Clients pin the CA from the live caBundle, as kube-apiserver does.
+ */
+import { request as httpsRequest } from "node:https";
+import { afterEach, describe, expect, it } from "@jest/globals";
+import type { TlsConfig } from "../../src/config/config.js";
+import { type Lifecycle, type ServerHandle, startServer } from "../../src/http/server.js";
+import { microTime } from "../../src/kube/leader-election.js";
+import { clusterObjects } from "../../src/kube/objects.js";
+import { silentLogger } from "../../src/log.js";
+import { generateCA } from "../../src/tls/certificates.js";
+import { decodeBundle, fingerprintOf, issuerAmong } from "../../src/tls/rotation.js";
+import { type SelfManagedCerts, decodeSecret, startSelfManagedCerts } from "../../src/tls/self-managed.js";
+import { aPod, reviewFor, testApp, testConfig } from "../support/builders.js";
+import { type FakeApiServer, Kinds, startFakeApiServer } from "../support/fake-apiserver.js";
+
+const NS = "mesh";
+const SERVICE = "injector";
+const NAMES = [SERVICE, `${SERVICE}.${NS}`, `${SERVICE}.${NS}.svc`, `${SERVICE}.${NS}.svc.cluster.local`];
+const HOST = `${SERVICE}.${NS}.svc`;
+const TLS: TlsConfig = {
+  ...testConfig().tls,
+  mode: "self-managed",
+  secretName: "injector-certs",
+  webhookConfigName: "injector",
+  leaseName: "injector-leader",
+  leaseDurationSeconds: 1,
+  renewDeadlineSeconds: 0.7,
+  retryPeriodSeconds: 0.1,
+  resyncSeconds: 5,
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Replica {
+  readonly id: string;
+  readonly certs: SelfManagedCerts;
+  readonly server: ServerHandle;
+  stopped: boolean;
+}
+
+let api: FakeApiServer;
+let replicas: Replica[] = [];
+
+afterEach(async () => {
+  for (const r of replicas) {
+    if (r.stopped) continue;
+    await r.certs.stop({ crash: true });
+    await r.server.close(200);
+  }
+  replicas = [];
+  await api?.close();
+});
+
+async function start(rbac = true): Promise<void> {
+  api = await startFakeApiServer(rbac ? { rbac: { namespace: NS, secret: TLS.secretName, webhookConfig: TLS.webhookConfigName } } : {});
+  api.put(Kinds.MutatingWebhookConfiguration, webhookConfig());
+}
+
+function webhookConfig(caBundle?: string): Record<string, unknown> {
+  const hook = (name: string) => ({
+    name,
+    clientConfig: { service: { name: SERVICE, namespace: NS, path: "/inject", port: 443 }, ...(caBundle !== undefined && { caBundle }) },
+    admissionReviewVersions: ["v1"],
+    sideEffects: "None",
+  });
+  return { metadata: { name: TLS.webhookConfigName }, webhooks: [hook("namespace.sidecar-injector.io"), hook("object.sidecar-injector.io")] };
+}
+
+async function replica(id: string, tls: TlsConfig = TLS): Promise<Replica> {
+  const lifecycle: Lifecycle = { ready: true, draining: false };
+  let certs: SelfManagedCerts | undefined;
+  const app = testApp({ health: { ready: () => certs?.readiness().ready ?? false, draining: () => false } });
+  const server = await startServer({ app, tls: null, port: 0, host: "127.0.0.1", logger: silentLogger(), lifecycle });
+  const objects = await clusterObjects(api.kubeConfig(id), NS, 2000);
+  certs = await startSelfManagedCerts({ objects, tls, names: NAMES, identity: id, logger: silentLogger(), onMaterial: (m) => server.setCertificate(m) });
+  const r: Replica = { id, certs, server, stopped: false };
+  replicas.push(r);
+  return r;
+}
+
+async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 8000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+function liveBundles(): string[][] {
+  const mwc = api.get(Kinds.MutatingWebhookConfiguration, TLS.webhookConfigName) as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+  return mwc.webhooks.map((w) => decodeBundle(w.clientConfig.caBundle));
+}
+
+function secretState() {
+  const s = api.get(Kinds.Secret, TLS.secretName, NS);
+  return s ? decodeSecret(s as never) : null;
+}
+
+/** POST a review over a new TLS connection that trusts exactly the live caBundle, as the API server does. */
+function review(r: Replica, ca = liveBundles()[0] ?? []): Promise<number> {
+  const body = JSON.stringify(reviewFor(aPod()));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port: r.server.port, servername: HOST, ca: ca.join(""), method: "POST", path: "/inject", agent: false, headers: { "Content-Type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const leaders = () => replicas.filter((r) => !r.stopped && r.certs.isLeader());
+const allReady = () => replicas.filter((r) => !r.stopped).every((r) => r.certs.readiness().ready);
+async function crash(r: Replica): Promise<void> {
+  r.stopped = true;
+  await r.certs.stop({ crash: true });
+  await r.server.close(200);
+}
+
+describe("self-managed certificates", () => {
+  it("three replicas: one leader creates the Secret and the caBundle, every replica serves a certificate the bundle trusts", async () => {
+    await start();
+    await Promise.all(["r1", "r2", "r3"].map((id) => replica(id)));
+    await until("all ready", allReady);
+    expect(leaders()).toHaveLength(1);
+    const state = secretState();
+    expect(state?.caCert && state.cert && state.key && state.caKey).toBeTruthy();
+    for (const bundle of liveBundles()) expect(bundle.map(fingerprintOf)).toEqual([fingerprintOf(state?.caCert ?? "")]);
+    for (const r of replicas) {
+      expect(await review(r)).toBe(200);
+      expect(r.certs.material()?.cert).toBe(state?.cert);
+    }
+    // Heartbeats name the CA each replica serves from.
+    const hb = api.get(Kinds.Lease, "injector-leader-r2", NS) as { metadata: { annotations: Record<string, string> } };
+    expect(hb.metadata.annotations["sidecar-injector.io/serving-ca"]).toBe(fingerprintOf(state?.caCert ?? ""));
+    expect(api.denied).toEqual([]);
+  });
+
+  it("a follower started before any Secret exists waits, not ready and without a certificate of its own", async () => {
+    await start();
+    // A live leader that never writes: the follower must wait for it.
+    const ghost = () => ({ metadata: { name: TLS.leaseName, namespace: NS }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 1, renewTime: microTime(Date.now()) } });
+    api.put(Kinds.Lease, ghost());
+    const renewing = setInterval(() => api.put(Kinds.Lease, { ...(api.get(Kinds.Lease, TLS.leaseName, NS) as object), ...ghost() }), 200);
+    const f = await replica("follower");
+    await sleep(800);
+    expect(f.certs.readiness()).toEqual({ ready: false, reason: "waiting for the leader to publish the certificate Secret" });
+    expect(f.certs.material()).toBeNull();
+    expect(secretState()).toBeNull();
+    await expect(review(f, [])).rejects.toThrow(/handshake|alert|EPROTO/i);
+    clearInterval(renewing);
+    await until("follower leads and serves", () => f.certs.isLeader() && f.certs.readiness().ready);
+    expect(await review(f)).toBe(200);
+  });
+
+  it("a crashed leader is replaced within the lease duration, and its successor keeps rotating", async () => {
+    await start();
+    const tls = { ...TLS, certValiditySeconds: 3 };
+    await Promise.all(["r1", "r2", "r3"].map((id) => replica(id, tls)));
+    await until("all ready", allReady);
+    const [old] = leaders();
+    await crash(old as Replica);
+    const t0 = Date.now();
+    const [next] = await until("a new leader", () => (leaders().length === 1 ? leaders() : false), 4000);
+    expect(Date.now() - t0).toBeLessThan(tls.leaseDurationSeconds * 1000 + 600);
+    expect(next?.id).not.toBe(old?.id);
+    // Certificates valid 3 s renew with 1 s left: the new leader issues at least two more.
+    const seen = new Set<string>([secretState()?.cert ?? ""]);
+    await until("two renewals by the new leader", () => {
+      seen.add(secretState()?.cert ?? "");
+      return seen.size >= 3;
+    }, 8000);
+    await until("survivors serve the latest", () => replicas.filter((r) => !r.stopped).every((r) => r.certs.material()?.cert === secretState()?.cert));
+  });
+
+  it("a deleted Secret is regenerated; the old CA stays trusted until every replica serves from the new one", async () => {
+    await start();
+    await Promise.all(["r1", "r2"].map((id) => replica(id)));
+    await until("all ready", allReady);
+    const oldCa = fingerprintOf(secretState()?.caCert ?? "");
+    api.remove(Kinds.Secret, TLS.secretName, NS);
+    const bundles = new Set<string>();
+    const record = setInterval(() => bundles.add(liveBundles()[0]?.map(fingerprintOf).join(",") ?? ""), 5);
+    await until("a new CA served by all", () => {
+      const s = secretState();
+      const ca = s?.caCert ? fingerprintOf(s.caCert) : "";
+      return ca !== "" && ca !== oldCa && replicas.every((r) => issuerAmong(r.certs.material()?.cert ?? "", [s?.caCert ?? ""]) === ca) && allReady();
+    });
+    const newCa = fingerprintOf(secretState()?.caCert ?? "");
+    await until("old CA dropped", () => liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === newCa));
+    clearInterval(record);
+    expect([...bundles]).toEqual([oldCa, `${newCa},${oldCa}`, newCa]);
+    expect(secretState()?.previousCas).toEqual([]);
+  });
+
+  it("a caBundle reset by a GitOps sync is patched back within seconds", async () => {
+    await start();
+    await replica("r1");
+    await until("ready", allReady);
+    const good = liveBundles();
+    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(""));
+    const t0 = Date.now();
+    await until("re-patched", () => liveBundles().every((b) => b.length === 1), 3000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(liveBundles()).toEqual(good);
+  });
+
+  it("readiness follows the live caBundle: a bundle that does not trust the serving certificate makes the replica unready", async () => {
+    await start();
+    const r = await replica("r1");
+    await until("ready", allReady);
+    await r.certs.stop({ crash: true }); // nobody will re-patch
+    r.stopped = true;
+    const other = await generateCA({ commonName: "other", days: 1, now: new Date() });
+    const before = r.certs.readiness();
+    expect(before.ready).toBe(true);
+    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(Buffer.from(other.cert).toString("base64")));
+    // The stopped replica no longer watches; a fresh one (never leading) reads the live bundle.
+    const ghost = { metadata: { name: TLS.leaseName, namespace: NS }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 30, renewTime: microTime(Date.now()) } };
+    api.put(Kinds.Lease, { ...(api.get(Kinds.Lease, TLS.leaseName, NS) as object), ...ghost });
+    const f = await replica("r2");
+    await until("loaded", () => f.certs.material() !== null);
+    await until("unready", () => f.certs.readiness().ready === false);
+    expect(f.certs.readiness().reason).toBe("the caBundle of namespace.sidecar-injector.io, object.sidecar-injector.io does not trust the serving certificate");
+    await r.server.close(200);
+  });
+
+  it("rotates the CA and serving certificates under continuous HTTPS reviews pinned to the live caBundle, with no failed request", async () => {
+    await start();
+    // A CA valid 9 s rotates with 3 s left; serving certificates valid 3 s renew with 1 s left.
+    const tls = { ...TLS, caValiditySeconds: 9, certValiditySeconds: 3 };
+    await Promise.all(["r1", "r2", "r3"].map((id) => replica(id, tls)));
+    await until("all ready", allReady);
+    const firstCa = fingerprintOf(secretState()?.caCert ?? "");
+    const cas = new Set<string>();
+    const certs = new Set<string>();
+    const bundleSizes = new Set<number>();
+    const outcomes: Array<number | string> = [];
+    let running = true;
+    const client = (async () => {
+      for (let i = 0; running; i++) {
+        const r = replicas[i % replicas.length] as Replica;
+        const s = secretState();
+        cas.add(fingerprintOf(s?.caCert ?? ""));
+        certs.add(s?.cert ?? "");
+        bundleSizes.add(liveBundles()[0]?.length ?? 0);
+        outcomes.push(await review(r).catch((err: Error) => err.message));
+      }
+    })();
+    await until("CA rotated and the old one dropped", () => {
+      const ca = fingerprintOf(secretState()?.caCert ?? "");
+      return ca !== firstCa && liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === ca);
+    }, 15_000);
+    running = false;
+    await client;
+    expect(outcomes.filter((o) => o !== 200).slice(0, 5)).toEqual([]);
+    expect(outcomes.length).toBeGreaterThan(50);
+    expect(cas.size).toBeGreaterThanOrEqual(2);
+    expect(certs.size).toBeGreaterThanOrEqual(3);
+    expect([...bundleSizes].sort()).toEqual([1, 2]);
+  });
+});
