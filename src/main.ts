@@ -21,9 +21,9 @@ import { type AuditReport, auditCluster } from "./audit/audit.js";
 import { type Logger, createStdoutLogger } from "./log.js";
 import { startMetricsServer } from "./http/metrics-server.js";
 import { createMetrics } from "./metrics.js";
-import { describeCertificate } from "./tls/certificates.js";
 import { packageVersion } from "./version.js";
-import { loadOrCreateLocalCerts, servingNames, watchCertDir } from "./tls/cert-store.js";
+import { canonicalJson } from "./json-values.js";
+import { replicaIdentity, resolveTlsMode, startServingCertificates } from "./tls/serving.js";
 
 export interface ServeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -77,7 +77,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const logger = createStdoutLogger(config.server.logLevel);
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
-  const kc = await loadKubeConfig(clusterAccessFrom(opts.env), logger);
+  const access = clusterAccessFrom(opts.env);
+  const kc = await loadKubeConfig(access, logger);
   const native = await learnNativeSidecarSupport(config, kc, logger);
   // Namespace labels for the admission path come from a watch, never from a call per request.
   const namespaces = kc === null ? null : await startNamespaceCache(kc, logger);
@@ -89,18 +90,18 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   });
   let context = contextFor(config);
 
-  const names = servingNames(config.service, config.sidecar.clusterDomain);
-  const certs = await loadOrCreateLocalCerts({ dir: config.server.certDir, names, now: new Date() });
-  const certInfo = describeCertificate(certs.material.cert);
-  logger.info(
-    { dir: config.server.certDir, action: certs.action, notAfter: certInfo.notAfter.toISOString(), names },
-    "serving certificate ready",
-  );
-
   const metrics = createMetrics(packageVersion());
-  metrics.setCertificateExpiry(certInfo.notAfter, describeCertificate(certs.material.caCert).notAfter);
-  let currentCa = certs.material.caCert;
-  const servedCa = () => currentCa;
+  let server: ServerHandle | undefined;
+  const certs = await startServingCertificates({
+    config,
+    mode: resolveTlsMode(config.tls.mode, access),
+    kc,
+    identity: replicaIdentity(opts.env),
+    logger,
+    metrics,
+    onChange: (m) => server?.setCertificate(m),
+  });
+  const servedCa = () => certs.material()?.caCert || undefined;
   // GET /audit: the same audit as the CLI, from watch-backed caches (read-only, off by default).
   const clusterCaches = config.auditEndpoint && kc !== null ? await startClusterCaches(kc, logger) : null;
   if (config.auditEndpoint && kc === null) logger.warn("auditEndpoint is on but no cluster is configured: GET /audit stays off");
@@ -116,34 +117,34 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     return report;
   };
   if (clusterCaches !== null) setInterval(() => audit(), AUDIT_INTERVAL_MS).unref();
+  const health = {
+    ready: () => lifecycle.ready && certs.readiness().ready,
+    draining: () => lifecycle.draining,
+    detail: () => (lifecycle.draining ? "draining" : !lifecycle.ready ? "starting" : certs.readiness().reason),
+  };
   const app = createApp({
     context: () => context,
     metrics,
     ...(config.auditEndpoint && kc !== null && { audit: () => audit() }),
     logger,
     now: () => performance.now(),
-    health: { ready: () => lifecycle.ready, draining: () => lifecycle.draining },
+    health,
     maxBodyBytes: () => context.template.config.server.maxBodyBytes,
   });
-  const server = await startServer({
+  const initial = certs.material();
+  server = await startServer({
     app,
-    tls: certs.material,
+    tls: initial,
     port: config.server.port,
     host: config.server.host,
     logger,
     lifecycle,
   });
 
-  const certWatch = watchCertDir(
-    config.server.certDir,
-    (m) => {
-      server.setCertificate(m);
-      if (m.caCert) currentCa = m.caCert;
-      metrics.setCertificateExpiry(describeCertificate(m.cert).notAfter, m.caCert ? describeCertificate(m.caCert).notAfter : undefined);
-    },
-    logger,
-  );
-  const metricsServer = config.server.metricsPort === null ? null : await startMetricsServer(metrics, config.server.metricsPort, config.server.host, logger);
+  // A pair that arrived while the listener was starting.
+  const latest = certs.material();
+  if (latest !== null && latest !== initial) server.setCertificate(latest);
+  const metricsServer = config.server.metricsPort === null ? null : await startMetricsServer(metrics, health, config.server.metricsPort, config.server.host, logger);
   const configWatch =
     opts.configPath === undefined || fileText === undefined
       ? undefined
@@ -153,11 +154,12 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
           logger,
           build: (text) => build(text),
           onChange: (next) => {
-            const restartOnly = (["port", "host", "certDir"] as const).filter(
-              (k) => next.server[k] !== config.server[k],
-            );
+            const restartOnly = [
+              ...(["port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
+              ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
+            ];
             if (restartOnly.length > 0) {
-              logger.warn({ settings: restartOnly.map((k) => `server.${k}`) }, "these settings take effect on restart");
+              logger.warn({ settings: restartOnly }, "these settings take effect on restart");
             }
             context = contextFor(next);
             metrics.configReload("success");
@@ -167,7 +169,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
 
   lifecycle.ready = true;
   logger.info(
-    { port: server.port, host: server.host, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars },
+    { port: server.port, host: server.host, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars, tls: certs.mode },
     "sidecar-injector listening",
   );
   logger.flush();
@@ -176,12 +178,14 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     server,
     logger,
     async stop(deadlineMs = config.server.shutdownDeadlineMs, drainDelayMs = config.server.shutdownDrainDelayMs) {
-      certWatch.close();
       configWatch?.close();
       await namespaces?.stop().catch(() => undefined);
       await clusterCaches?.stop().catch(() => undefined);
       metricsServer?.close();
-      return server.close(deadlineMs, drainDelayMs);
+      const closed = await (server as ServerHandle).close(deadlineMs, drainDelayMs);
+      // After the listener: the leader releases its Lease and the heartbeat goes.
+      await certs.stop().catch(() => undefined);
+      return closed;
     },
   };
 }

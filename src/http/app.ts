@@ -28,6 +28,17 @@ export interface Health {
   readonly ready: () => boolean;
   /** Shutting down: answer, but close each connection after its response. */
   readonly draining: () => boolean;
+  /** Why the replica is (not) ready, for the /readyz body (e.g. the certificate's state). */
+  readonly detail?: () => string;
+}
+
+/** The /readyz answer, shared by the webhook port and the plain probe port. */
+export function readyzResponse(health: Health): { status: number; body: { status: string; reason?: string } } {
+  const reason = health.detail?.();
+  const extra = reason === undefined ? {} : { reason };
+  if (health.draining()) return { status: 503, body: { status: "draining", ...extra } };
+  if (health.ready()) return { status: 200, body: { status: "ready", ...extra } };
+  return { status: 503, body: { status: "starting", ...extra } };
 }
 
 export interface AppDeps extends AdmissionDeps {
@@ -71,8 +82,8 @@ function createExpressApp(deps: AppDeps): express.Express {
   });
 
   app.get(Paths.Readyz, (_req, res) => {
-    if (deps.health.ready() && !deps.health.draining()) res.json({ status: "ready" });
-    else res.status(503).json({ status: deps.health.draining() ? "draining" : "starting" });
+    const answer = readyzResponse(deps.health);
+    res.status(answer.status).json(answer.body);
   });
 
   app.get(Paths.Metrics, async (_req, res, next) => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { silentLogger } from "../log.js";
 import { checkServingPair, describeCertificate, generateCA, generateServingCert } from "./certificates.js";
-import { loadOrCreateLocalCerts, readServingFiles, servingNames, watchCertDir } from "./cert-store.js";
+import { folderPaths, loadOrCreateLocalCerts, readServingFiles, servingNames, watchServingFiles } from "./cert-store.js";
 
 const names = servingNames({ name: "sidecar-injector", namespace: "mesh" });
 const now = new Date("2026-11-25T12:00:00Z");
@@ -83,11 +83,11 @@ describe("checkServingPair", () => {
   });
 });
 
-describe("watchCertDir", () => {
+describe("watchServingFiles", () => {
   it("hands over a new usable pair and ignores an unusable one", async () => {
     const first = await loadOrCreateLocalCerts({ dir, names, now: new Date() });
     const seen: string[] = [];
-    const w = watchCertDir(dir, (m) => seen.push(m.cert), silentLogger(), () => new Date(), 20);
+    const w = watchServingFiles(folderPaths(dir), (m) => seen.push(m.cert), silentLogger(), () => new Date(), 20, describeCertificate(first.material.cert).fingerprint256);
     await new Promise((r) => setTimeout(r, 50));
     writeFileSync(join(dir, "tls.crt"), "not a cert");
     await new Promise((r) => setTimeout(r, 200));
@@ -99,6 +99,20 @@ describe("watchCertDir", () => {
     for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     w.close();
     expect(seen).toEqual([next.cert]);
-    await expect(readServingFiles(dir, new Date())).resolves.toMatchObject({ cert: next.cert });
+    await expect(readServingFiles(folderPaths(dir), new Date())).resolves.toMatchObject({ cert: next.cert });
+  });
+});
+
+describe("files mode", () => {
+  it("reads a pair from explicit paths without a CA, and refuses an expired one", async () => {
+    const ca = await generateCA({ commonName: "ca", days: 10, now: new Date() });
+    const pair = await generateServingCert({ ca, names, days: 1, now: new Date() });
+    const old = await generateServingCert({ ca, names, days: 1, now: new Date(Date.now() - 3 * 86_400_000) });
+    writeFileSync(join(dir, "mine.crt"), pair.cert);
+    writeFileSync(join(dir, "mine.key"), pair.key);
+    writeFileSync(join(dir, "old.crt"), old.cert);
+    await expect(readServingFiles({ cert: join(dir, "mine.crt"), key: join(dir, "mine.key") }, new Date())).resolves.toEqual({ caCert: "", cert: pair.cert, key: pair.key });
+    await expect(readServingFiles({ cert: join(dir, "old.crt"), key: join(dir, "mine.key") }, new Date())).rejects.toThrow(/old.crt: the certificate expired at/);
+    await expect(readServingFiles({ cert: join(dir, "none.crt"), key: join(dir, "none.key") }, new Date())).rejects.toThrow(/no certificate and key at/);
   });
 });

@@ -4,8 +4,9 @@
  * when there is no usable CA. Private keys are written with mode 0600, atomically (temp + rename).
  * A watcher swaps in changed files (e.g. a mounted Secret updated by symlink swap) via a callback.
  */
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { CertificateError } from "../errors.js";
 import { type FolderWatch, watchFolder } from "../watch-folder.js";
@@ -112,44 +113,66 @@ export async function loadOrCreateLocalCerts(
   return { material: { caCert: signer.cert, cert: pair.cert, key: pair.key }, action };
 }
 
+/** Where a serving pair is read from: the cert folder's files, or paths given in files mode. */
+export interface ServingPaths {
+  readonly cert: string;
+  readonly key: string;
+  /** Optional in files mode (the CA is then unknown to the injector). */
+  readonly ca?: string | undefined;
+}
+
+export function folderPaths(dir: string): ServingPaths {
+  return { cert: join(dir, CertFile.Cert), key: join(dir, CertFile.Key), ca: join(dir, CertFile.CaCert) };
+}
+
 /** Read the serving pair (and CA) as they are now; throws CertificateError when unusable. */
-export async function readServingFiles(dir: string, now: Date): Promise<ServingMaterial> {
-  const [caCert, cert, key] = await Promise.all(
-    [CertFile.CaCert, CertFile.Cert, CertFile.Key].map((f) => readIfExists(join(dir, f))),
-  );
-  if (!cert || !key) throw new CertificateError(`${dir} has no ${CertFile.Cert}/${CertFile.Key}`);
-  const problems = caCert ? checkServingPair({ cert, key }, caCert, [], now) : [];
-  if (problems.length > 0) throw new CertificateError(`${dir}: ${problems.join("; ")}`);
+export async function readServingFiles(paths: ServingPaths, now: Date): Promise<ServingMaterial> {
+  const [cert, key, caCert] = await Promise.all([paths.cert, paths.key, paths.ca].map((f) => (f === undefined ? undefined : readIfExists(f))));
+  if (!cert || !key) throw new CertificateError(`no certificate and key at ${paths.cert} and ${paths.key}`);
+  const problems = caCert ? checkServingPair({ cert, key }, caCert, [], now) : checkValidity({ cert, key }, now);
+  if (problems.length > 0) throw new CertificateError(`${paths.cert}: ${problems.join("; ")}`);
   return { caCert: caCert ?? "", cert, key };
 }
 
+/** Without a CA to check against: the key matches and the certificate is within its validity. */
+function checkValidity(pair: KeyPair, now: Date): string[] {
+  try {
+    const info = describeCertificate(pair.cert);
+    const problems: string[] = [];
+    if (now < info.notBefore) problems.push(`the certificate is not valid before ${info.notBefore.toISOString()}`);
+    if (now >= info.notAfter) problems.push(`the certificate expired at ${info.notAfter.toISOString()}`);
+    if (!new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key))) problems.push("the private key does not match the certificate");
+    return problems;
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
 /**
- * Watch the folder and call `onChange` with the new material when the files change and are
+ * Watch the files' folders and call `onChange` with the new material when they change and are
  * usable; unusable files are logged and the current certificate stays in service.
  */
-export function watchCertDir(
-  dir: string,
+export function watchServingFiles(
+  paths: ServingPaths,
   onChange: (m: ServingMaterial) => void,
   logger: Logger,
   now: () => Date = () => new Date(),
   debounceMs = 250,
+  initialFingerprint = "",
 ): FolderWatch {
-  let last = "";
+  let last = initialFingerprint;
   const reload = async (): Promise<void> => {
     try {
-      const m = await readServingFiles(dir, now());
+      const m = await readServingFiles(paths, now());
       const fingerprint = describeCertificate(m.cert).fingerprint256;
       if (fingerprint === last) return;
       last = fingerprint;
       onChange(m);
     } catch (err) {
-      logger.warn({ dir, err: (err as Error).message }, "certificate files changed but are not usable; keeping the current certificate");
+      logger.warn({ cert: paths.cert, err: (err as Error).message }, "certificate files changed but are not usable; keeping the current certificate");
     }
   };
-  void readServingFiles(dir, now())
-    .then((m) => {
-      last = describeCertificate(m.cert).fingerprint256;
-    })
-    .catch(() => undefined);
-  return watchFolder(dir, debounceMs, reload, logger, "certificate folder");
+  const dirs = [...new Set([paths.cert, paths.key, ...(paths.ca ? [paths.ca] : [])].map((p) => dirname(p)))];
+  const watches = dirs.map((d) => watchFolder(d, debounceMs, reload, logger, "certificate folder"));
+  return { close: () => watches.forEach((w) => w.close()) };
 }

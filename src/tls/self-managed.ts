@@ -62,7 +62,7 @@ export interface SelfManagedOptions {
   /** This replica's name in the election (the pod name in a cluster). */
   readonly identity: string;
   readonly logger: Logger;
-  readonly metrics?: Pick<Metrics, "certificateEvent" | "setLeader" | "setCertificateExpiry">;
+  readonly metrics?: Pick<Metrics, "certificateEvent" | "setLeader">;
   /** Called with each new serving pair this replica should serve. */
   readonly onMaterial: (m: ServingMaterial) => void;
   readonly now?: () => Date;
@@ -149,7 +149,6 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
         const info = describeCertificate(state.cert);
         log.info({ notAfter: info.notAfter.toISOString(), fingerprint256: fp, ca: issuerFp }, "serving certificate loaded from the Secret");
         opts.metrics?.certificateEvent("certificate_loaded");
-        opts.metrics?.setCertificateExpiry(info.notAfter, describeCertificate(issuer).notAfter);
         opts.onMaterial(current);
         void heartbeat();
       }
