@@ -9,6 +9,9 @@ import { Annotation } from "../src/config/config.js";
 import { ErrorCode } from "../src/errors.js";
 import { ANNOTATION_VALIDATORS } from "../src/injection/annotations.js";
 import { ReasonCode } from "../src/injection/reasons.js";
+import { API_CALLS, NON_RESOURCE_CALLS } from "../src/kube/api-calls.js";
+import { DEFAULT_CONFIG } from "../src/config/config.js";
+import { CertificateEvents } from "../src/metrics.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -23,7 +26,31 @@ function httpCodesInSource(): string[] {
   return [...codes];
 }
 
+/** The README's table of Kubernetes API calls, rendered from the one table in the code. */
+export function apiCallsTable(): string {
+  const scope = (c: (typeof API_CALLS)[number]) =>
+    `${c.scope === "cluster" ? "cluster-wide" : "own namespace"}${c.name ? `, only \`${c.name === "secret" ? "tls.secretName" : "tls.webhookConfigName"}\`` : ""}`;
+  const rows = [
+    "| resource | verbs | scope | needed for | why |",
+    "|---|---|---|---|---|",
+    ...API_CALLS.map(
+      (c) => `| \`${c.resource}${c.group ? `.${c.group}` : ""}\` | ${c.verbs.map((v) => `\`${v}\``).join(", ")} | ${scope(c)} | ${c.feature} | ${c.why} |`,
+    ),
+    ...NON_RESOURCE_CALLS.map((c) => `| \`${c.path}\` (non-resource) | ${c.verbs.map((v) => `\`${v}\``).join(", ")} | cluster-wide | always | ${c.why} |`),
+  ];
+  return rows.join("\n");
+}
+
 describe("README", () => {
+  it("lists every Kubernetes API call the code makes, from src/kube/api-calls.ts", () => {
+    expect(readme).toContain(apiCallsTable());
+  });
+  it.each(Object.keys(DEFAULT_CONFIG.tls))("documents tls.%s", (key) => {
+    expect(readme).toContain(`tls.${key}`);
+  });
+  it.each(CertificateEvents)("documents the certificate event %s", (event) => {
+    expect(readme).toContain(`\`${event}\``);
+  });
   it.each(Object.values(ReasonCode))("documents reason code %s", (code) => {
     expect(readme).toContain(`\`${code}\``);
   });

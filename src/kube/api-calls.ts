@@ -25,7 +25,7 @@ export interface ApiCall {
   /** The feature that needs it (README, RBAC comments). */
   readonly why: string;
   /** Needed only when the feature is on; see `featuresOf`. */
-  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "audit-command";
+  readonly feature: "always" | "self-managed-tls" | "audit-endpoint";
 }
 
 export const API_CALLS: readonly ApiCall[] = [

@@ -60,7 +60,7 @@ export async function startInjector(config: unknown, env: Record<string, string>
       }
     }, 20);
   });
-  const started: Started = { child, dir, port, ca: readFileSync(join(dir, "certs", "ca.crt"), "utf8"), exit, logs: () => out, stop };
+  const started: Started = { child, dir, port, ca: existsSync(join(dir, "certs", "ca.crt")) ? readFileSync(join(dir, "certs", "ca.crt"), "utf8") : "", exit, logs: () => out, stop };
   running.push(started);
   return started;
 }
