@@ -29,8 +29,21 @@ Options:
   --port N           Port to listen on (env PORT; default 8443; 0 picks a free port).
   --config FILE      YAML or JSON configuration file, watched for changes.
   --cert-dir DIR     Folder with ca.crt, tls.crt and tls.key (env CERT_DIR; default certs).
+  --tls-mode MODE    Where the serving certificate comes from (env TLS_MODE; default auto):
+                       local         the --cert-dir folder, generated on first start, reused;
+                       files         tls.certFile/tls.keyFile (default the --cert-dir files),
+                                     supplied by someone else (cert-manager), watched;
+                       self-managed  a CA and serving pair shared by the replicas through the
+                                     Secret tls.secretName; the Lease leader (tls.leaseName)
+                                     issues, rotates, and keeps the caBundle of
+                                     tls.webhookConfigName right;
+                       auto          self-managed in a pod, local elsewhere.
   -h, --help         Show this help.
   -v, --version      Print the version.
+
+Environment: KUBECONFIG (cluster access outside a pod), POD_NAMESPACE (the injector's namespace:
+its Secret and Leases), POD_NAME (this replica's name in the leader election), PORT, CERT_DIR,
+TLS_MODE, LOG_LEVEL. Every setting, with its default, is in README.md (Configuration).
 `;
 
 const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
@@ -198,6 +211,7 @@ async function runServe(args: readonly string[]): Promise<number> {
       port: { type: "string" },
       config: { type: "string" },
       "cert-dir": { type: "string" },
+      "tls-mode": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -214,7 +228,7 @@ async function runServe(args: readonly string[]): Promise<number> {
   try {
     const injector = await serve({
       env: process.env,
-      flags: { port: parsePort(values.port), certDir: values["cert-dir"] },
+      flags: { port: parsePort(values.port), certDir: values["cert-dir"], tlsMode: values["tls-mode"] },
       configPath: values.config,
     });
     installShutdown(injector);

@@ -182,8 +182,9 @@ describe("loadConfig: tls", () => {
     expect(problemsOf(() => load(tls))).toContain(problem);
   });
 
-  it("reads TLS_MODE from the environment", () => {
+  it("reads TLS_MODE from the environment and --tls-mode from the flags", () => {
     expect(loadConfig({ env: { TLS_MODE: "self-managed" } }).tls.mode).toBe("self-managed");
+    expect(loadConfig({ env: { TLS_MODE: "self-managed" }, flags: { tlsMode: "files" } }).tls.mode).toBe("files");
     expect(problemsOf(() => loadConfig({ env: { TLS_MODE: "x" } }))[0]).toMatch(/^TLS_MODE="x" \(environment\): tls.mode must be one of/);
   });
 });

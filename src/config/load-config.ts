@@ -274,6 +274,7 @@ export function parseConfigText(text: string, source: string): unknown {
 export interface ConfigFlags {
   readonly port?: number | undefined;
   readonly certDir?: string | undefined;
+  readonly tlsMode?: string | undefined;
 }
 
 export interface LoadConfigInput {
@@ -316,6 +317,7 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
   }
   if (input.flags?.port !== undefined) set(["server", "port"], input.flags.port, "--port");
   if (input.flags?.certDir !== undefined) set(["server", "certDir"], input.flags.certDir, "--cert-dir");
+  if (input.flags?.tlsMode !== undefined) set(["tls", "mode"], input.flags.tlsMode, "--tls-mode");
   return out;
 }
 
