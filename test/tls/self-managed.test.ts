@@ -160,6 +160,17 @@ describe("self-managed certificates", () => {
     expect(await review(f)).toBe(200);
   });
 
+  it("an empty or garbled Secret is replaced by the leader, and nobody serves from it meanwhile", async () => {
+    await start();
+    api.put(Kinds.Secret, { metadata: { name: TLS.secretName, namespace: NS }, type: "Opaque", data: { "ca.crt": Buffer.from("garbage").toString("base64"), "tls.crt": "" } });
+    const [r1, r2] = await Promise.all(["r1", "r2"].map((id) => replica(id)));
+    await until("all ready", allReady);
+    const state = secretState();
+    expect(fingerprintOf(state?.caCert ?? "")).not.toBe("");
+    expect(r1?.certs.material()?.cert).toBe(state?.cert);
+    expect(r2?.certs.material()?.cert).toBe(state?.cert);
+  });
+
   it("a crashed leader is replaced within the lease duration, and its successor keeps rotating", async () => {
     await start();
     const tls = { ...TLS, certValiditySeconds: 3 };
