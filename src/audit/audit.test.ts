@@ -37,6 +37,21 @@ describe("webhook_config", () => {
     expected.forEach((e, i) => expect(found[i]).toContain(e));
   });
 
+  it("accepts matchConditions as the way kube-system and the injector's namespace are kept out", () => {
+    const open = mwc("sidecar-injector", CA_A);
+    const hook = open.webhooks[0] as Record<string, unknown>;
+    hook.namespaceSelector = { matchExpressions: [{ key: "istio-injection", operator: "DoesNotExist" }] };
+    expect(codes([open], CA_A)).toEqual([
+      expect.stringContaining("neither its namespaceSelector nor its matchConditions exclude namespace kube-system"),
+      expect.stringContaining("neither its namespaceSelector nor its matchConditions exclude namespace sidecar-injector"),
+    ]);
+    hook.matchConditions = [
+      { name: "a", expression: "request.namespace != 'kube-system'" },
+      { name: "b", expression: 'request.namespace != "sidecar-injector"' },
+    ];
+    expect(codes([open], CA_A)).toEqual([]);
+  });
+
   it("is not judged when the snapshot has no webhook configurations", () => {
     expect(codes([{ kind: "Namespace", metadata: { name: "a" } }])).toEqual([]);
   });

@@ -267,9 +267,10 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
         }
       }
       const nsSelector = isObject(w.namespaceSelector) ? (w.namespaceSelector as LabelSelector) : {};
+      const excludedByCondition = namespacesExcludedByMatchConditions(w.matchConditions);
       for (const ns of ["kube-system", namespace]) {
-        if (matchesSelector(nsSelector, { "kubernetes.io/metadata.name": ns })) {
-          out.push([ref, `Webhook ${hook}: its namespaceSelector does not exclude namespace ${ns}.`, `Exclude it, e.g. kubernetes.io/metadata.name NotIn [kube-system, ${namespace}].`]);
+        if (!excludedByCondition.has(ns) && matchesSelector(nsSelector, { "kubernetes.io/metadata.name": ns })) {
+          out.push([ref, `Webhook ${hook}: neither its namespaceSelector nor its matchConditions exclude namespace ${ns}.`, `Exclude it, e.g. kubernetes.io/metadata.name NotIn [kube-system, ${namespace}], or a matchCondition request.namespace != '${ns}'.`]);
         }
       }
       if (typeof w.timeoutSeconds === "number" && w.timeoutSeconds > 10) {
@@ -283,6 +284,18 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
   }
   if (found === 0) {
     out.push([`Service/${namespace}/${service}`, `No MutatingWebhookConfiguration sends pods to service ${namespace}/${service}: nothing is injected.`, "Apply the webhook configuration (see README, Deploy)."]);
+  }
+  return out;
+}
+
+/** Namespaces a webhook's matchConditions keep out with `request.namespace != '<ns>'` (the form our manifests use). */
+function namespacesExcludedByMatchConditions(conditions: unknown): Set<string> {
+  const out = new Set<string>();
+  if (!Array.isArray(conditions)) return out;
+  for (const c of conditions.filter(isObject)) {
+    if (typeof c.expression !== "string") continue;
+    const m = /^\s*request\.namespace\s*!=\s*(['"])([^'"]+)\1\s*$/.exec(c.expression);
+    if (m?.[2]) out.add(m[2]);
   }
   return out;
 }

@@ -1,0 +1,248 @@
+/**
+ * manifests/: rendered (the test renderer; and `kubectl kustomize` where kubectl is installed,
+ * which must agree), validated offline against the Kubernetes OpenAPI schemas (npm packages
+ * only), and checked for consistency with the code: ports, paths, names, the RBAC against the one
+ * table of API calls (everything the code calls is allowed, nothing more), selectors and labels.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import { parseAllDocuments } from "yaml";
+import { auditCluster } from "../../src/audit/audit.js";
+import { DEFAULT_CONFIG } from "../../src/config/config.js";
+import { loadConfig, parseConfigText } from "../../src/config/load-config.js";
+import { Paths } from "../../src/http/app.js";
+import { matchesSelector } from "../../src/injection/selector.js";
+import { compileTemplate } from "../../src/injection/template.js";
+import { API_CALLS, type ApiCall } from "../../src/kube/api-calls.js";
+import { validateObject } from "../support/k8s-schema.js";
+import { type K8sObject, objectId, podSpecOf, renderKustomization } from "../support/kustomize.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BASE = join(ROOT, "manifests");
+const FAIL_OPEN = join(ROOT, "manifests", "overlays", "fail-open");
+const base = renderKustomization(BASE);
+const failOpen = renderKustomization(FAIL_OPEN);
+
+type Json = Record<string, any>;
+const find = (objects: K8sObject[], kind: string, name?: string): Json => {
+  const o = objects.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+  if (!o) throw new Error(`no ${kind}${name ? ` ${name}` : ""} in the manifests`);
+  return o as Json;
+};
+const deployment = find(base, "Deployment");
+const pod = podSpecOf(deployment) as Json;
+const container = pod.containers[0] as Json;
+const namespace: string = deployment.metadata.namespace;
+const configMap = find(base, "ConfigMap");
+const mountedConfig = (() => {
+  const args: string[] = container.args;
+  const path = args[args.indexOf("--config") + 1] as string;
+  const mount = (container.volumeMounts as Json[]).find((m) => path.startsWith(`${m.mountPath}/`)) as Json;
+  const volume = (pod.volumes as Json[]).find((v) => v.name === mount.name) as Json;
+  expect(volume.configMap.name).toBe(configMap.metadata.name);
+  const key = path.slice(mount.mountPath.length + 1);
+  return loadConfig({
+    env: { POD_NAMESPACE: namespace },
+    file: { content: parseConfigText(configMap.data[key], `ConfigMap ${configMap.metadata.name} ${key}`), source: "manifests" },
+  });
+})();
+const portNamed = (name: string | number): number =>
+  typeof name === "number" ? name : ((container.ports as Json[]).find((p) => p.name === name)?.containerPort as number);
+const webhookConfig = find(base, "MutatingWebhookConfiguration");
+const podWebhooks = (webhookConfig.webhooks as Json[]).filter((w) => (w.rules as Json[]).some((r) => r.resources.includes("pods")));
+
+function kubectl(): string | null {
+  const r = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
+  return r.status === 0 ? "kubectl" : null;
+}
+const hasKubectl = kubectl() !== null;
+if (!hasKubectl) process.stdout.write("test/deploy/manifests: kubectl is not installed here: the comparison with `kubectl kustomize` is skipped (the test renderer and the schema checks still run).\n");
+
+describe("manifests render", () => {
+  it.each([
+    ["base", BASE, base],
+    ["fail-open", FAIL_OPEN, failOpen],
+  ])("%s: the test renderer gives what kubectl kustomize gives", (_name, dir, ours) => {
+    if (!hasKubectl) return;
+    const r = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const theirs = parseAllDocuments(r.stdout).map((d) => d.toJSON() as K8sObject);
+    const byId = (list: K8sObject[]) => Object.fromEntries(list.map((o) => [objectId(o), o]));
+    expect(byId(ours)).toEqual(byId(theirs));
+  });
+
+  it("the base holds what a platform engineer needs, and the overlay adds the policy", () => {
+    expect(base.map((o) => o.kind).sort()).toEqual(
+      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "Namespace", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"].sort(),
+    );
+    expect(failOpen.map(objectId).sort()).toEqual(
+      [...base.map(objectId), "ValidatingAdmissionPolicy//sidecar-injector-require-sidecar", "ValidatingAdmissionPolicyBinding//sidecar-injector-require-sidecar"].sort(),
+    );
+  });
+});
+
+describe("manifests validate against the Kubernetes OpenAPI schemas (offline)", () => {
+  it.each(failOpen.map((o) => [objectId(o), o] as const))("%s", async (_id, o) => {
+    expect(await validateObject(o)).toEqual([]);
+  });
+
+  it("the validator does catch mistakes (unknown field, wrong type, missing field)", async () => {
+    const broken = structuredClone(deployment) as K8sObject & Json;
+    broken.spec.replica = 2;
+    broken.spec.template.spec.containers[0].ports[0].containerPort = "8443";
+    delete broken.spec.selector;
+    const problems = await validateObject(broken);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "spec.replica: unknown field",
+        expect.stringMatching(/containerPort must be integer/),
+        expect.stringMatching(/must have required property '?selector'?/),
+      ]),
+    );
+  });
+});
+
+describe("manifests agree with the code", () => {
+  it("the config in the ConfigMap is valid and self-managed, with probes on its plain port", () => {
+    expect(mountedConfig.tls.mode).toBe("self-managed");
+    expect(mountedConfig.service.namespace).toBe(namespace);
+    expect(mountedConfig.server.metricsPort).not.toBeNull();
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      expect(portNamed(container[probe].httpGet.port)).toBe(mountedConfig.server.metricsPort);
+    }
+    expect(container.livenessProbe.httpGet.path).toBe(Paths.Healthz);
+    expect(container.startupProbe.httpGet.path).toBe(Paths.Healthz);
+    expect(container.readinessProbe.httpGet.path).toBe(Paths.Readyz);
+  });
+
+  it("Service targetPort = container port = the server's port (default and configured)", () => {
+    const service = find(base, "Service");
+    const https = (service.spec.ports as Json[]).find((p) => p.port === webhookConfig.webhooks[0].clientConfig.service.port) as Json;
+    expect(portNamed(https.targetPort)).toBe(DEFAULT_CONFIG.server.port);
+    expect(mountedConfig.server.port).toBe(DEFAULT_CONFIG.server.port);
+    const exposed = readFileSync(join(ROOT, "Dockerfile"), "utf8").match(/^EXPOSE (\d+)/m)?.[1];
+    expect(Number(exposed)).toBe(DEFAULT_CONFIG.server.port);
+  });
+
+  it("every webhook calls the Service on the server's admission path", () => {
+    const service = find(base, "Service");
+    for (const w of webhookConfig.webhooks as Json[]) {
+      expect(w.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path: Paths.Inject, port: 443 });
+      expect(w.clientConfig.caBundle).toBeUndefined();
+    }
+    expect(service.metadata.name).toBe(mountedConfig.service.name);
+  });
+
+  it("Secret, Lease and webhook configuration names are the config's", () => {
+    expect(webhookConfig.metadata.name).toBe(mountedConfig.tls.webhookConfigName);
+    const role = find(base, "Role");
+    expect((role.rules as Json[]).flatMap((r) => r.resourceNames ?? [])).toEqual([mountedConfig.tls.secretName]);
+    expect(mountedConfig.tls).toMatchObject({ secretName: "sidecar-injector-certs", leaseName: "sidecar-injector-leader" });
+  });
+
+  it("the RBAC allows every API call the code makes with this config, and nothing more", () => {
+    const needed = API_CALLS.filter(
+      (c) => c.feature === "always" || (c.feature === "self-managed-tls" && mountedConfig.tls.mode === "self-managed") || (c.feature === "audit-endpoint" && mountedConfig.auditEndpoint),
+    );
+    const grants = (scope: ApiCall["scope"], g: string, res: string, names: string[] | undefined, verbs: string[]) =>
+      verbs.flatMap((v) => (names ?? ["*"]).map((n) => `${scope} ${g}/${res} ${v} ${n}`));
+    const nameOf = (c: ApiCall) => (c.name === "secret" ? mountedConfig.tls.secretName : c.name === "webhookConfig" ? mountedConfig.tls.webhookConfigName : undefined);
+    const expected = new Set(needed.flatMap((c) => grants(c.scope, c.group, c.resource, nameOf(c) === undefined ? undefined : [nameOf(c) as string], [...c.verbs])));
+    const fromRules = (scope: ApiCall["scope"], rules: Json[]) =>
+      rules.flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).flatMap((res) => grants(scope, g, res, r.resourceNames, r.verbs))));
+    const actual = new Set([...fromRules("cluster", find(base, "ClusterRole").rules), ...fromRules("own-namespace", find(base, "Role").rules)]);
+    // A grant on any name covers the same grant on one name.
+    const covered = (g: string, set: Set<string>) => set.has(g) || set.has(g.replace(/ [^ ]+$/, " *"));
+    expect([...expected].filter((g) => !covered(g, actual))).toEqual([]);
+    expect([...actual].filter((g) => !covered(g, expected))).toEqual([]);
+    expect(JSON.stringify([find(base, "ClusterRole").rules, find(base, "Role").rules])).not.toContain('"*"');
+  });
+
+  it("the bindings give the Deployment's ServiceAccount exactly those roles, in its namespace", () => {
+    const sa = find(base, "ServiceAccount");
+    expect(pod.serviceAccountName).toBe(sa.metadata.name);
+    expect(sa.automountServiceAccountToken).toBe(false);
+    expect(pod.automountServiceAccountToken).toBe(true);
+    for (const [binding, role] of [
+      ["ClusterRoleBinding", "ClusterRole"],
+      ["RoleBinding", "Role"],
+    ] as const) {
+      const b = find(base, binding);
+      expect(b.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: role, name: find(base, role).metadata.name });
+      expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: sa.metadata.name, namespace }]);
+    }
+    expect(find(base, "Role").metadata.namespace).toBe(namespace);
+  });
+
+  it("selectors and labels agree: Deployment, Service and PDB select the pods; the webhooks never do", () => {
+    const labels = deployment.spec.template.metadata.labels;
+    expect(matchesSelector(deployment.spec.selector, labels)).toBe(true);
+    expect(matchesSelector({ matchLabels: find(base, "Service").spec.selector }, labels)).toBe(true);
+    expect(matchesSelector(find(base, "PodDisruptionBudget").spec.selector, labels)).toBe(true);
+    for (const w of webhookConfig.webhooks as Json[]) expect({ webhook: w.name, selectsInjector: matchesSelector(w.objectSelector, labels) }).toEqual({ webhook: w.name, selectsInjector: false });
+    const nsLabels = { ...find(base, "Namespace").metadata.labels, "kubernetes.io/metadata.name": namespace };
+    for (const w of webhookConfig.webhooks as Json[]) expect({ webhook: w.name, selectsOwnNamespace: matchesSelector(w.namespaceSelector, nsLabels) }).toEqual({ webhook: w.name, selectsOwnNamespace: false });
+  });
+
+  it("the pod webhooks are safe: None side effects, v1 and v1beta1, ≤ 10 s, IfNeeded, Equivalent, Fail; matchConditions keep system, own, hostNetwork and injected pods out", () => {
+    expect(podWebhooks.map((w) => w.name)).toEqual(["namespace.sidecar-injector.io", "object.sidecar-injector.io"]);
+    for (const w of podWebhooks) {
+      expect(w).toMatchObject({ sideEffects: "None", admissionReviewVersions: ["v1", "v1beta1"], reinvocationPolicy: "IfNeeded", matchPolicy: "Equivalent", failurePolicy: "Fail" });
+      expect(w.timeoutSeconds).toBeLessThanOrEqual(10);
+      const expressions = (w.matchConditions as Json[]).map((c) => c.expression).join("\n");
+      expect(expressions).toContain("request.namespace != 'kube-system'");
+      expect(expressions).toContain(`request.namespace != '${namespace}'`);
+      expect(expressions).toContain("object.spec.hostNetwork");
+      expect(expressions).toContain("'sidecar.istio.io/status' in object.metadata.annotations");
+    }
+    const [byNamespace, byObject] = podWebhooks as [Json, Json];
+    expect(matchesSelector(byNamespace.namespaceSelector, { "istio-injection": "enabled" })).toBe(true);
+    expect(matchesSelector(byNamespace.objectSelector, { "sidecar.istio.io/inject": "false" })).toBe(false);
+    expect(matchesSelector(byObject.namespaceSelector, {})).toBe(true);
+    expect(matchesSelector(byObject.namespaceSelector, { "istio-injection": "enabled" })).toBe(false);
+    expect(matchesSelector(byObject.objectSelector, { "sidecar.istio.io/inject": "true" })).toBe(true);
+    expect(matchesSelector(byObject.objectSelector, {})).toBe(false);
+  });
+
+  it("the injector's own audit finds nothing wrong with this webhook configuration", () => {
+    const template = compileTemplate(mountedConfig);
+    const report = auditCluster(base as Json[], { template, webhookConfigsListed: true });
+    expect(report.findings.filter((f) => f.code === "webhook_config")).toEqual([]);
+  });
+
+  it("the Deployment is hardened and highly available", () => {
+    expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(find(base, "PodDisruptionBudget").spec.minAvailable).toBe(1);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
+    expect(container.resources.requests).toBeDefined();
+    expect(container.resources.limits).toBeDefined();
+    expect(pod.topologySpreadConstraints?.length ?? 0).toBeGreaterThan(0);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(mountedConfig.server.shutdownDeadlineMs + mountedConfig.server.shutdownDrainDelayMs);
+    expect(container.env.map((e: Json) => [e.name, e.valueFrom.fieldRef.fieldPath])).toEqual([
+      ["POD_NAME", "metadata.name"],
+      ["POD_NAMESPACE", "metadata.namespace"],
+    ]);
+    expect(container.image).toBe("sidecar-injector:0.1.0");
+  });
+});
+
+describe("fail-open overlay", () => {
+  const mwc = find(failOpen, "MutatingWebhookConfiguration");
+  const policy = find(failOpen, "ValidatingAdmissionPolicy");
+  const binding = find(failOpen, "ValidatingAdmissionPolicyBinding");
+
+  it("every webhook fails open", () => {
+    expect((mwc.webhooks as Json[]).map((w) => w.failurePolicy)).toEqual(["Ignore", "Ignore", "Ignore"]);
+  });
+
+  it("the policy rejects pods without the sidecar where the namespace webhook injects, and is bound to deny", () => {
+    expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ["Deny"] });
+    expect(policy.spec.failurePolicy).toBe("Fail");
+    expect(matchesSelector(policy.spec.matchConstraints.namespaceSelector, { "istio-injection": "enabled" })).toBe(true);
+    expect(matchesSelector(policy.spec.matchConstraints.objectSelector, { "sidecar.istio.io/inject": "false" })).toBe(false);
+    expect(policy.spec.validations[0].expression).toContain("'sidecar.istio.io/status' in object.metadata.annotations");
+  });
+});
