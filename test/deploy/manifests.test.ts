@@ -246,3 +246,39 @@ describe("fail-open overlay", () => {
     expect(policy.spec.validations[0].expression).toContain("'sidecar.istio.io/status' in object.metadata.annotations");
   });
 });
+
+describe("CEL expressions behave (evaluated with a CEL interpreter, as the API server would)", () => {
+  const toCel = (v: unknown): unknown =>
+    v === null || typeof v !== "object" ? v : Array.isArray(v) ? v.map(toCel) : new Map(Object.entries(v as Json).map(([k, x]) => [k, toCel(x)]));
+  const passes = async (conditions: Json[], object: Json, ns: string) => {
+    const { run } = await import("@bufbuild/cel");
+    return conditions.every((c) => run(c.expression, { object: toCel(object) as never, request: toCel({ namespace: ns, operation: "CREATE" }) as never }) === true);
+  };
+  const podWith = (meta: Json = {}, spec: Json = {}) => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", ...meta }, spec: { containers: [{ name: "app", image: "app" }], ...spec } });
+  const cases: Array<[string, boolean, Json, string]> = [
+    ["a plain pod (no annotations at all)", true, podWith(), "shop"],
+    ["a pod with unrelated annotations", true, podWith({ annotations: { team: "a" } }), "shop"],
+    ["a pod in kube-system", false, podWith(), "kube-system"],
+    ["a pod in the injector's namespace", false, podWith(), "sidecar-injector"],
+    ["a hostNetwork pod", false, podWith({}, { hostNetwork: true }), "shop"],
+    ["hostNetwork: false", true, podWith({}, { hostNetwork: false }), "shop"],
+    ["a mirror pod", false, podWith({ annotations: { "kubernetes.io/config.mirror": "x" } }), "shop"],
+    ["an injected pod (reinvoked)", false, podWith({ annotations: { "sidecar.istio.io/status": "{}" } }), "shop"],
+  ];
+  it.each(cases)("pod webhooks: %s → sent to the injector: %s", async (_name, expected, object, ns) => {
+    for (const w of podWebhooks) expect(await passes(w.matchConditions, object, ns)).toBe(expected);
+  });
+
+  const policy = find(failOpen, "ValidatingAdmissionPolicy");
+  it.each<[string, boolean | "not checked", Json]>([
+    ["a pod without the sidecar", false, podWith()],
+    ["an injected pod", true, podWith({ annotations: { "sidecar.istio.io/status": "{}" } })],
+    ["a pod opted out by annotation", "not checked", podWith({ annotations: { "sidecar.istio.io/inject": "false" } })],
+    ["a hostNetwork pod", "not checked", podWith({}, { hostNetwork: true })],
+  ])("fail-open policy: %s → admitted: %s", async (_name, expected, object) => {
+    const checked = await passes(policy.spec.matchConditions, object, "shop");
+    if (expected === "not checked") return void expect(checked).toBe(false);
+    expect(checked).toBe(true);
+    expect(await passes(policy.spec.validations, object, "shop")).toBe(expected);
+  });
+});
