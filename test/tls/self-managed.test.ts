@@ -180,7 +180,9 @@ describe("self-managed certificates", () => {
     await crash(old as Replica);
     const t0 = Date.now();
     const [next] = await until("a new leader", () => (leaders().length === 1 ? leaders() : false), 4000);
-    expect(Date.now() - t0).toBeLessThan(tls.leaseDurationSeconds * 1000 + 600);
+    // One lease duration after its last renewal, plus a retry period or two to notice (and a
+    // margin for a loaded machine).
+    expect(Date.now() - t0).toBeLessThan(tls.leaseDurationSeconds * 1000 + 1500);
     expect(next?.id).not.toBe(old?.id);
     // Certificates valid 3 s renew with 1 s left: the new leader issues at least two more.
     const seen = new Set<string>([secretState()?.cert ?? ""]);
@@ -219,7 +221,7 @@ describe("self-managed certificates", () => {
     api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(""));
     const t0 = Date.now();
     await until("re-patched", () => liveBundles().every((b) => b.length === 1), 3000);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(Date.now() - t0).toBeLessThan(2500);
     expect(liveBundles()).toEqual(good);
   });
 
