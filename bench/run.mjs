@@ -62,7 +62,12 @@ function record(port, body) {
   });
 }
 
-async function drive(port, path, body, connections, seconds = SECONDS) {
+// "distinct": every request carries another pod (one annotation value changes), so the
+// injector's replay cache never answers; otherwise every request is the same pod, as when a
+// ReplicaSet scales up.
+const DISTINCT_MARK = '"team.example/owner":"reviews"';
+async function drive(port, path, body, connections, seconds = SECONDS, distinct = false) {
+  let n = 0;
   const result = await autocannon({
     url: `https://127.0.0.1:${port}${path}`,
     method: "POST",
@@ -71,6 +76,9 @@ async function drive(port, path, body, connections, seconds = SECONDS) {
     connections,
     pipelining: 1,
     duration: seconds,
+    ...(distinct && {
+      requests: [{ setupRequest: (req) => ({ ...req, body: body.replace(DISTINCT_MARK, `"team.example/owner":"reviews-${n++}"`) }) }],
+    }),
   });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
@@ -88,19 +96,22 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() /
 console.log(`machine: ${machine}`);
 console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 1 s warm-up, pipelining 1`);
 const rows = [];
-const picked = (process.env.BENCH_PAYLOADS ?? Object.keys(PAYLOADS).join(",")).split(",");
-for (const [name, review] of Object.entries(PAYLOADS).filter(([n]) => picked.includes(n))) {
+const picked = (process.env.BENCH_PAYLOADS ?? [...Object.keys(PAYLOADS), "typical-distinct"].join(",")).split(",");
+const runs = [...Object.entries(PAYLOADS), ["typical-distinct", PAYLOADS.typical]].filter(([n]) => picked.includes(n));
+for (const [name, review] of runs) {
+  const distinct = name.endsWith("-distinct");
   const body = JSON.stringify(review);
-  const path = `/inject?payload=${name}`;
-  const replyKB = (readFileSync(join(dir, `${name}.response.json`)).length / 1024).toFixed(1);
+  if (distinct && !body.includes(DISTINCT_MARK)) throw new Error("the typical payload lost the annotation the distinct run varies");
+  const path = `/inject?payload=${name.replace(/-distinct$/, "")}`;
+  const replyKB = (readFileSync(join(dir, `${name.replace(/-distinct$/, "")}.response.json`)).length / 1024).toFixed(1);
   for (const c of CONCURRENCY) {
     await drive(injector.port, path, body, c, 1); // warm-up
     await drive(bare.port, path, body, c, 1);
     const tiny = await drive(bare.port, "/inject", body, c);
     const same = await drive(bare.port, path, body, c);
-    const ours = await drive(injector.port, path, body, c);
+    const ours = await drive(injector.port, path, body, c, SECONDS, distinct);
     rows.push({
-      payload: `${name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
+      payload: `${distinct ? "typical, every pod distinct" : name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
       conc: c,
       tinyRps: Math.round(tiny.rps),
       sameRps: Math.round(same.rps),

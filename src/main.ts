@@ -9,6 +9,7 @@ import { watchConfigFile } from "./config/config-watcher.js";
 import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { ReplayCache } from "./admission/replay-cache.js";
 import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
 import type { InjectionContext } from "./injection/pipeline.js";
 import { compileTemplate } from "./injection/template.js";
@@ -124,6 +125,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   };
   const app = createApp({
     context: () => context,
+    replay: new ReplayCache(),
     metrics,
     ...(config.auditEndpoint && kc !== null && { audit: () => audit() }),
     logger,

@@ -12,7 +12,10 @@ import { podDisplayName } from "../injection/pod.js";
 import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
-import type { AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
+import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
+import { type ReplayCache, type ReplayEntry, replayKey } from "./replay-cache.js";
+import { canonicalJson, deepFreeze } from "../json-values.js";
+import type { ReviewOutcome } from "../metrics.js";
 
 export interface AdmissionDeps {
   /** The current injection context (config can be reloaded between requests). */
@@ -22,6 +25,8 @@ export interface AdmissionDeps {
   readonly now: () => number;
   /** Counters and the timing histogram, when the server exposes metrics. */
   readonly metrics?: Metrics;
+  /** Answers to recent identical reviews (see replay-cache.ts); absent: every review is computed. */
+  readonly replay?: ReplayCache;
 }
 
 /** Milliseconds with microsecond precision, for the log line. */
@@ -50,7 +55,63 @@ function handleWorkload(
   };
 }
 
-export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): AdmissionResponse {
+/**
+ * Answer one review. `replayKey` (replay-cache.ts) is the review's text without its uid; with it
+ * and deps.replay, an identical earlier review's answer is reused.
+ */
+/** The reusable part of an answer: response without uid, metric outcome, decision log fields. */
+function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
+  let resp = result.reportOnly ? allowed() : patched(result.patch);
+  resp = withWarnings(resp, result.warnings);
+  resp = withAuditAnnotations(resp, result.auditAnnotations);
+  const verdict = result.decision.verdict;
+  const outcome: ReviewOutcome = result.reportOnly
+    ? { result: "skip", reason: "report_only" }
+    : verdict === "inject"
+      ? { result: "inject" }
+      : { result: "skip", reason: result.decision.reasons.find((r) => r.effect === "skip" || r.effect === "noop" || r.effect === "ignore")?.code ?? verdict };
+  return deepFreeze({
+    response: resp,
+    outcome,
+    log: {
+      decision: result.reportOnly ? "report_only" : verdict,
+      reasons: result.decision.reasons.map((r) => r.code),
+      decidedBy: result.decision.decidedBy,
+      patchOps: result.patch.length,
+    },
+  });
+}
+
+function labelsKey(labels: Readonly<Record<string, string>> | undefined): string {
+  return labels === undefined ? "-" : canonicalJson(labels);
+}
+
+/**
+ * Answer a review from the replay cache without parsing it, when an identical one (but for its
+ * uid) was answered under the same configuration and namespace labels; else undefined.
+ */
+export function replayAdmission(text: string, deps: AdmissionDeps): { apiVersion: AdmissionApiVersion; response: AdmissionResponse } | undefined {
+  if (deps.replay === undefined) return undefined;
+  const started = deps.now();
+  const k = replayKey(text);
+  const stored = k === undefined ? undefined : deps.replay.get(k.key);
+  if (k === undefined || stored === undefined) return undefined;
+  const ctx = deps.context();
+  if (stored.contextId !== deps.replay.contextId(ctx) || stored.labels !== labelsKey(ctx.namespaceLabels?.(stored.namespace))) return undefined;
+  const elapsed = deps.now() - started;
+  deps.metrics?.observeReview(stored.entry.outcome, elapsed / 1000);
+  deps.logger.info(
+    { uid: k.uid, namespace: stored.namespace, ...stored.fields, ...stored.entry.log, replayed: true, durationMs: roundMs(elapsed) },
+    "admission review",
+  );
+  return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
+}
+
+/**
+ * Answer one parsed review. With its text and deps.replay, the answer is remembered for the next
+ * identical review (see replayAdmission).
+ */
+export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, text?: string): AdmissionResponse {
   const started = deps.now();
   const elapsedMs = () => deps.now() - started;
   const req = review.request;
@@ -71,32 +132,18 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps): Admi
       deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: roundMs(elapsed) }, "admission review");
       return outcome.response;
     }
-    const result = runInjection({ request: req, namespace, object: req.object, namespaceLabels: ctx.namespaceLabels?.(namespace) }, ctx);
-    let resp = result.reportOnly ? allowed() : patched(result.patch);
-    resp = withWarnings(resp, result.warnings);
-    resp = withAuditAnnotations(resp, result.auditAnnotations);
-    const response = complete(resp, req);
-    const verdict = result.decision.verdict;
-    deps.metrics?.observeReview(
-      result.reportOnly
-        ? { result: "skip", reason: "report_only" }
-        : verdict === "inject"
-        ? { result: "inject" }
-        : { result: "skip", reason: result.decision.reasons.find((r) => r.effect === "skip" || r.effect === "noop" || r.effect === "ignore")?.code ?? verdict },
-      elapsedMs() / 1000,
-    );
-    deps.logger.info(
-      {
-        ...fields,
-        decision: result.reportOnly ? "report_only" : result.decision.verdict,
-        reasons: result.decision.reasons.map((r) => r.code),
-        decidedBy: result.decision.decidedBy,
-        patchOps: result.patch.length,
-        durationMs: roundMs(elapsedMs()),
-      },
-      "admission review",
-    );
-    return response;
+    const namespaceLabels = ctx.namespaceLabels?.(namespace);
+    const entry = answer(runInjection({ request: req, namespace, object: req.object, namespaceLabels }, ctx));
+    if (text !== undefined && deps.replay !== undefined) {
+      const k = replayKey(text);
+      if (k !== undefined && k.uid === req.uid) {
+        const { uid: _uid, namespace: _ns, ...own } = fields;
+        deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, entry });
+      }
+    }
+    deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
+    deps.logger.info({ ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");
+    return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);
     const internal = err.status >= 500;

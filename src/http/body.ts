@@ -74,8 +74,8 @@ export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Read and parse a JSON body, enforcing content type, size and depth. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/** Read a JSON body's text, enforcing content type and size. */
+export async function readJsonText(req: IncomingMessage, limit: number): Promise<string> {
   if (!isJsonContentType(req.headers["content-type"])) {
     req.resume();
     throw new HttpError(
@@ -86,11 +86,22 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   const raw = await readRaw(req, limit);
   if (raw.length === 0) throw new HttpError(400, "EMPTY_BODY", "request body is empty");
-  // JSON.parse is iterative, so deep nesting cannot overflow the stack here; the pod's shape
-  // check refuses deep nesting before anything walks the object recursively.
+  return raw.toString("utf8");
+}
+
+/**
+ * Parse a body's text. JSON.parse is iterative, so deep nesting cannot overflow the stack here;
+ * the pod's shape check refuses deep nesting before anything walks the object recursively.
+ */
+export function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(raw.toString("utf8"));
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, "MALFORMED_JSON", `request body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Read and parse a JSON body, enforcing content type, size and depth. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return parseJsonText(await readJsonText(req, limit));
 }

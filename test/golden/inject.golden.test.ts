@@ -11,7 +11,8 @@ import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import fjp from "fast-json-patch";
-import { handleAdmission } from "../../src/admission/handler.js";
+import { handleAdmission, replayAdmission } from "../../src/admission/handler.js";
+import { ReplayCache } from "../../src/admission/replay-cache.js";
 import { parseAdmissionReview } from "../../src/admission/review.js";
 import { InjectorError } from "../../src/errors.js";
 import { type InjectionContext, runInjection } from "../../src/injection/pipeline.js";
@@ -112,6 +113,15 @@ describe("golden injection cases", () => {
     });
     expect(response.allowed).toBe(true);
     expect(response.warnings ?? []).toEqual(result.warnings);
+    // An identical pod (another uid) is answered from the replay cache: the same answer.
+    const replay = new ReplayCache();
+    const replayDeps = { context: () => ctx, logger: silentLogger(), now: () => 0, replay };
+    const textFor = (uid: string) => JSON.stringify(reviewFor(pod, { namespace, uid }));
+    const first = handleAdmission(parseAdmissionReview(JSON.parse(textFor("uid-first"))), replayDeps, textFor("uid-first"));
+    const again = replayAdmission(textFor("uid-again"), replayDeps);
+    expect(replay.size).toBe(1);
+    expect(first).toEqual({ ...response, uid: "uid-first" });
+    expect(again?.response).toEqual({ ...response, uid: "uid-again" });
     const ops = decodePatch(response.patch);
     expect(response.patchType).toBe(ops.length > 0 ? "JSONPatch" : undefined);
     // The patch only adds; it may replace an unreadable status record of ours, and the app's

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@jest/globals";
+import { aPod, reviewFor, testContext } from "../../test/support/builders.js";
+import { silentLogger } from "../log.js";
+import { createMetrics } from "../metrics.js";
+import type { InjectionContext } from "../injection/pipeline.js";
+import { handleAdmission, replayAdmission } from "./handler.js";
+import { REPLAY_MAX_KEY_CHARS, ReplayCache, type StoredAnswer, replayKey } from "./replay-cache.js";
+import { parseAdmissionReview } from "./review.js";
+
+describe("replayKey", () => {
+  it.each([
+    ["cuts the first uid out", '{"request":{"uid":"u-1","object":{"metadata":{"uid":"x"}}}}', { key: '{"request":{"uid":"","object":{"metadata":{"uid":"x"}}}}', uid: "u-1" }],
+    ["refuses a text without a uid", '{"request":{}}', undefined],
+    ["refuses an empty uid", '{"request":{"uid":""}}', undefined],
+    ["refuses an escaped uid", '{"request":{"uid":"a\\"b"}}', undefined],
+    ["refuses an unterminated uid", '{"request":{"uid":"abc', undefined],
+    ["refuses a large review", `{"request":{"uid":"u-1","x":"${"a".repeat(REPLAY_MAX_KEY_CHARS)}"}}`, undefined],
+  ])("%s", (_name, text, expected) => {
+    expect(replayKey(text)).toEqual(expected);
+  });
+});
+
+describe("ReplayCache", () => {
+  it("keeps the most recently used answers up to its capacity", () => {
+    const cache = new ReplayCache(2);
+    const stored = { contextId: 1, namespace: "a", labels: "-", apiVersion: "admission.k8s.io/v1", fields: {}, entry: { response: { allowed: true }, outcome: { result: "inject" }, log: {} } } as StoredAnswer;
+    cache.set("a", stored);
+    cache.set("b", stored);
+    cache.get("a");
+    cache.set("c", stored);
+    expect([cache.get("a") !== undefined, cache.get("b") !== undefined, cache.get("c") !== undefined]).toEqual([true, false, true]);
+    expect(cache.size).toBe(2);
+  });
+});
+
+describe("the admission path with a replay cache", () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = silentLogger();
+  logger.info = ((fields: Record<string, unknown>) => void lines.push(fields)) as never;
+
+  /** As the route does: replay when possible, else parse and compute (and remember). */
+  function serve(ctx: InjectionContext, replay: ReplayCache, uid: string, pod = aPod(), namespace = "shop", apiVersion?: string) {
+    const text = JSON.stringify(reviewFor(pod, { uid, namespace, ...(apiVersion && { apiVersion }) }));
+    const metrics = createMetrics("t");
+    const deps = { context: () => ctx, logger, now: () => 0, replay, metrics };
+    const replayed = replayAdmission(text, deps);
+    if (replayed) return { ...replayed, metrics };
+    const review = parseAdmissionReview(JSON.parse(text));
+    return { apiVersion: review.apiVersion, response: handleAdmission(review, deps, text), metrics };
+  }
+
+  it("answers an identical pod without parsing it, logging and counting it like any review", async () => {
+    lines.length = 0;
+    const ctx = testContext();
+    const replay = new ReplayCache();
+    const a = serve(ctx, replay, "u-1");
+    const b = serve(ctx, replay, "u-2");
+    expect(b.response).toEqual({ ...a.response, uid: "u-2" });
+    expect(b.response.patch).toBeDefined();
+    expect(lines.map((l) => [l.uid, l.namespace, l.pod, l.operation, l.decision, l.replayed])).toEqual([
+      ["u-1", "shop", "web-0", "CREATE", "inject", undefined],
+      ["u-2", "shop", "web-0", "CREATE", "inject", true],
+    ]);
+    expect(await b.metrics.registry.getSingleMetricAsString("sidecar_injection_success_total")).toContain("sidecar_injection_success_total 1");
+  });
+
+  it("keeps the review's apiVersion (v1beta1 answered as v1beta1)", () => {
+    const replay = new ReplayCache();
+    const ctx = testContext();
+    serve(ctx, replay, "u-1", aPod(), "shop", "admission.k8s.io/v1beta1");
+    expect(serve(ctx, replay, "u-2", aPod(), "shop", "admission.k8s.io/v1beta1").apiVersion).toBe("admission.k8s.io/v1beta1");
+    expect(serve(ctx, replay, "u-3").apiVersion).toBe("admission.k8s.io/v1");
+  });
+
+  it("computes again for another pod, changed namespace labels, or a reloaded configuration", () => {
+    lines.length = 0;
+    let labels: Record<string, string> = { "istio-injection": "enabled" };
+    const ctx: InjectionContext = { ...testContext(), namespaceLabels: () => labels };
+    const replay = new ReplayCache();
+    serve(ctx, replay, "u-1");
+    serve(ctx, replay, "u-2", aPod({ labels: { app: "other" } }));
+    labels = { "istio-injection": "audit" };
+    const reportOnly = serve(ctx, replay, "u-3");
+    expect(reportOnly.response.patch).toBeUndefined();
+    serve({ ...ctx }, replay, "u-4");
+    expect(lines.map((l) => l.replayed ?? false)).toEqual([false, false, false, false]);
+  });
+});
