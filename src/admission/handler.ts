@@ -13,7 +13,7 @@ import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
-import { type ReplayCache, type ReplayEntry, replayKey } from "./replay-cache.js";
+import type { ReplayCache, ReplayEntry, ReplayKey } from "./replay-cache.js";
 import { canonicalJson, deepFreeze } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
@@ -90,12 +90,11 @@ function labelsKey(labels: Readonly<Record<string, string>> | undefined): string
  * Answer a review from the replay cache without parsing it, when an identical one (but for its
  * uid) was answered under the same configuration and namespace labels; else undefined.
  */
-export function replayAdmission(text: string, deps: AdmissionDeps): { apiVersion: AdmissionApiVersion; response: AdmissionResponse } | undefined {
-  if (deps.replay === undefined) return undefined;
+export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): { apiVersion: AdmissionApiVersion; response: AdmissionResponse } | undefined {
+  if (deps.replay === undefined || k === undefined) return undefined;
   const started = deps.now();
-  const k = replayKey(text);
-  const stored = k === undefined ? undefined : deps.replay.get(k.key);
-  if (k === undefined || stored === undefined) return undefined;
+  const stored = deps.replay.get(k.key);
+  if (stored === undefined) return undefined;
   const ctx = deps.context();
   if (stored.contextId !== deps.replay.contextId(ctx) || stored.labels !== labelsKey(ctx.namespaceLabels?.(stored.namespace))) return undefined;
   const elapsed = deps.now() - started;
@@ -108,10 +107,10 @@ export function replayAdmission(text: string, deps: AdmissionDeps): { apiVersion
 }
 
 /**
- * Answer one parsed review. With its text and deps.replay, the answer is remembered for the next
- * identical review (see replayAdmission).
+ * Answer one parsed review. With its replay key (replayKey of its text) and deps.replay, the
+ * answer is remembered for the next identical review (see replayAdmission).
  */
-export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, text?: string): AdmissionResponse {
+export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: ReplayKey): AdmissionResponse {
   const started = deps.now();
   const elapsedMs = () => deps.now() - started;
   const req = review.request;
@@ -134,9 +133,8 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, text?
     }
     const namespaceLabels = ctx.namespaceLabels?.(namespace);
     const entry = answer(runInjection({ request: req, namespace, object: req.object, namespaceLabels }, ctx));
-    if (text !== undefined && deps.replay !== undefined) {
-      const k = replayKey(text);
-      if (k !== undefined && k.uid === req.uid) {
+    if (k !== undefined && deps.replay !== undefined) {
+      if (k.uid === req.uid) {
         const { uid: _uid, namespace: _ns, ...own } = fields;
         deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, entry });
       }

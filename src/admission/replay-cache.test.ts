@@ -43,10 +43,11 @@ describe("the admission path with a replay cache", () => {
     const text = JSON.stringify(reviewFor(pod, { uid, namespace, ...(apiVersion && { apiVersion }) }));
     const metrics = createMetrics("t");
     const deps = { context: () => ctx, logger, now: () => 0, replay, metrics };
-    const replayed = replayAdmission(text, deps);
+    const key = replayKey(text);
+    const replayed = replayAdmission(key, deps);
     if (replayed) return { ...replayed, metrics };
     const review = parseAdmissionReview(JSON.parse(text));
-    return { apiVersion: review.apiVersion, response: handleAdmission(review, deps, text), metrics };
+    return { apiVersion: review.apiVersion, response: handleAdmission(review, deps, key), metrics };
   }
 
   it("answers an identical pod without parsing it, logging and counting it like any review", async () => {

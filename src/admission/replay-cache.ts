@@ -40,8 +40,14 @@ export const REPLAY_MAX_KEY_CHARS = 64 * 1024;
 export const REPLAY_CAPACITY = 256;
 const UID_MARK = '"uid":"';
 
-/** The review's text with its uid cut out, and the uid; undefined when it must not be replayed. */
-export function replayKey(text: string): { key: string; uid: string } | undefined {
+export interface ReplayKey {
+  /** The review's text with its uid cut out. */
+  readonly key: string;
+  readonly uid: string;
+}
+
+/** The review's replay key; undefined when it must not be replayed. */
+export function replayKey(text: string): ReplayKey | undefined {
   if (text.length > REPLAY_MAX_KEY_CHARS) return undefined;
   const at = text.indexOf(UID_MARK);
   if (at < 0) return undefined;

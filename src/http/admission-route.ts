@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AdmissionDeps, handleAdmission, replayAdmission } from "../admission/handler.js";
+import { replayKey } from "../admission/replay-cache.js";
 import { type AdmissionReviewOut, parseAdmissionReview, toReview } from "../admission/review.js";
 import { BadRequestError } from "../errors.js";
 import { HttpError, parseJsonText, readJsonText } from "./body.js";
@@ -48,13 +49,14 @@ export async function serveAdmission(req: IncomingMessage, res: ServerResponse, 
   const draining = deps.draining();
   try {
     const text = await readJsonText(req, deps.maxBodyBytes());
-    const replayed = replayAdmission(text, deps);
+    const key = deps.replay === undefined ? undefined : replayKey(text);
+    const replayed = replayAdmission(key, deps);
     if (replayed !== undefined) {
       writeJson(res, 200, reviewText(toReview(replayed.apiVersion, replayed.response)), draining);
       return;
     }
     const review = parseAdmissionReview(parseJsonText(text));
-    const response = handleAdmission(review, deps, text);
+    const response = handleAdmission(review, deps, key);
     writeJson(res, 200, reviewText(toReview(review.apiVersion, response)), draining);
   } catch (err) {
     if (err instanceof HttpError) {

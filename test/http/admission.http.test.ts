@@ -291,3 +291,23 @@ describe("health", () => {
     expect(res.headers.connection).toBe("close");
   });
 });
+
+describe("replaying identical reviews over HTTP", () => {
+  it("answers the next identical pod the same way, with its own uid and apiVersion", async () => {
+    const { ReplayCache } = await import("../../src/admission/replay-cache.js");
+    const replay = new ReplayCache();
+    const replaying = testApp({ replay });
+    const send = (review: unknown) => request(replaying).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(review));
+    const first = await send(reviewFor(aPod(), { uid: "u-1" }));
+    const second = await send(reviewFor(aPod(), { uid: "u-2" }));
+    const beta = await send(reviewFor(aPod(), { uid: "u-3", apiVersion: "admission.k8s.io/v1beta1" }));
+    expect(replay.size).toBe(2);
+    expect(second.status).toBe(200);
+    expect(responseOf(second)).toEqual({ ...responseOf(first), uid: "u-2" });
+    expect(second.body.apiVersion).toBe("admission.k8s.io/v1");
+    expect(beta.body.apiVersion).toBe("admission.k8s.io/v1beta1");
+    // A malformed review is never answered from the cache.
+    const broken = JSON.stringify(reviewFor(aPod(), { uid: "u-4" })).slice(0, -1);
+    expect((await request(replaying).post("/inject").set("Content-Type", "application/json").send(broken)).status).toBe(400);
+  });
+});
