@@ -8,7 +8,6 @@
 import type {
   KubeConfig,
   KubernetesListObject,
-  KubernetesObject,
   V1Lease,
   V1MutatingWebhookConfiguration,
   V1Secret,
@@ -27,10 +26,8 @@ export type PatchOperation =
   | { readonly op: "add" | "replace" | "test"; readonly path: string; readonly value: unknown }
   | { readonly op: "remove"; readonly path: string };
 
-export interface NamespacedObjects<T extends KubernetesObject> {
+export interface NamespacedObjects<T> {
   get(name: string): Promise<T | null>;
-  /** A list holding at most the named object (for a watch-backed cache of that one object). */
-  listNamed(name: string): Promise<KubernetesListObject<T>>;
   create(object: T): Promise<T>;
   /** Replace with the object's resourceVersion as a precondition (409 → ConflictError). */
   replace(object: T): Promise<T>;
@@ -38,7 +35,10 @@ export interface NamespacedObjects<T extends KubernetesObject> {
 
 export interface ClusterObjects {
   readonly namespace: string;
-  readonly secrets: NamespacedObjects<V1Secret>;
+  readonly secrets: NamespacedObjects<V1Secret> & {
+    /** A list holding at most the named Secret (for a watch-backed cache of that one object). */
+    listNamed(name: string): Promise<KubernetesListObject<V1Secret>>;
+  };
   readonly leases: NamespacedObjects<V1Lease> & {
     list(labelSelector: string): Promise<V1Lease[]>;
     delete(name: string): Promise<void>;
@@ -124,7 +124,6 @@ export async function clusterObjects(kc: KubeConfig, namespace: string, timeoutM
     },
     leases: {
       get: (name) => orNull(c(`get lease ${namespace}/${name}`, () => coordination.readNamespacedLease({ name, namespace }))),
-      listNamed: (name) => c(`list leases ${namespace} (${name})`, () => coordination.listNamespacedLease({ namespace, fieldSelector: byName(name) })),
       create: (body) => c(`create lease ${namespace}/${body.metadata?.name}`, () => coordination.createNamespacedLease({ namespace, body })),
       replace: (body) => {
         const name = body.metadata?.name ?? "";

@@ -3,26 +3,16 @@
  * in-process API server, so the suite itself is known to work before anyone points it at a
  * cluster, and cannot rot unnoticed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "@jest/globals";
-import { startFakeApiServer } from "../support/fake-apiserver.js";
+import { startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
 
 const api = await startFakeApiServer({ version: { major: "1", minor: "30", gitVersion: "v1.30.0" } });
 const dir = mkdtempSync(join(tmpdir(), "injector-rehearsal-"));
 const path = join(dir, "kubeconfig");
-writeFileSync(
-  path,
-  JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: "fake", cluster: { server: api.url, "insecure-skip-tls-verify": true } }],
-    users: [{ name: "fake", user: { token: "rehearsal" } }],
-    contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
-    "current-context": "fake",
-  }),
-);
+writeKubeconfig(path, api.url, "rehearsal");
 const before = process.env.KUBECONFIG;
 process.env.KUBECONFIG = path;
 await import("../e2e/certificates.e2e.test.js");

@@ -3,13 +3,12 @@
  * call table enforced): probes on the plain port, the leader's log trail, a review over TLS pinned
  * to the caBundle it published, and on SIGTERM the Lease released and the heartbeat removed.
  */
-import { writeFileSync } from "node:fs";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { decodeBundle } from "../../src/tls/rotation.js";
 import { aPod, reviewFor } from "../support/builders.js";
-import { type FakeApiServer, Kinds, startFakeApiServer } from "../support/fake-apiserver.js";
+import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
 import { type Started, assertBuilt, call, cleanupInjectors, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
@@ -28,22 +27,6 @@ async function freePort(): Promise<number> {
       probe.close(() => resolve(p));
     });
   });
-}
-
-function kubeconfig(dir: string, url: string): string {
-  const path = join(dir, "kubeconfig");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "fake", cluster: { server: url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "fake", user: { token: "injector-0" } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
-      "current-context": "fake",
-    }),
-  );
-  return path;
 }
 
 const lines = (s: Started) =>
@@ -67,7 +50,7 @@ describe("serve with tls.mode self-managed", () => {
     const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "injector-kube-"));
     const s = await startInjector(
       { server: { metricsPort: probePort, host: "127.0.0.1", shutdownDrainDelayMs: 0 }, tls: { leaseDurationSeconds: 2, renewDeadlineSeconds: 1.5, retryPeriodSeconds: 0.2 } },
-      { KUBECONFIG: kubeconfig(dir, api.url), TLS_MODE: "self-managed", POD_NAMESPACE: NS, POD_NAME: "injector-0" },
+      { KUBECONFIG: writeKubeconfig(join(dir, "kubeconfig"), api.url, "injector-0"), TLS_MODE: "self-managed", POD_NAMESPACE: NS, POD_NAME: "injector-0" },
     );
     const readyz = async () => {
       const res = await fetch(`http://127.0.0.1:${probePort}/readyz`);

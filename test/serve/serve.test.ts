@@ -12,6 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
+import { writeKubeconfig } from "../support/fake-apiserver.js";
 import { type FakeHandler, type FakeKube, fakeNamespaces, sendJson, startFakeKube } from "../support/fake-kube.js";
 import { CLI, type Started, assertBuilt, cleanupInjectors, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
@@ -44,19 +45,7 @@ async function kubeconfigFor(dir: string, minor: string, extra: Record<string, F
     "GET /version": (_req, res) => sendJson(res, 200, { major: "1", minor, gitVersion: `v1.${minor}.0` }),
     ...extra,
   });
-  const path = join(dir, "kubeconfig");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "fake", cluster: { server: fake.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "fake", user: { token: "t" } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
-      "current-context": "fake",
-    }),
-  );
-  return path;
+  return writeKubeconfig(join(dir, "kubeconfig"), fake.url, "t");
 }
 
 describe("nativeSidecars: auto", () => {

@@ -10,11 +10,12 @@
  * their bearer token, so a test can cut one replica off (`partition`).
  */
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import fastJsonPatch from "fast-json-patch";
-import { type CallNames, describeRequest, isAllowed } from "../../src/kube/api-calls.js";
+import { type CallNames, describeRequest, isAllowed } from "./rbac.js";
 
 type Json = Record<string, unknown>;
 
@@ -376,6 +377,22 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+/** Write a kubeconfig file for a test API server at `url` (a child process or KUBECONFIG reads it). */
+export function writeKubeconfig(path: string, url: string, token = "test-token"): string {
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "fake", cluster: { server: url, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "fake", user: { token } }],
+      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
+      "current-context": "fake",
+    }),
+  );
+  return path;
 }
 
 /** RFC 7396 JSON merge patch. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { describeRequest, isAllowed } from "./api-calls.js";
+import { describeRequest, isAllowed } from "../support/rbac.js";
 
 const names = { namespace: "mesh", secret: "certs", webhookConfig: "injector" };
 
