@@ -12,6 +12,8 @@ export interface Metrics {
   configReload(result: "success" | "failure"): void;
   /** notAfter of the serving certificate and of the CA, as Unix time. */
   setCertificateExpiry(serving: Date, ca: Date | undefined): void;
+  /** A review answered from the replay cache (also counted by observeReview). */
+  replayed(): void;
   /** Certificate work done by this replica (see CertificateEvents). */
   certificateEvent(event: CertificateEvent): void;
   /** Whether this replica leads the certificate work (self-managed TLS). */
@@ -86,6 +88,11 @@ export function createMetrics(version: string): Metrics {
     registers: [registry],
   });
   for (const event of CertificateEvents) certEvents.inc({ event }, 0);
+  const replays = new Counter({
+    name: "sidecar_injection_replayed_total",
+    help: "Reviews answered from the replay cache (identical to an earlier review but for the uid).",
+    registers: [registry],
+  });
   build.set({ version, node: process.version }, 1);
   for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
 
@@ -100,6 +107,9 @@ export function createMetrics(version: string): Metrics {
     },
     configReload(result) {
       reloads.inc({ result });
+    },
+    replayed() {
+      replays.inc();
     },
     certificateEvent(event) {
       certEvents.inc({ event });

@@ -99,6 +99,7 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   if (stored.contextId !== deps.replay.contextId(ctx) || stored.labels !== labelsKey(ctx.namespaceLabels?.(stored.namespace))) return undefined;
   const elapsed = deps.now() - started;
   deps.metrics?.observeReview(stored.entry.outcome, elapsed / 1000);
+  deps.metrics?.replayed();
   deps.logger.info(
     { uid: k.uid, namespace: stored.namespace, ...stored.fields, ...stored.entry.log, replayed: true, durationMs: roundMs(elapsed) },
     "admission review",

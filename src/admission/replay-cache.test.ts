@@ -63,6 +63,8 @@ describe("the admission path with a replay cache", () => {
       ["u-2", "shop", "web-0", "CREATE", "inject", true],
     ]);
     expect(await b.metrics.registry.getSingleMetricAsString("sidecar_injection_success_total")).toContain("sidecar_injection_success_total 1");
+    expect(await b.metrics.registry.getSingleMetricAsString("sidecar_injection_replayed_total")).toContain("sidecar_injection_replayed_total 1");
+    expect(await a.metrics.registry.getSingleMetricAsString("sidecar_injection_replayed_total")).toContain("sidecar_injection_replayed_total 0");
   });
 
   it("keeps the review's apiVersion (v1beta1 answered as v1beta1)", () => {
