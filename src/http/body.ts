@@ -100,8 +100,3 @@ export function parseJsonText(text: string): unknown {
     throw new HttpError(400, "MALFORMED_JSON", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
-
-/** Read and parse a JSON body, enforcing content type, size and depth. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return parseJsonText(await readJsonText(req, limit));
-}

@@ -47,7 +47,7 @@ const DAY_MS = 86_400_000;
  * After the bundle starts trusting a CA, wait this long before serving from it: API servers load
  * webhook configurations through their own watches, a moment after the patch.
  */
-const BUNDLE_SETTLE_MS = (retryMs: number) => Math.max(1000, retryMs);
+const bundleSettleMs = (retryMs: number) => Math.max(1000, retryMs);
 
 export interface Readiness {
   readonly ready: boolean;
@@ -110,7 +110,7 @@ function encodeSecretData(state: CertState): Record<string, string> {
 }
 
 /** A Lease name for this replica's heartbeat (identity made a DNS subdomain). */
-export function heartbeatName(leaseName: string, identity: string): string {
+function heartbeatName(leaseName: string, identity: string): string {
   const safe = identity.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "") || "replica";
   return `${leaseName}-${safe}`.slice(0, 253).replace(/-+$/, "");
 }
@@ -336,7 +336,7 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
           const fp = fingerprintOf(state.caCert);
           const seen = trustSeenAt.get(fp) ?? clock().getTime();
           trustSeenAt.set(fp, seen);
-          const left = seen + BUNDLE_SETTLE_MS(retryMs) - clock().getTime();
+          const left = seen + bundleSettleMs(retryMs) - clock().getTime();
           if (left > 0) {
             waitMs = left;
             return;
@@ -367,7 +367,7 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
   };
 
   function kick(): void {
-    if (stopped || !election?.isLeader()) return;
+    if (stopped || !election.isLeader()) return;
     if (running) {
       again = true;
       return;

@@ -47,8 +47,6 @@ export interface ServingCertificates {
   /** The pair to serve now (null: none yet; TLS handshakes fail until one arrives). */
   material(): ServingMaterial | null;
   readiness(): Readiness;
-  /** Whether this replica leads the certificate work (self-managed only). */
-  isLeader(): boolean;
   stop(): Promise<void>;
 }
 
@@ -95,7 +93,7 @@ export async function startServingCertificates(opts: ServingOptions): Promise<Se
     const info = describeCertificate(certs.material.cert);
     logger.info({ mode: "local", dir: config.server.certDir, action: certs.action, notAfter: info.notAfter.toISOString(), names }, "serving certificate ready");
     const watch = watchServingFiles(folderPaths(config.server.certDir), (m) => use(m, true), logger, undefined, undefined, info.fingerprint256);
-    return { mode: "local", material: () => current, readiness: fixedReadiness, isLeader: () => false, stop: async () => watch.close() };
+    return { mode: "local", material: () => current, readiness: fixedReadiness, stop: async () => watch.close() };
   }
 
   if (opts.mode === "files") {
@@ -110,7 +108,7 @@ export async function startServingCertificates(opts: ServingOptions): Promise<Se
       logger.warn({ mode: "files", err: (err as Error).message }, "no usable certificate yet: not ready until the files appear");
     }
     const watch: FolderWatch = watchServingFiles(paths, (m) => use(m, true), logger, undefined, undefined, fingerprint);
-    return { mode: "files", material: () => current, readiness: fixedReadiness, isLeader: () => false, stop: async () => watch.close() };
+    return { mode: "files", material: () => current, readiness: fixedReadiness, stop: async () => watch.close() };
   }
 
   if (opts.kc === null) {
@@ -134,7 +132,6 @@ export async function startServingCertificates(opts: ServingOptions): Promise<Se
     mode: "self-managed",
     material: () => current,
     readiness: managed.readiness,
-    isLeader: managed.isLeader,
     stop: () => managed.stop(),
   };
 }
