@@ -11,6 +11,8 @@ let caOld: KeyPair; // 10-year CA with 1 year left
 let servingA: KeyPair;
 let servingB: KeyPair;
 let servingAOld: KeyPair; // 7-day certificate with 1 day left
+let servingFromOld: KeyPair; // from caOld, 7 days left
+let servingFromOldDue: KeyPair; // from caOld, 1 day left
 let servingAWrongNames: KeyPair;
 
 beforeAll(async () => {
@@ -20,6 +22,8 @@ beforeAll(async () => {
   servingA = await generateServingCert({ ca: caA, names, days: 7, now });
   servingB = await generateServingCert({ ca: caB, names, days: 7, now });
   servingAOld = await generateServingCert({ ca: caA, names, days: 1, now });
+  servingFromOld = await generateServingCert({ ca: caOld, names, days: 7, now });
+  servingFromOldDue = await generateServingCert({ ca: caOld, names, days: 1, now });
   servingAWrongNames = await generateServingCert({ ca: caA, names: ["other"], days: 7, now });
 });
 
@@ -48,6 +52,10 @@ describe("planCertificates", () => {
     ["an empty Secret", () => ({ secret: state(null, null) }), () => ({ kind: "issue-ca", reason: "the Secret holds no CA" })],
     ["a CA whose key is another's", () => ({ secret: { ...state(caA, null), caKey: caB.key } }), () => ({ kind: "issue-ca", reason: "the Secret's CA key does not match its certificate" })],
     ["a CA with a tenth of its life left", () => ({ secret: state(caOld, null) }), () => ({ kind: "issue-ca" })],
+    ["a CA with a tenth of its life left and a good serving certificate", () => ({ secret: state(caOld, servingFromOld), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-ca" })],
+    // The rotation serves the current certificate until the new CA has settled: it must not expire meanwhile.
+    ["a CA and its serving certificate both due: the certificate is renewed first", () => ({ secret: state(caOld, servingFromOldDue), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-serving", reason: expect.stringMatching(/a third of its life left\); renewed before the CA rotation$/) })],
+    ["a broken CA is replaced at once, whatever the serving certificate", () => ({ secret: { ...state(caOld, servingFromOldDue), caKey: caB.key } }), () => ({ kind: "issue-ca" })],
     ["a bundle that differs on one webhook", () => ({ secret: state(caA, servingA), webhooks: [{ name: "a.mesh", caBundle: bundleOf(caA) }, { name: "b.mesh", caBundle: undefined }] }), () => ({ kind: "patch-bundle", bundle: bundleOf(caA), webhooks: ["b.mesh"] })],
     ["a bundle reset by a GitOps sync", () => ({ secret: state(caA, servingA), webhooks: hooks("") }), () => ({ kind: "patch-bundle", webhooks: ["a.mesh", "b.mesh"] })],
     ["no serving certificate yet", () => ({ secret: state(caA, null), webhooks: hooks(bundleOf(caA)) }), () => ({ kind: "issue-serving", reason: "the Secret holds no serving certificate" })],

@@ -118,26 +118,29 @@ function lifeLeft(pem: string, validityMs: number, now: Date): number {
 /** Renew with a third of the certificate's life left. */
 export const RENEW_AT_FRACTION_LEFT = 1 / 3;
 
-function caProblem(state: CertState | null, input: PlanInput): string | null {
-  if (state === null) return "there is no certificate Secret";
-  if (!state.caCert || !state.caKey) return "the Secret holds no CA";
+/** Why the CA must be replaced: unusable (`due: false`), or usable with a third of its life left (`due: true`). */
+function caProblem(state: CertState | null, input: PlanInput): { reason: string; due: boolean } | null {
+  const unusable = (reason: string) => ({ reason, due: false });
+  if (state === null) return unusable("there is no certificate Secret");
+  if (!state.caCert || !state.caKey) return unusable("the Secret holds no CA");
   const ca = parse(state.caCert);
-  if (!ca) return "the Secret's CA is not a certificate";
+  if (!ca) return unusable("the Secret's CA is not a certificate");
   try {
-    if (!ca.checkPrivateKey(createPrivateKey(state.caKey))) return "the Secret's CA key does not match its certificate";
+    if (!ca.checkPrivateKey(createPrivateKey(state.caKey))) return unusable("the Secret's CA key does not match its certificate");
   } catch {
-    return "the Secret's CA key is unreadable";
+    return unusable("the Secret's CA key is unreadable");
   }
-  if (lifeLeft(state.caCert, input.caValidityMs, input.now) < RENEW_AT_FRACTION_LEFT) return `the CA expires at ${ca.validTo}`;
+  if (lifeLeft(state.caCert, input.caValidityMs, input.now) < RENEW_AT_FRACTION_LEFT) return { reason: `the CA expires at ${ca.validTo}`, due: true };
   return null;
 }
 
-function servingProblem(state: CertState, input: PlanInput): string | null {
-  if (!state.cert || !state.key) return "the Secret holds no serving certificate";
+/** Why the serving pair must be reissued: unusable (`due: false`), or good with a third of its life left (`due: true`). */
+function servingProblem(state: CertState, input: PlanInput): { reason: string; due: boolean } | null {
+  if (!state.cert || !state.key) return { reason: "the Secret holds no serving certificate", due: false };
   const problems = checkServingPair({ cert: state.cert, key: state.key }, state.caCert ?? "", input.names, input.now);
-  if (problems.length > 0) return problems.join("; ");
+  if (problems.length > 0) return { reason: problems.join("; "), due: false };
   if (lifeLeft(state.cert, input.certValidityMs, input.now) < RENEW_AT_FRACTION_LEFT) {
-    return `the serving certificate expires at ${parse(state.cert)?.validTo} (a third of its life left)`;
+    return { reason: `the serving certificate expires at ${parse(state.cert)?.validTo} (a third of its life left)`, due: true };
   }
   return null;
 }
@@ -147,10 +150,15 @@ export function planCertificates(input: PlanInput): Step {
   const { secret, webhooks, now } = input;
   const badCa = caProblem(secret, input);
   if (badCa !== null) {
+    // A CA rotation keeps serving the current certificate until the new CA is trusted everywhere
+    // (the bundle settle delay at least): a current certificate that is itself due is renewed
+    // from the still-valid CA first, so it cannot expire while the rotation waits.
+    const serving = badCa.due && secret !== null ? servingProblem(secret, input) : null;
+    if (serving?.due === true) return { kind: "issue-serving", reason: `${serving.reason}; renewed before the CA rotation` };
     // Keep trusting what is trusted now, so replicas still serving an old certificate keep working.
     const keep = [secret?.caCert ?? "", ...(secret?.previousCas ?? []), ...(webhooks ?? []).flatMap((w) => decodeBundle(w.caBundle))];
     const keepTrusted = trustedCas({ previousCas: keep.filter((p) => p !== "") }, now);
-    return { kind: "issue-ca", reason: badCa, keepTrusted };
+    return { kind: "issue-ca", reason: badCa.reason, keepTrusted };
   }
   const state = secret as CertState;
   const trusted = trustedCas(state, now);
@@ -160,7 +168,7 @@ export function planCertificates(input: PlanInput): Step {
     if (stale.length > 0) return { kind: "patch-bundle", bundle, webhooks: stale };
   }
   const badServing = servingProblem(state, input);
-  if (badServing !== null) return { kind: "issue-serving", reason: badServing };
+  if (badServing !== null) return { kind: "issue-serving", reason: badServing.reason };
   const caFingerprint = fingerprintOf(state.caCert ?? "");
   if (trusted.length > 1 || state.previousCas.length > 0) {
     if (input.replicas === null) return { kind: "wait", reason: "cannot tell which CA the replicas serve from" };

@@ -137,9 +137,9 @@ describe("self-managed certificates", () => {
       expect(await review(r)).toBe(200);
       expect(r.certs.material()?.cert).toBe(state?.cert);
     }
-    // Heartbeats name the CA each replica serves from.
-    const hb = api.get(Kinds.Lease, "injector-leader-r2", NS) as { metadata: { annotations: Record<string, string> } };
-    expect(hb.metadata.annotations["sidecar-injector.io/serving-ca"]).toBe(fingerprintOf(state?.caCert ?? ""));
+    // Heartbeats name the CA each replica serves from (renewed every retry period, so shortly after readiness).
+    const heartbeatCa = () => (api.get(Kinds.Lease, "injector-leader-r2", NS) as { metadata: { annotations?: Record<string, string> } } | undefined)?.metadata.annotations?.["sidecar-injector.io/serving-ca"];
+    await until("r2's heartbeat names its CA", () => heartbeatCa() === fingerprintOf(state?.caCert ?? ""), 3000);
     expect(api.denied).toEqual([]);
   });
 
@@ -198,9 +198,13 @@ describe("self-managed certificates", () => {
     await Promise.all(["r1", "r2"].map((id) => replica(id)));
     await until("all ready", allReady);
     const oldCa = fingerprintOf(secretState()?.caCert ?? "");
-    api.remove(Kinds.Secret, TLS.secretName, NS);
+    // The bundle's states in order: sampled every 5 ms (each lasts at least the 1 s settle delay),
+    // with the first and the last taken explicitly so a late timer on a busy machine cannot miss them.
     const bundles = new Set<string>();
-    const record = setInterval(() => bundles.add(liveBundles()[0]?.map(fingerprintOf).join(",") ?? ""), 5);
+    const sample = () => bundles.add(liveBundles()[0]?.map(fingerprintOf).join(",") ?? "");
+    sample();
+    api.remove(Kinds.Secret, TLS.secretName, NS);
+    const record = setInterval(sample, 5);
     await until("a new CA served by all", () => {
       const s = secretState();
       const ca = s?.caCert ? fingerprintOf(s.caCert) : "";
@@ -209,6 +213,7 @@ describe("self-managed certificates", () => {
     const newCa = fingerprintOf(secretState()?.caCert ?? "");
     await until("old CA dropped", () => liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === newCa));
     clearInterval(record);
+    sample();
     expect([...bundles]).toEqual([oldCa, `${newCa},${oldCa}`, newCa]);
     expect(secretState()?.previousCas).toEqual([]);
   });
