@@ -6,14 +6,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AdmissionDeps, handleAdmission, replayAdmission } from "../admission/handler.js";
-import { replayKey } from "../admission/replay-cache.js";
+import { REPLAY_MAX_KEY_CHARS, type ReplayKey, replayKey } from "../admission/replay-cache.js";
 import { type AdmissionReviewOut, parseAdmissionReview, toReview } from "../admission/review.js";
 import { BadRequestError } from "../errors.js";
-import { HttpError, parseJsonText, readJsonText } from "./body.js";
+import { HttpError, parseJsonText, readJsonBytes } from "./body.js";
+import { parseReviewBytes } from "./large-review.js";
+import type { BufferPool } from "./buffer-pool.js";
 
 export interface AdmissionRouteDeps extends AdmissionDeps {
   readonly maxBodyBytes: () => number;
   readonly draining: () => boolean;
+  /** Buffers for large bodies, reused once the body is decoded. */
+  readonly bodies?: BufferPool;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, close: boolean): void {
@@ -48,14 +52,28 @@ function writeJson(res: ServerResponse, status: number, text: string, close: boo
 export async function serveAdmission(req: IncomingMessage, res: ServerResponse, deps: AdmissionRouteDeps): Promise<void> {
   const draining = deps.draining();
   try {
-    const text = await readJsonText(req, deps.maxBodyBytes());
-    const key = deps.replay === undefined ? undefined : replayKey(text);
-    const replayed = replayAdmission(key, deps);
-    if (replayed !== undefined) {
-      writeJson(res, 200, reviewText(toReview(replayed.apiVersion, replayed.response)), draining);
-      return;
+    const body = await readJsonBytes(req, deps.maxBodyBytes(), deps.bodies);
+    let value: unknown;
+    let key: ReplayKey | undefined;
+    try {
+      // Small reviews (all but the rare large pod) may be replays; large ones are parsed without
+      // the fields the injector never reads.
+      if (body.length <= REPLAY_MAX_KEY_CHARS) {
+        const text = body.toString("utf8");
+        key = deps.replay === undefined ? undefined : replayKey(text);
+        const replayed = replayAdmission(key, deps);
+        if (replayed !== undefined) {
+          writeJson(res, 200, reviewText(toReview(replayed.apiVersion, replayed.response)), draining);
+          return;
+        }
+        value = parseJsonText(text);
+      } else {
+        value = parseReviewBytes(body);
+      }
+    } finally {
+      deps.bodies?.release(body);
     }
-    const review = parseAdmissionReview(parseJsonText(text));
+    const review = parseAdmissionReview(value);
     const response = handleAdmission(review, deps, key);
     writeJson(res, 200, reviewText(toReview(review.apiVersion, response)), draining);
   } catch (err) {

@@ -11,6 +11,7 @@ import type { AdmissionDeps } from "../admission/handler.js";
 import type { AuditReport } from "../audit/audit.js";
 import { formatAudit } from "../audit/format.js";
 import { serveAdmission } from "./admission-route.js";
+import { createBufferPool } from "./buffer-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
 
 export const Paths = {
@@ -55,7 +56,8 @@ function sendError(res: Response, status: number, code: string, message: string)
 
 /** The listener: the admission route first, express for the rest. */
 export function createApp(deps: AppDeps): RequestListener {
-  const routeDeps = { ...deps, draining: deps.health.draining };
+  // Large review bodies are read into reused buffers (32 MiB idle at most, dropped after 30 s quiet).
+  const routeDeps = { ...deps, draining: deps.health.draining, bodies: createBufferPool({ maxIdleBytes: 32 * 1024 * 1024, idleMs: 30_000 }) };
   const fallback = createExpressApp(deps);
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "POST" && (req.url === Paths.Inject || req.url?.startsWith(`${Paths.Inject}?`))) {

@@ -4,6 +4,7 @@
  * error middleware turns into a JSON error body.
  */
 import type { IncomingMessage } from "node:http";
+import type { BufferPool } from "./buffer-pool.js";
 
 export class HttpError extends Error {
   readonly statusCode: number;
@@ -32,7 +33,7 @@ function tooLarge(limit: number): HttpError {
  * into one buffer of that size as they arrive, so a large review is held once, not as chunks plus
  * a concatenated copy.
  */
-export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRaw(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declaredHeader = req.headers["content-length"];
     const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
@@ -41,13 +42,14 @@ export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(tooLarge(limit));
       return;
     }
-    const exact = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;
+    const exact = declared !== undefined && Number.isSafeInteger(declared) && declared >= 0 ? (pool?.take(declared) ?? Buffer.allocUnsafe(declared)) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
     const fail = (err: HttpError): void => {
       settled = true;
       chunks.length = 0;
+      if (exact !== undefined) pool?.release(exact);
       reject(err);
     };
     req.on("data", (chunk: Buffer) => {
@@ -74,8 +76,11 @@ export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Read a JSON body's text, enforcing content type and size. */
-export async function readJsonText(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * Read a JSON body's bytes, enforcing content type and size. With a pool, the buffer may be one of
+ * its own: the caller gives it back (pool.release) once it has decoded it.
+ */
+export async function readJsonBytes(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
   if (!isJsonContentType(req.headers["content-type"])) {
     req.resume();
     throw new HttpError(
@@ -84,9 +89,12 @@ export async function readJsonText(req: IncomingMessage, limit: number): Promise
       `Content-Type must be application/json (got ${JSON.stringify(req.headers["content-type"] ?? "")})`,
     );
   }
-  const raw = await readRaw(req, limit);
-  if (raw.length === 0) throw new HttpError(400, "EMPTY_BODY", "request body is empty");
-  return raw.toString("utf8");
+  const raw = await readRaw(req, limit, pool);
+  if (raw.length === 0) {
+    pool?.release(raw);
+    throw new HttpError(400, "EMPTY_BODY", "request body is empty");
+  }
+  return raw;
 }
 
 /**

@@ -311,3 +311,26 @@ describe("replaying identical reviews over HTTP", () => {
     expect((await request(replaying).post("/inject").set("Content-Type", "application/json").send(broken)).status).toBe(400);
   });
 });
+
+describe("large reviews", () => {
+  const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+  const manifest = (size: number) => JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "big", annotations: { note: "x".repeat(size) } } });
+  const fields = (n: number) => Array.from({ length: n }, (_, i) => ({ manager: `m${i}`, operation: "Update", apiVersion: "v1", fieldsV1: { "f:metadata": { "f:labels": { [`f:l${i}`]: {} } } } }));
+  const podWith = (lastApplied: string, managedFields: unknown[]) => aPod({ annotations: { [LAST_APPLIED]: lastApplied, team: "shop" }, metadata: { managedFields } });
+
+  it("answers a 500 KB pod (parsed without managedFields and the last-applied value) as it answers the same pod small", async () => {
+    const small = await post(reviewFor(podWith(manifest(10), fields(1)), { uid: "u-s" }));
+    const bigBody = JSON.stringify(reviewFor(podWith(manifest(250_000), fields(2000)), { uid: "u-b" }));
+    expect(bigBody.length).toBeGreaterThan(400_000);
+    const big = await post(bigBody);
+    expect(big.status).toBe(200);
+    expect({ ...responseOf(big), uid: "u-s" }).toEqual(responseOf(small));
+    expect(patchOf(responseOf(big)).length).toBeGreaterThan(5);
+  });
+
+  it("answers a large body that is not JSON with the plain parser's 400", async () => {
+    const res = await post(`${JSON.stringify(reviewFor(podWith(manifest(100_000), fields(10)))).slice(0, -3)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("MALFORMED_JSON");
+  });
+});

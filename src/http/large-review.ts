@@ -1,0 +1,117 @@
+/**
+ * Parsing a large review without the parts the injector never reads. A pod's review is large
+ * because of two fields: `metadata.managedFields` (dropped before anything reads the pod, see the
+ * injection pipeline) and the `kubectl.kubernetes.io/last-applied-configuration` annotation (a
+ * copy of the whole manifest, never read: the patch only adds). Both are cut out of the bytes
+ * before JSON.parse, which otherwise spends most of a large review's time building them.
+ *
+ * The cut is found by a byte scan (no decoding), replaced by a marker string, and checked after
+ * parsing: the marker must sit exactly at `request.object.metadata.managedFields` (resp. the
+ * annotation). Anything else — the text elsewhere, a scan confused by odd input, invalid JSON —
+ * falls back to parsing the whole body as received, so the result and every error message are
+ * those of a plain JSON.parse.
+ */
+import { parseJsonText } from "./body.js";
+
+const MANAGED_FIELDS = Buffer.from('"managedFields":');
+const LAST_APPLIED = Buffer.from('"kubectl.kubernetes.io/last-applied-configuration":');
+/** What stands in for the elided annotation value (a string no real pod carries). */
+export const ELIDED = "\u0000elided by sidecar-injector";
+const ELIDED_JSON = JSON.stringify(ELIDED);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+function skipSpace(b: Buffer, i: number): number {
+  while (i < b.length && (b[i] === SPACE || b[i] === TAB || b[i] === LF || b[i] === CR)) i++;
+  return i;
+}
+
+/** The index just past the string starting at b[i] (a quote), or -1. */
+function endOfString(b: Buffer, i: number): number {
+  for (i++; i < b.length; i++) {
+    const c = b[i];
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i + 1;
+  }
+  return -1;
+}
+
+/** The index just past the array or object starting at b[i], or -1. */
+function endOfContainer(b: Buffer, i: number): number {
+  let depth = 0;
+  for (; i < b.length; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      i = endOfString(b, i) - 1;
+      if (i < 0) return -1;
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      depth++;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+interface Cut {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The byte range of the value after the first `key` when it has the expected kind, else null. */
+function valueAfter(b: Buffer, key: Buffer, kind: "array" | "string"): Cut | null {
+  const at = b.indexOf(key);
+  if (at < 0) return null;
+  const from = skipSpace(b, at + key.length);
+  const to = kind === "array" ? (b[from] === OPEN_ARRAY ? endOfContainer(b, from) : -1) : b[from] === QUOTE ? endOfString(b, from) : -1;
+  return to < 0 ? null : { from, to };
+}
+
+interface Elided {
+  metadata?: { managedFields?: unknown; annotations?: Record<string, unknown> };
+}
+
+function metadataOf(review: unknown): Elided["metadata"] | undefined {
+  const request = (review as { request?: { object?: Elided } } | null)?.request;
+  const meta = request?.object?.metadata;
+  return typeof meta === "object" && meta !== null ? meta : undefined;
+}
+
+/**
+ * Parse a review body; large pods lose managedFields and the last-applied annotation's value (the
+ * annotation stays, with ELIDED as its value). Errors are parseJsonText's.
+ */
+export function parseReviewBytes(body: Buffer): unknown {
+  const cuts = [valueAfter(body, MANAGED_FIELDS, "array"), valueAfter(body, LAST_APPLIED, "string")]
+    .filter((c): c is Cut => c !== null)
+    .sort((a, b) => a.from - b.from);
+  if (cuts.length === 0 || (cuts.length === 2 && (cuts[0] as Cut).to > (cuts[1] as Cut).from)) return parseJsonText(body.toString("utf8"));
+  let text = "";
+  let pos = 0;
+  for (const cut of cuts) {
+    text += body.toString("utf8", pos, cut.from) + ELIDED_JSON;
+    pos = cut.to;
+  }
+  text += body.toString("utf8", pos);
+  let review: unknown;
+  try {
+    review = JSON.parse(text);
+  } catch {
+    return parseJsonText(body.toString("utf8"));
+  }
+  const meta = metadataOf(review);
+  const markers = (meta?.managedFields === ELIDED ? 1 : 0) + (meta?.annotations?.["kubectl.kubernetes.io/last-applied-configuration"] === ELIDED ? 1 : 0);
+  if (meta === undefined || markers !== cuts.length) return parseJsonText(body.toString("utf8"));
+  delete meta.managedFields;
+  return review;
+}
