@@ -3,7 +3,7 @@
 // 1, 16 and 64. The bare responder runs twice: answering with a minimal review ("bare, tiny
 // reply") and with the injector's own recorded answer to that payload ("bare, same reply"), so the
 // second ratio measures reading and computing the answer, not moving its bytes. Prints req/s,
-// p50, p99, both ratios, and the injector's peak RSS.
+// p50, p99, both ratios, and the injector's peak RSS (per measurement and over the whole run).
 // Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large") to pick payloads.
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -90,7 +90,12 @@ for (const [name, review] of Object.entries(PAYLOADS)) {
 }
 const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir], join(dir, "bare.log"));
 let peakRss = rssMiB(injector.child.pid);
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(injector.child.pid))), 100);
+let rowPeak = 0;
+const sampler = setInterval(() => {
+  const now = rssMiB(injector.child.pid);
+  peakRss = Math.max(peakRss, now);
+  rowPeak = Math.max(rowPeak, now);
+}, 100);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`machine: ${machine}`);
@@ -109,6 +114,7 @@ for (const [name, review] of runs) {
     await drive(bare.port, path, body, c, 1);
     const tiny = await drive(bare.port, "/inject", body, c);
     const same = await drive(bare.port, path, body, c);
+    rowPeak = 0;
     const ours = await drive(injector.port, path, body, c, SECONDS, distinct);
     rows.push({
       payload: `${distinct ? "typical, every pod distinct" : name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
@@ -122,15 +128,16 @@ for (const [name, review] of runs) {
       ratio: (ours.rps / same.rps).toFixed(2),
       ratioTiny: (ours.rps / tiny.rps).toFixed(2),
       errors: ours.errors,
+      rss: Math.round(rowPeak),
     });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
 clearInterval(sampler);
-console.log("\n| payload (request → reply) | conc | bare, tiny reply req/s | bare, same reply req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio to same reply | ratio to tiny reply | errors |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("\n| payload (request → reply) | conc | bare, tiny reply req/s | bare, same reply req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio to same reply | ratio to tiny reply | errors | peak RSS MiB |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| ${r.payload} | ${r.conc} | ${r.tinyRps} | ${r.sameRps} | ${r.sameP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.ratioTiny} | ${r.errors} |`);
+  console.log(`| ${r.payload} | ${r.conc} | ${r.tinyRps} | ${r.sameRps} | ${r.sameP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.ratioTiny} | ${r.errors} | ${r.rss} |`);
 }
 console.log(`\ninjector peak RSS: ${peakRss.toFixed(0)} MiB`);
 injector.child.kill("SIGTERM");

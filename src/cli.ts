@@ -8,6 +8,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { runAudit } from "./audit/command.js";
 import { ConfigError, InvalidInputError } from "./errors.js";
 import { installShutdown, serve } from "./main.js";
+import { tuneHeapGrowth } from "./memory.js";
 import type { CommandIO } from "./command-io.js";
 import { parseLabelList, runExplain, runInject } from "./preview/commands.js";
 import { packageVersion } from "./version.js";
@@ -226,6 +227,7 @@ async function runServe(args: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    tuneHeapGrowth();
     const injector = await serve({
       env: process.env,
       flags: { port: parsePort(values.port), certDir: values["cert-dir"], tlsMode: values["tls-mode"] },

@@ -56,8 +56,8 @@ function sendError(res: Response, status: number, code: string, message: string)
 
 /** The listener: the admission route first, express for the rest. */
 export function createApp(deps: AppDeps): RequestListener {
-  // Large review bodies are read into reused buffers (32 MiB idle at most, dropped after 30 s quiet).
-  const routeDeps = { ...deps, draining: deps.health.draining, bodies: createBufferPool({ maxIdleBytes: 32 * 1024 * 1024, idleMs: 30_000 }) };
+  // Large review bodies are read into reused buffers (8 MiB idle at most, dropped after 10 s quiet).
+  const routeDeps = { ...deps, draining: deps.health.draining, bodies: createBufferPool({ maxIdleBytes: 8 * 1024 * 1024, idleMs: 10_000 }) };
   const fallback = createExpressApp(deps);
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "POST" && (req.url === Paths.Inject || req.url?.startsWith(`${Paths.Inject}?`))) {
