@@ -14,7 +14,8 @@
 import { parseJsonText } from "./body.js";
 
 const MANAGED_FIELDS = Buffer.from('"managedFields":');
-const LAST_APPLIED = Buffer.from('"kubectl.kubernetes.io/last-applied-configuration":');
+const LAST_APPLIED_KEY = "kubectl.kubernetes.io/last-applied-configuration";
+const LAST_APPLIED = Buffer.from(`"${LAST_APPLIED_KEY}":`);
 /** What stands in for the elided annotation value (a string no real pod carries). */
 export const ELIDED = "\u0000elided by sidecar-injector";
 const ELIDED_JSON = JSON.stringify(ELIDED);
@@ -92,10 +93,11 @@ function metadataOf(review: unknown): Elided["metadata"] | undefined {
  * annotation stays, with ELIDED as its value). Errors are parseJsonText's.
  */
 export function parseReviewBytes(body: Buffer): unknown {
+  const whole = () => parseJsonText(body.toString("utf8"));
   const cuts = [valueAfter(body, MANAGED_FIELDS, "array"), valueAfter(body, LAST_APPLIED, "string")]
     .filter((c): c is Cut => c !== null)
     .sort((a, b) => a.from - b.from);
-  if (cuts.length === 0 || (cuts.length === 2 && (cuts[0] as Cut).to > (cuts[1] as Cut).from)) return parseJsonText(body.toString("utf8"));
+  if (cuts.length === 0 || (cuts.length === 2 && (cuts[0] as Cut).to > (cuts[1] as Cut).from)) return whole();
   let text = "";
   let pos = 0;
   for (const cut of cuts) {
@@ -107,11 +109,11 @@ export function parseReviewBytes(body: Buffer): unknown {
   try {
     review = JSON.parse(text);
   } catch {
-    return parseJsonText(body.toString("utf8"));
+    return whole();
   }
   const meta = metadataOf(review);
-  const markers = (meta?.managedFields === ELIDED ? 1 : 0) + (meta?.annotations?.["kubectl.kubernetes.io/last-applied-configuration"] === ELIDED ? 1 : 0);
-  if (meta === undefined || markers !== cuts.length) return parseJsonText(body.toString("utf8"));
+  const markers = (meta?.managedFields === ELIDED ? 1 : 0) + (meta?.annotations?.[LAST_APPLIED_KEY] === ELIDED ? 1 : 0);
+  if (meta === undefined || markers !== cuts.length) return whole();
   delete meta.managedFields;
   return review;
 }
