@@ -31,6 +31,25 @@ describe("namespace cache (real client-node informer against a fake API server)"
     expect(fake.requests.filter((r) => r === "GET /api/v1/namespaces").length).toBeGreaterThanOrEqual(2); // a list and a watch
   });
 
+  it("misses no change made between its list and its watch (the watch starts at the list's resourceVersion)", async () => {
+    const ns = fakeNamespaces({ shop: { a: "b" } });
+    let lists = 0;
+    fake = await startFakeKube({
+      "GET /api/v1/namespaces": (req, res) => {
+        const watching = (req.url ?? "").includes("watch=true");
+        ns.routes["GET /api/v1/namespaces"]?.(req, res);
+        // The first list has been answered: change things before any watch is open.
+        if (!watching && ++lists === 1) {
+          ns.set("shop", { a: "c" });
+          ns.set("data", { team: "db" });
+        }
+      },
+    });
+    cache = await startNamespaceCache(fake.kubeConfig(), silentLogger());
+    expect(await waitFor(() => cache?.labelsOf("data")?.team === "db" && cache.labelsOf("shop")?.a === "c")).toBe(true);
+    expect(lists).toBe(1);
+  });
+
   it("answers unknown, and keeps trying, when it may not list namespaces", async () => {
     let allowed = false;
     const ns = fakeNamespaces({ shop: { a: "b" } });

@@ -59,7 +59,8 @@ export async function startFakeKube(routes: Record<string, FakeHandler>): Promis
 
 /**
  * Any kind as the API server serves it: a list with a resourceVersion, and a watch that streams
- * ADDED/MODIFIED/DELETED events (one JSON object per line).
+ * ADDED/MODIFIED/DELETED events (one JSON object per line), replayed from the resourceVersion the
+ * watch asks for.
  */
 export interface FakeCollection {
   readonly routes: Record<string, FakeHandler>;
@@ -77,8 +78,13 @@ export function fakeCollection(kind: string, path: string, initial: Array<Record
   const watchers = new Set<ServerResponse>();
   const nameOf = (o: Record<string, unknown>) => String((o.metadata as { name?: string } | undefined)?.name ?? `#${items.size}`);
   const stamp = (o: Record<string, unknown>) => ({ ...o, metadata: { ...(o.metadata as object), resourceVersion: String(++rv) } });
-  const emit = (type: string, object: unknown) => {
-    for (const w of watchers) w.write(`${JSON.stringify({ type, object })}\n`);
+  // Every change since the start, so a watch from a list's resourceVersion misses nothing that
+  // happened between the list and the watch (the API server replays from its watch cache).
+  const history: Array<{ rv: number; line: string }> = [];
+  const emit = (type: string, object: Record<string, unknown>) => {
+    const line = `${JSON.stringify({ type, object })}\n`;
+    history.push({ rv, line });
+    for (const w of watchers) w.write(line);
   };
   for (const o of initial) items.set(nameOf(o), stamp(o));
   const collection: FakeCollection = {
@@ -88,6 +94,13 @@ export function fakeCollection(kind: string, path: string, initial: Array<Record
         if (query.get("watch") === "true") {
           res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
           res.flushHeaders();
+          const from = query.get("resourceVersion");
+          if (from === null || from === "" || from === "0") {
+            // No starting point: the current state as synthetic ADDED events, then changes.
+            for (const o of items.values()) res.write(`${JSON.stringify({ type: "ADDED", object: o })}\n`);
+          } else {
+            for (const e of history) if (e.rv > Number(from)) res.write(e.line);
+          }
           watchers.add(res);
           req.on("close", () => watchers.delete(res));
           return;
