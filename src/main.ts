@@ -91,7 +91,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   });
   let context = contextFor(config);
 
-  const metrics = createMetrics(packageVersion());
+  const metrics = createMetrics(packageVersion(), { process: true });
   let server: ServerHandle | undefined;
   const certs = await startServingCertificates({
     config,

@@ -3,7 +3,7 @@
  * (sidecar_injection_*) so existing dashboards keep working; skip and failure counters carry the
  * stable reason codes as labels.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -30,8 +30,18 @@ export type ReviewOutcome =
   | { readonly result: "skip"; readonly reason: string }
   | { readonly result: "error"; readonly reason: string };
 
-export function createMetrics(version: string): Metrics {
+export interface MetricsOptions {
+  /**
+   * Also export the process's own metrics (prom-client's defaults: process_resident_memory_bytes,
+   * nodejs_heap_size_used_bytes, nodejs_external_memory_bytes, GC and event-loop lag), as the
+   * serving process does; off for tests that build several registries in one process.
+   */
+  readonly process?: boolean;
+}
+
+export function createMetrics(version: string, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
+  if (options.process === true) collectDefaultMetrics({ register: registry });
   const requests = new Counter({ name: "sidecar_injection_requests_total", help: "Admission reviews received.", registers: [registry] });
   const success = new Counter({ name: "sidecar_injection_success_total", help: "Reviews answered with the sidecar injected.", registers: [registry] });
   const skip = new Counter({

@@ -41,9 +41,11 @@ describe("Dockerfile", () => {
     expect(user).toMatch(/^USER [1-9]\d*(:\d+)?$/);
   });
 
-  it("starts node in exec form with serve as the default command", () => {
-    expect(runtime.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "dist/cli.js"]');
+  it("starts node in exec form with serve as the default command, with the node flags of npm start", () => {
+    expect(runtime.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]');
     expect(runtime.find((l) => l.startsWith("CMD "))).toBe('CMD ["serve"]');
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe("node --max-semi-space-size=4 dist/cli.js serve");
   });
 
   it("copies no keys, certificates or env files, and ignores them", () => {

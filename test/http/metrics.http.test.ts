@@ -62,6 +62,18 @@ describe("GET /metrics", () => {
     expect(lines.filter((l) => l.startsWith("sidecar_injection_skip_total{"))).toHaveLength(6);
   });
 
+  it("exports the process's memory, heap and event-loop figures only when asked to", async () => {
+    const bare = await request(testApp({ metrics: createMetrics("t") })).get("/metrics");
+    expect(bare.text).not.toContain("process_resident_memory_bytes");
+    const res = await request(testApp({ metrics: createMetrics("t", { process: true }) })).get("/metrics");
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(res.text)?.[1]);
+    expect(value("process_resident_memory_bytes")).toBeGreaterThan(10 * 2 ** 20);
+    expect(value("nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+    expect(value("nodejs_external_memory_bytes")).toBeGreaterThan(0);
+    expect(res.text).toContain("nodejs_eventloop_lag_p99_seconds");
+    expect(res.text).toContain("sidecar_injector_build_info{");
+  });
+
   it("is 404 without metrics", async () => {
     expect((await request(testApp()).get("/metrics")).status).toBe(404);
   });
