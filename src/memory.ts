@@ -5,6 +5,9 @@
  * most 100 % of the live size keeps the process near twice its live data. It is a growth target,
  * not a limit: a process whose live data is large (audit caches of a big cluster) grows with it,
  * and never fails for it. An explicit --heap-growing-percent in the node flags wins.
+ *
+ * The young generation's size, V8 fixes when the process starts: its cap
+ * (--max-semi-space-size) is in the start command instead (Dockerfile ENTRYPOINT, npm start).
  */
 import { setFlagsFromString } from "node:v8";
 

@@ -55,10 +55,6 @@ function handleWorkload(
   };
 }
 
-/**
- * Answer one review. `replayKey` (replay-cache.ts) is the review's text without its uid; with it
- * and deps.replay, an identical earlier review's answer is reused.
- */
 /** The reusable part of an answer: response without uid, metric outcome, decision log fields. */
 function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
   let resp = result.reportOnly ? allowed() : patched(result.patch);
@@ -134,11 +130,10 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
     }
     const namespaceLabels = ctx.namespaceLabels?.(namespace);
     const entry = answer(runInjection({ request: req, namespace, object: req.object, namespaceLabels }, ctx));
-    if (k !== undefined && deps.replay !== undefined) {
-      if (k.uid === req.uid) {
-        const { uid: _uid, namespace: _ns, ...own } = fields;
-        deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, entry });
-      }
+    // Stored only when the key's uid is this request's (see replay-cache.ts).
+    if (k !== undefined && deps.replay !== undefined && k.uid === req.uid) {
+      const { uid: _uid, namespace: _ns, ...own } = fields;
+      deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, entry });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
     deps.logger.info({ ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");

@@ -2,15 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { testContext } from "../../test/support/builders.js";
-import { type FakeKube, fakeCollection, startFakeKube } from "../../test/support/fake-kube.js";
+import { type FakeApiServer, Kinds, startFakeApiServer } from "../../test/support/fake-apiserver.js";
 import { waitFor } from "../../test/support/injector-process.js";
 import { auditCluster, flattenObjects } from "../audit/audit.js";
 import { silentLogger } from "../log.js";
-import { AUDIT_SOURCE_PATHS, type ClusterCaches, startClusterCaches } from "./snapshot.js";
+import { type ClusterCaches, startClusterCaches } from "./snapshot.js";
 
-const PATHS: Record<string, string> = AUDIT_SOURCE_PATHS;
-
-let fake: FakeKube | undefined;
+let fake: FakeApiServer | undefined;
 let caches: ClusterCaches | undefined;
 afterEach(async () => {
   await caches?.stop();
@@ -24,10 +22,8 @@ describe("cluster caches (informers against a fake API server)", () => {
     const template = testContext().template;
     const text = readFileSync(join(import.meta.dirname, "..", "..", "test", "audit", "testdata", "findings.json"), "utf8");
     const objects = flattenObjects([JSON.parse(text.replaceAll("$CURRENT_TEMPLATE_HASH", template.hash))]);
-    const collections = Object.fromEntries(
-      Object.entries(PATHS).map(([kind, path]) => [kind, fakeCollection(kind, path, objects.filter((o) => o.kind === kind).map(({ kind: _k, ...rest }) => rest))]),
-    );
-    fake = await startFakeKube(Object.assign({}, ...Object.values(collections).map((c) => c.routes)));
+    fake = await startFakeApiServer();
+    for (const o of objects) fake.put(Kinds[o.kind as keyof typeof Kinds], o);
     caches = await startClusterCaches(fake.kubeConfig(), silentLogger());
     // The snapshot is there once the required kinds are listed; the optional webhook
     // configurations may come a moment later (until then the audit says it could not list them).
@@ -36,7 +32,7 @@ describe("cluster caches (informers against a fake API server)", () => {
     const first = caches.snapshot();
     expect(auditCluster(first?.objects ?? [], { template })).toEqual(auditCluster(objects, { template }));
 
-    collections.Pod?.add({ apiVersion: "v1", metadata: { name: "late-1", namespace: "shop", labels: { app: "late" } }, spec: { containers: [{ name: "app" }] } });
+    fake.put(Kinds.Pod, { metadata: { name: "late-1", namespace: "shop", labels: { app: "late" } }, spec: { containers: [{ name: "app" }] } });
     expect(
       await waitFor(() => (caches?.snapshot()?.objects ?? []).some((o) => (o.metadata as { name?: string }).name === "late-1")),
     ).toBe(true);

@@ -12,13 +12,12 @@ import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
-import { writeKubeconfig } from "../support/fake-apiserver.js";
-import { type FakeHandler, type FakeKube, fakeNamespaces, sendJson, startFakeKube } from "../support/fake-kube.js";
+import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
 import { CLI, type Started, assertBuilt, cleanupInjectors, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
 
-let fake: FakeKube | undefined;
+let fake: FakeApiServer | undefined;
 const dirs: string[] = [];
 afterEach(async () => {
   cleanupInjectors();
@@ -40,11 +39,8 @@ async function patchFor(s: Started): Promise<Op[]> {
   return JSON.parse(Buffer.from(response.patch ?? "", "base64").toString()) as Op[];
 }
 
-async function kubeconfigFor(dir: string, minor: string, extra: Record<string, FakeHandler> = {}): Promise<string> {
-  fake = await startFakeKube({
-    "GET /version": (_req, res) => sendJson(res, 200, { major: "1", minor, gitVersion: `v1.${minor}.0` }),
-    ...extra,
-  });
+async function kubeconfigFor(dir: string, minor: string): Promise<string> {
+  fake = await startFakeApiServer({ version: { major: "1", minor, gitVersion: `v1.${minor}.0` } });
   return writeKubeconfig(join(dir, "kubeconfig"), fake.url, "t");
 }
 
@@ -94,8 +90,9 @@ describe("namespace labels from the watch", () => {
   it("warns when the pod's namespace enforces a Pod Security level that rejects istio-init", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
     dirs.push(dir);
-    const ns = fakeNamespaces({ shop: { "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" } });
-    const kubeconfig = await kubeconfigFor(dir, "30", ns.routes);
+    const kubeconfig = await kubeconfigFor(dir, "30");
+    const shop = (labels: Record<string, string>) => fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels } });
+    shop({ "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" });
     const s = await startInjector({ nativeSidecars: "false" }, { KUBECONFIG: kubeconfig });
     const warningsFor = async (namespace: string) => {
       const res = await postReview(s, reviewFor(aPod(), { namespace }));
@@ -103,7 +100,7 @@ describe("namespace labels from the watch", () => {
     };
     expect(await waitFor(async () => (await warningsFor("shop")).some((w) => w.includes('enforces Pod Security "restricted"')))).toBe(true);
     expect(await warningsFor("default")).toEqual([]);
-    ns.set("shop", { "istio-injection": "enabled" });
+    shop({ "istio-injection": "enabled" });
     expect(await waitFor(async () => (await warningsFor("shop")).length === 0)).toBe(true);
   });
 });

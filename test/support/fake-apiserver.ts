@@ -1,5 +1,5 @@
 /**
- * An in-process Kubernetes API server for the kinds the certificate code uses, faithful where the
+ * An in-process Kubernetes API server for the kinds the injector uses, faithful where the
  * code depends on it: a store with a cluster-wide resourceVersion; GET (404 NotFound), list with
  * field (metadata.name) and label (equality) selectors, watch from a resourceVersion (events
  * replayed, ADDED/MODIFIED/DELETED, 410 Gone after `compact()`), POST (409 AlreadyExists), PUT
@@ -7,7 +7,8 @@
  * per-kind decoding checks the real server makes (MicroTime with exactly six fractional digits,
  * base64 Secret data and caBundle, integer leaseDurationSeconds); and RBAC built from
  * src/kube/api-calls.ts (403 for anything the table does not allow). Clients are told apart by
- * their bearer token, so a test can cut one replica off (`partition`).
+ * their bearer token, so a test can cut one replica off (`partition`). `intercept` scripts
+ * answers the store would not give (a 403 at first, a hang).
  */
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -67,6 +68,13 @@ export const Kinds = {
       }),
   },
   Namespace: { group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false },
+  // What the audit's caches list and watch (src/kube/snapshot.ts).
+  Pod: { group: "", version: "v1", resource: "pods", kind: "Pod", namespaced: true },
+  ReplicaSet: { group: "apps", version: "v1", resource: "replicasets", kind: "ReplicaSet", namespaced: true },
+  Deployment: { group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true },
+  StatefulSet: { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
+  DaemonSet: { group: "apps", version: "v1", resource: "daemonsets", kind: "DaemonSet", namespaced: true },
+  Job: { group: "batch", version: "v1", resource: "jobs", kind: "Job", namespaced: true },
 } as const satisfies Record<string, Kind>;
 
 interface StoredEvent {
@@ -88,6 +96,11 @@ export interface FakeApiServerOptions {
   readonly rbac?: CallNames;
   readonly version?: { major: string; minor: string; gitVersion: string };
   readonly kinds?: readonly Kind[];
+  /**
+   * A scripted answer ahead of the store (a refusal, a hang, a change made at a chosen moment):
+   * return true when it answered the request, false to let the server answer it as usual.
+   */
+  readonly intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface FakeApiServer {
@@ -217,6 +230,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       req.socket.destroy();
       return;
     }
+    if (opts.intercept?.(req, res) === true) return;
     const attrs = describeRequest(method, url);
     if (opts.rbac && !isAllowed(attrs, opts.rbac)) {
       denied.push(`${method} ${url}`);
