@@ -30,6 +30,14 @@ describe("webhook_config", () => {
     ["a bundle holding the served CA (old and new during a rotation)", [mwc("sidecar-injector", CA_B + CA_A)], CA_A, []],
     ["a bundle without the served CA", [mwc("sidecar-injector", CA_B)], CA_A, ["webhook_config: Webhook w: its caBundle does not hold the CA"]],
     ["no check without the served CA", [mwc("sidecar-injector", CA_B)], undefined, []],
+    // What an older version published mid-rotation: kube-apiserver reads no certificate from it.
+    [
+      "a bundle whose blocks are glued together",
+      [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)],
+      CA_A,
+      ["webhook_config: Webhook w: 2 certificate(s) of its caBundle cannot be read by the API server", "webhook_config: Webhook w: its caBundle does not hold the CA"],
+    ],
+    ["a glued bundle is reported without the served CA too", [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)], undefined, ["cannot be read by the API server"]],
     ["no configuration for our service", [mwc("someone-else", CA_A)], CA_A, ["webhook_config: No MutatingWebhookConfiguration sends pods to service sidecar-injector/sidecar-injector"]],
   ])("%s", (_name, objects, served, expected) => {
     const found = codes(objects as Array<Record<string, unknown>>, served);

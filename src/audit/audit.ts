@@ -14,6 +14,7 @@ import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
 import { parseStatus } from "../injection/status.js";
 import type { InjectionTemplate } from "../injection/template.js";
 import { matchesSelector } from "../injection/selector.js";
+import { countCertificateMarkers, readPemBlocks } from "../tls/pem.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
 import { isObject } from "../json-values.js";
@@ -235,9 +236,15 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
 }
 
-/** The PEM certificates in a caBundle (base64 of PEM), as DER base64 bodies for comparison. */
-function certBodies(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => (m[1] ?? "").replace(/\s+/g, ""));
+/**
+ * The certificate blocks of a PEM text as kube-apiserver's reader finds them (Go's rules, see
+ * tls/pem.ts), as DER base64 for comparison; and how many BEGIN CERTIFICATE markers it cannot read.
+ */
+function certBodies(pem: string): { bodies: string[]; unreadable: number } {
+  const bodies = readPemBlocks(pem)
+    .filter((b) => b.type === "CERTIFICATE" && Object.keys(b.headers).length === 0)
+    .map((b) => b.der.toString("base64"));
+  return { bodies, unreadable: Math.max(0, countCertificateMarkers(pem) - bodies.length) };
 }
 
 /**
@@ -260,9 +267,12 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
       const ref = `MutatingWebhookConfiguration/${mwc}`;
       const hook = typeof w.name === "string" ? w.name : "<unnamed>";
       const bundle = isObject(w.clientConfig) && typeof w.clientConfig.caBundle === "string" ? w.clientConfig.caBundle : "";
+      const inBundle = certBodies(Buffer.from(bundle, "base64").toString("utf8"));
+      if (inBundle.unreadable > 0) {
+        out.push([ref, `Webhook ${hook}: ${inBundle.unreadable} certificate(s) of its caBundle cannot be read by the API server (each PEM block must begin and end on lines of its own).`, "Rewrite caBundle with every certificate block on its own lines, ending with a line break."]);
+      }
       if (servedCa !== undefined) {
-        const inBundle = certBodies(Buffer.from(bundle, "base64").toString("utf8"));
-        if (!certBodies(servedCa).every((c) => inBundle.includes(c))) {
+        if (!certBodies(servedCa).bodies.every((c) => inBundle.bodies.includes(c))) {
           out.push([ref, `Webhook ${hook}: its caBundle does not hold the CA the injector serves with; the API server will refuse the connection.`, "Put the served CA (base64) in caBundle."]);
         }
       }

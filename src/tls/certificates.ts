@@ -6,11 +6,12 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { isIP } from "node:net";
 import type { generate as Generate } from "selfsigned";
 import { CertificateError } from "../errors.js";
+import { normalizePem } from "./pem.js";
 
 export interface KeyPair {
-  /** PEM certificate. */
+  /** PEM certificate, in our form (pem.ts: each block on its own lines, ending with a line break). */
   readonly cert: string;
-  /** PEM private key (PKCS#8). */
+  /** PEM private key (PKCS#8), in the same form. */
   readonly key: string;
 }
 
@@ -36,7 +37,7 @@ export async function generateCA(opts: { commonName: string; days: number; now: 
       { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     ],
   });
-  return { cert: pems.cert, key: pems.private };
+  return { cert: normalizePem(pems.cert), key: normalizePem(pems.private) };
 }
 
 /** A serving certificate for `names` (DNS names and IP addresses), signed by `ca`. */
@@ -65,7 +66,7 @@ export async function generateServingCert(opts: {
       { name: "subjectAltName", altNames },
     ],
   });
-  return { cert: pems.cert, key: pems.private };
+  return { cert: normalizePem(pems.cert), key: normalizePem(pems.private) };
 }
 
 export interface CertificateInfo {

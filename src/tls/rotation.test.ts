@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { type KeyPair, generateCA, generateServingCert } from "./certificates.js";
-import { type CertState, type PlanInput, type Step, decodeBundle, encodeBundle, fingerprintOf, issuerAmong, planCertificates, splitPemBundle } from "./rotation.js";
+import { type CertState, type PlanInput, type Step, decodeBundle, decodeBundleLeniently, encodeBundle, fingerprintOf, inspectBundle, issuerAmong, planCertificates } from "./rotation.js";
 
 const DAY = 86_400_000;
 const now = new Date("2026-11-25T12:00:00Z");
@@ -75,11 +75,28 @@ describe("planCertificates", () => {
 });
 
 describe("bundle helpers", () => {
-  it("splits, encodes and decodes PEM bundles", () => {
-    const text = `${caA.cert}\n${caB.cert}`;
-    expect(splitPemBundle(text).map(fingerprintOf)).toEqual([fingerprintOf(caA.cert), fingerprintOf(caB.cert)]);
+  it("encodes a bundle with each block on its own lines and decodes it as the API server does", () => {
+    const text = Buffer.from(bundleOf(caA, caB), "base64").toString("utf8");
+    expect(text).toMatch(/-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----/);
+    expect(text.endsWith("-----END CERTIFICATE-----\n")).toBe(true);
     expect(decodeBundle(bundleOf(caA, caB)).map(fingerprintOf)).toEqual([fingerprintOf(caA.cert), fingerprintOf(caB.cert)]);
     expect(decodeBundle(undefined)).toEqual([]);
+  });
+
+  it("a bundle an older version glued together: the API server reads none of it, the leader keeps trusting both", () => {
+    const glued = (pem: string) => pem.trimEnd();
+    const base64 = Buffer.from(`${glued(caA.cert)}${glued(caB.cert)}`).toString("base64");
+    expect(inspectBundle(base64)).toEqual({ cas: [], unreadable: 2 });
+    expect(decodeBundleLeniently(base64).map(fingerprintOf)).toEqual([fingerprintOf(caA.cert), fingerprintOf(caB.cert)]);
+    // The leader re-patches it: the bundle it wants differs from the live one.
+    const step = plan({ secret: state(caB, servingB, [caA]), webhooks: hooks(base64) });
+    expect(step).toEqual({ kind: "patch-bundle", bundle: bundleOf(caB, caA), webhooks: ["a.mesh", "b.mesh"] });
+  });
+
+  it("a CA rotation's bundle keeps a glued live bundle's CAs trusted when the Secret is lost", () => {
+    const base64 = Buffer.from(`${caA.cert.trimEnd()}${caB.cert.trimEnd()}`).toString("base64");
+    const step = plan({ secret: null, webhooks: hooks(base64) });
+    expect(step.kind === "issue-ca" && step.keepTrusted.map(fingerprintOf)).toEqual([fingerprintOf(caA.cert), fingerprintOf(caB.cert)]);
   });
 
   it("finds the issuing CA among several", () => {

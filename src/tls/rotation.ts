@@ -10,6 +10,7 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { checkServingPair } from "./certificates.js";
+import { countCertificateMarkers, encodePem, normalizePem, readCertificates, splitPemLeniently } from "./pem.js";
 
 /** Keys of the shared Secret's data. */
 export const SecretKey = {
@@ -57,15 +58,35 @@ export type Step =
   | { readonly kind: "wait"; readonly reason: string }
   | { readonly kind: "none" };
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** The certificates of a PEM bundle, each as its own PEM text. */
-export function splitPemBundle(text: string): string[] {
-  return (text.match(PEM_BLOCK) ?? []).map((b) => `${b}\n`);
+/** The text of a base64 caBundle ("" when unset or empty). */
+function bundleText(base64: string | undefined): string {
+  return base64 ? Buffer.from(base64, "base64").toString("utf8") : "";
 }
 
+/**
+ * The CAs of a base64 caBundle as kube-apiserver reads them (Go's rules, see pem.ts): a bundle
+ * whose blocks are glued together yields fewer certificates, or none.
+ */
 export function decodeBundle(base64: string | undefined): string[] {
-  return base64 ? splitPemBundle(Buffer.from(base64, "base64").toString("utf8")) : [];
+  return readCertificates(bundleText(base64));
+}
+
+/**
+ * What the API server makes of a caBundle: the CAs it reads, and how many certificate blocks it
+ * cannot read (glued to a neighbour, broken base64, not a certificate).
+ */
+export function inspectBundle(base64: string | undefined): { readonly cas: string[]; readonly unreadable: number } {
+  const text = bundleText(base64);
+  const cas = readCertificates(text);
+  return { cas, unreadable: Math.max(0, countCertificateMarkers(text) - cas.length) };
+}
+
+/**
+ * The CAs a caBundle was meant to hold, each block found wherever it is (the bundles an older
+ * version wrote with blocks glued together included): what to keep trusting in a new bundle.
+ */
+export function decodeBundleLeniently(base64: string | undefined): string[] {
+  return splitPemLeniently(bundleText(base64));
 }
 
 function parse(pem: string): X509Certificate | null {
@@ -88,13 +109,14 @@ export function trustedCas(state: CertState, now: Date): string[] {
     const x = parse(pem);
     if (!x || now >= new Date(x.validTo) || seen.has(x.fingerprint256)) continue;
     seen.add(x.fingerprint256);
-    out.push(pem);
+    out.push(encodePem("CERTIFICATE", x.raw));
   }
   return out;
 }
 
+/** A base64 caBundle of `pems`, each block on its own lines and ending with a line break. */
 export function encodeBundle(pems: readonly string[]): string {
-  return Buffer.from(pems.join(""), "utf8").toString("base64");
+  return Buffer.from(pems.map(normalizePem).join(""), "utf8").toString("base64");
 }
 
 /** The fingerprint of the CA (among `cas`) that issued `certPem`, or "" when none did. */
@@ -156,7 +178,7 @@ export function planCertificates(input: PlanInput): Step {
     const serving = badCa.due && secret !== null ? servingProblem(secret, input) : null;
     if (serving?.due === true) return { kind: "issue-serving", reason: `${serving.reason}; renewed before the CA rotation` };
     // Keep trusting what is trusted now, so replicas still serving an old certificate keep working.
-    const keep = [secret?.caCert ?? "", ...(secret?.previousCas ?? []), ...(webhooks ?? []).flatMap((w) => decodeBundle(w.caBundle))];
+    const keep = [secret?.caCert ?? "", ...(secret?.previousCas ?? []), ...(webhooks ?? []).flatMap((w) => decodeBundleLeniently(w.caBundle))];
     const keepTrusted = trustedCas({ previousCas: keep.filter((p) => p !== "") }, now);
     return { kind: "issue-ca", reason: badCa.reason, keepTrusted };
   }

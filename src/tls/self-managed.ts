@@ -19,6 +19,7 @@ import { type ClusterObjects, ConflictError, byName } from "../kube/objects.js";
 import type { Metrics } from "../metrics.js";
 import type { ServingMaterial } from "./cert-store.js";
 import { checkServingPair, describeCertificate, generateCA, generateServingCert } from "./certificates.js";
+import { normalizePem } from "./pem.js";
 import {
   type CertState,
   type PlanInput,
@@ -27,7 +28,9 @@ import {
   type Step,
   type WebhookBundle,
   decodeBundle,
+  decodeBundleLeniently,
   fingerprintOf,
+  inspectBundle,
   issuerAmong,
   planCertificates,
   trustedCas,
@@ -90,7 +93,8 @@ export function decodeSecret(secret: V1Secret): CertState {
     ...optional("caKey", text(SecretKey.CaKey)),
     ...optional("cert", text(SecretKey.Cert)),
     ...optional("key", text(SecretKey.Key)),
-    previousCas: decodeBundle(data[SecretKey.PreviousCas]),
+    // Leniently: an older version wrote this bundle with its blocks glued together.
+    previousCas: decodeBundleLeniently(data[SecretKey.PreviousCas]),
   };
 }
 
@@ -98,14 +102,15 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
+/** The Secret's data; every PEM value normalised (each block on its own lines, ending with a line break). */
 function encodeSecretData(state: CertState): Record<string, string> {
-  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+  const b64 = (s: string) => Buffer.from(normalizePem(s), "utf8").toString("base64");
   return {
     ...(state.caCert && { [SecretKey.CaCert]: b64(state.caCert) }),
     ...(state.caKey && { [SecretKey.CaKey]: b64(state.caKey) }),
     ...(state.cert && { [SecretKey.Cert]: b64(state.cert) }),
     ...(state.key && { [SecretKey.Key]: b64(state.key) }),
-    ...(state.previousCas.length > 0 && { [SecretKey.PreviousCas]: b64(state.previousCas.join("")) }),
+    ...(state.previousCas.length > 0 && { [SecretKey.PreviousCas]: b64(state.previousCas.map(normalizePem).join("")) }),
   };
 }
 
@@ -396,10 +401,19 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
     if (!mwc) {
       readinessValue = { ready: true, reason: `serving; webhook configuration ${tls.webhookConfigName} not found` };
     } else {
-      const untrusting = (mwc.webhooks ?? []).filter((w) => issuerAmong(current?.cert ?? "", decodeBundle(w.clientConfig?.caBundle)) === "").map((w) => w.name);
+      // Only what the API server reads counts (Go's PEM rules): a bundle it cannot read trusts nothing.
+      const bundles = (mwc.webhooks ?? []).map((w) => ({ name: w.name, ...inspectBundle(w.clientConfig?.caBundle) }));
+      const unreadable = bundles.filter((b) => b.unreadable > 0);
+      const untrusting = bundles.filter((b) => issuerAmong(current?.cert ?? "", b.cas) === "").map((b) => b.name);
+      if (unreadable.length > 0) {
+        log.error(
+          { webhookConfig: tls.webhookConfigName, webhooks: unreadable.map((b) => ({ name: b.name, readable: b.cas.length, unreadable: b.unreadable })) },
+          "the caBundle holds certificates the API server cannot read (each PEM block must begin and end on lines of its own)",
+        );
+      }
       readinessValue =
         untrusting.length > 0
-          ? { ready: false, reason: `the caBundle of ${untrusting.join(", ")} does not trust the serving certificate` }
+          ? { ready: false, reason: `the caBundle of ${untrusting.join(", ")} does not trust the serving certificate${unreadable.length > 0 ? ` (unreadable certificates in ${unreadable.map((b) => b.name).join(", ")})` : ""}` }
           : { ready: true, reason: "serving a certificate the caBundle trusts" };
     }
     return readinessValue;

@@ -3,44 +3,29 @@
  * program (test/support/evanphx). .ci/run installs Go and the library from Debian's packages;
  * where they are missing this suite says so and is skipped.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { runInjection } from "../../src/injection/pipeline.js";
 import { aPod, testContext } from "../support/builders.js";
+import { GOPATH, type GoBuild, buildGoProgram, hasGo, sayGoSkipped } from "../support/go.js";
 
-const GOPATH = "/usr/share/gocode";
 const LIBRARY = join(GOPATH, "src", "github.com", "evanphx", "json-patch");
-const hasGo = spawnSync("go", ["version"]).status === 0;
 const available = hasGo && existsSync(LIBRARY);
-if (!available) {
-  process.stdout.write(
-    `test/patch/evanphx: SKIPPED — ${hasGo ? `${LIBRARY} is missing` : "go is not installed"}; .ci/run installs golang-go and golang-github-evanphx-json-patch-dev.\n`,
-  );
-}
+if (!available) sayGoSkipped("test/patch/evanphx", hasGo ? `${LIBRARY} is missing` : "go is not installed");
 const suite = available ? describe : describe.skip;
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const GOLDEN = join(ROOT, "test", "golden", "testdata", "inject");
-let dir: string;
-let binary: string;
+let build: GoBuild | undefined;
 
 beforeAll(() => {
-  if (!available) return;
-  dir = mkdtempSync(join(tmpdir(), "evanphx-"));
-  binary = join(dir, "evanphx-apply");
-  execFileSync("go", ["build", "-o", binary, join(ROOT, "test", "support", "evanphx", "main.go")], {
-    env: { ...process.env, GO111MODULE: "off", GOPATH, GOCACHE: join(dir, "cache"), GOFLAGS: "" },
-    stdio: "pipe",
-  });
+  if (available) build = buildGoProgram("evanphx");
 }, 120_000);
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => build?.cleanup());
 
 interface Case {
   name: string;
@@ -51,7 +36,7 @@ interface Case {
 
 function applyAll(cases: Case[]): Array<{ doc?: unknown; error?: string }> {
   const input = cases.map((c) => JSON.stringify({ doc: c.doc, patch: c.patch })).join("\n");
-  const out = execFileSync(binary, { input, maxBuffer: 256 * 1024 * 1024 }).toString();
+  const out = execFileSync((build as GoBuild).binary, { input, maxBuffer: 256 * 1024 * 1024 }).toString();
   return out
     .trim()
     .split("\n")
