@@ -9,12 +9,14 @@ import type { TlsConfig } from "../../src/config/config.js";
 import { type Lifecycle, type ServerHandle, startServer } from "../../src/http/server.js";
 import { microTime } from "../../src/kube/leader-election.js";
 import { clusterObjects } from "../../src/kube/objects.js";
-import { silentLogger } from "../../src/log.js";
+import { type Logger, createLogger, silentLogger } from "../../src/log.js";
 import { generateCA } from "../../src/tls/certificates.js";
 import { decodeBundle, fingerprintOf, issuerAmong } from "../../src/tls/rotation.js";
 import { type SelfManagedCerts, decodeSecret, startSelfManagedCerts } from "../../src/tls/self-managed.js";
+import { type ApiServerClient, startApiServerClient } from "../support/apiserver-client.js";
 import { aPod, reviewFor, testApp, testConfig } from "../support/builders.js";
 import { type FakeApiServer, Kinds, startFakeApiServer } from "../support/fake-apiserver.js";
+import { hasGo, sayGoSkipped } from "../support/go.js";
 
 const NS = "mesh";
 const SERVICE = "injector";
@@ -42,8 +44,11 @@ interface Replica {
 
 let api: FakeApiServer;
 let replicas: Replica[] = [];
+let goProcess: ApiServerClient | null = null;
 
 afterEach(async () => {
+  await goProcess?.close();
+  goProcess = null;
   for (const r of replicas) {
     if (r.stopped) continue;
     await r.certs.stop({ crash: true });
@@ -68,13 +73,13 @@ function webhookConfig(caBundle?: string): Record<string, unknown> {
   return { metadata: { name: TLS.webhookConfigName }, webhooks: [hook("namespace.sidecar-injector.io"), hook("object.sidecar-injector.io")] };
 }
 
-async function replica(id: string, tls: TlsConfig = TLS): Promise<Replica> {
+async function replica(id: string, tls: TlsConfig = TLS, logger: Logger = silentLogger()): Promise<Replica> {
   const lifecycle: Lifecycle = { ready: true, draining: false };
   let certs: SelfManagedCerts | undefined;
   const app = testApp({ health: { ready: () => certs?.readiness().ready ?? false, draining: () => false } });
   const server = await startServer({ app, tls: null, port: 0, host: "127.0.0.1", logger: silentLogger(), lifecycle });
   const objects = await clusterObjects(api.kubeConfig(id), NS, 2000);
-  certs = await startSelfManagedCerts({ objects, tls, names: NAMES, identity: id, logger: silentLogger(), onMaterial: (m) => server.setCertificate(m) });
+  certs = await startSelfManagedCerts({ objects, tls, names: NAMES, identity: id, logger, onMaterial: (m) => server.setCertificate(m) });
   const r: Replica = { id, certs, server, stopped: false };
   replicas.push(r);
   return r;
@@ -88,6 +93,12 @@ async function until<T>(what: string, check: () => T | undefined | false | Promi
     if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
     await sleep(20);
   }
+}
+
+/** The first webhook's caBundle as stored (base64), what kube-apiserver loads. */
+function rawBundle(): string {
+  const mwc = api.get(Kinds.MutatingWebhookConfiguration, TLS.webhookConfigName) as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+  return mwc.webhooks[0]?.clientConfig.caBundle ?? "";
 }
 
 function liveBundles(): string[][] {
@@ -250,7 +261,43 @@ describe("self-managed certificates", () => {
     await r.server.close(200);
   });
 
+  it("a caBundle the API server cannot read (blocks glued together) makes a replica unready and is logged as an error", async () => {
+    await start();
+    const r = await replica("r1");
+    await until("ready", allReady);
+    await r.certs.stop({ crash: true }); // nobody will re-patch
+    r.stopped = true;
+    const other = await generateCA({ commonName: "other", days: 1, now: new Date() });
+    const served = secretState()?.caCert ?? "";
+    // What an older version published mid-rotation: Node's reader finds both CAs, Go's none.
+    const glued = `${served.trimEnd()}${other.cert.trimEnd()}`;
+    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(Buffer.from(glued).toString("base64")));
+    const ghost = { metadata: { name: TLS.leaseName, namespace: NS }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 30, renewTime: microTime(Date.now()) } };
+    api.put(Kinds.Lease, { ...(api.get(Kinds.Lease, TLS.leaseName, NS) as object), ...ghost });
+    const lines: Array<{ level: string; msg: string; webhooks?: unknown }> = [];
+    const logger = createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const f = await replica("r2", TLS, logger);
+    await until("loaded", () => f.certs.material() !== null);
+    await until("unready", () => f.certs.readiness().ready === false);
+    expect(f.certs.readiness().reason).toBe(
+      "the caBundle of namespace.sidecar-injector.io, object.sidecar-injector.io does not trust the serving certificate (unreadable certificates in namespace.sidecar-injector.io, object.sidecar-injector.io)",
+    );
+    const error = lines.find((l) => l.level === "error");
+    expect(error?.msg).toMatch(/^the caBundle holds certificates the API server cannot read/);
+    expect(error?.webhooks).toEqual([
+      { name: "namespace.sidecar-injector.io", readable: 0, unreadable: 2 },
+      { name: "object.sidecar-injector.io", readable: 0, unreadable: 2 },
+    ]);
+    await r.server.close(200);
+  });
+
   it("rotates the CA and serving certificates under continuous HTTPS reviews pinned to the live caBundle, with no failed request", async () => {
+    // Two clients call the replicas throughout: Node's, and (where Go is installed) a Go client
+    // that reads the live caBundle with x509.CertPool.AppendCertsFromPEM and verifies the server
+    // name <service>.<namespace>.svc, as kube-apiserver does.
+    if (!hasGo) sayGoSkipped("test/tls/self-managed: the Go client during the rotation", "go is not installed");
+    const go: ApiServerClient | null = hasGo ? startApiServerClient() : null;
+    goProcess = go;
     await start();
     // A CA valid 9 s rotates with 3 s left; serving certificates valid 3 s renew with 1 s left.
     const tls = { ...TLS, caValiditySeconds: 9, certValiditySeconds: 3 };
@@ -272,16 +319,47 @@ describe("self-managed certificates", () => {
         outcomes.push(await review(r).catch((err: Error) => err.message));
       }
     })();
-    await until("CA rotated and the old one dropped", () => {
-      const ca = fingerprintOf(secretState()?.caCert ?? "");
-      return ca !== firstCa && liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === ca);
-    }, 15_000);
-    running = false;
-    await client;
+    // Every state the caBundle passes through, as stored, sampled often (each lasts at least the settle delay).
+    const bundleStates = new Set<string>([rawBundle()]);
+    const recordBundles = setInterval(() => bundleStates.add(rawBundle()), 5);
+    const goOutcomes: string[] = [];
+    const goClient = (async () => {
+      if (go === null) return;
+      const uid = "3f1c1e4a-0000-4000-8000-000000000001";
+      for (let i = 0; running; i++) {
+        const r = replicas[(i + 1) % replicas.length] as Replica;
+        const caBundle = rawBundle();
+        bundleStates.add(caBundle);
+        const a = await go.call({ caBundle, url: `https://127.0.0.1:${r.server.port}/inject`, serverName: HOST, body: JSON.stringify(reviewFor(aPod(), { uid })) });
+        goOutcomes.push(a.status === 200 && a.uid === uid ? "ok" : `status ${a.status}: ${a.error ?? "no uid"} (bundle of ${a.certs.length})`);
+      }
+    })();
+    try {
+      await until("CA rotated and the old one dropped", () => {
+        const ca = fingerprintOf(secretState()?.caCert ?? "");
+        return ca !== firstCa && liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === ca);
+      }, 15_000);
+    } finally {
+      running = false;
+      clearInterval(recordBundles);
+      await Promise.all([client, goClient]);
+    }
+    bundleStates.add(rawBundle());
     expect(outcomes.filter((o) => o !== 200).slice(0, 5)).toEqual([]);
     expect(outcomes.length).toBeGreaterThan(50);
     expect(cas.size).toBeGreaterThanOrEqual(2);
     expect(certs.size).toBeGreaterThanOrEqual(3);
     expect([...bundleSizes].sort()).toEqual([1, 2]);
+    if (go !== null) {
+      expect(goOutcomes.filter((o) => o !== "ok").slice(0, 5)).toEqual([]);
+      expect(goOutcomes.length).toBeGreaterThan(50);
+      // Each state of the rotation's bundle, read by Go: the CAs we meant, none lost; one and two CAs both seen.
+      const readByGo = await Promise.all([...bundleStates].map(async (b) => ({ ours: decodeBundle(b).map(fingerprintOf), go: (await go.readBundle(b)).certs })));
+      for (const r of readByGo) {
+        expect(r.go).toEqual(r.ours);
+        expect(r.go.length).toBeGreaterThanOrEqual(1);
+      }
+      expect(new Set(readByGo.map((r) => r.go.length))).toEqual(new Set([1, 2]));
+    }
   });
 });
