@@ -41,9 +41,14 @@ export async function startInformerCache<T extends KubernetesObject>(
     new Watch(kc),
     async () => {
       const result = await list();
-      if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
-      synced = true;
-      queueMicrotask(() => opts.onChange?.());
+      // The informer stores the listed objects after this function's promise settles, in the
+      // microtasks that follow; a macrotask (setImmediate) runs only once those have all run, so
+      // readers called from here see what was listed, never the empty cache before it.
+      setImmediate(() => {
+        if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
+        synced = true;
+        opts.onChange?.();
+      });
       return result;
     },
     false,
@@ -51,7 +56,11 @@ export async function startInformerCache<T extends KubernetesObject>(
     opts.fieldSelector,
   );
   if (opts.onChange) {
-    const changed = () => opts.onChange?.();
+    // The first list's objects arrive as "add" events while they are being stored, before the
+    // cache counts as synced: the callback after the list (above) stands for all of them.
+    const changed = () => {
+      if (synced) opts.onChange?.();
+    };
     informer.on("add", changed);
     informer.on("update", changed);
     informer.on("delete", changed);

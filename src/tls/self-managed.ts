@@ -156,6 +156,9 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
         opts.metrics?.certificateEvent("certificate_loaded");
         opts.onMaterial(current);
         void heartbeat();
+        // A leader waiting for replicas to serve from the current CA counts itself from memory:
+        // plan again now that it serves this certificate.
+        kick();
       }
       return null;
     })();
@@ -223,6 +226,7 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
       for (const l of leases) {
         const renewed = Date.parse(String(l.spec?.renewTime ?? ""));
         const durationMs = (l.spec?.leaseDurationSeconds ?? 0) * 1000;
+        if (l.metadata?.name === myLease) continue;
         if (Number.isFinite(renewed) && renewed + durationMs > now) {
           out.push({ identity: l.spec?.holderIdentity ?? l.metadata?.name ?? "?", servingCa: l.metadata?.annotations?.[SERVING_CA_ANNOTATION] ?? "" });
         } else if (!Number.isFinite(renewed) || renewed + 3 * durationMs < now) {
@@ -230,6 +234,8 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
           log.info({ lease: l.metadata?.name }, "deleted the heartbeat of a replica that is gone");
         }
       }
+      // This replica, the leader, from memory: its own heartbeat may not yet name what it serves now.
+      out.push({ identity: opts.identity, servingCa: currentIssuer });
       return out;
     } catch (err) {
       log.warn({ err: (err as Error).message }, "cannot list replica heartbeats");
@@ -350,6 +356,12 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
         if (!election.isLeader()) return;
         try {
           await act(step, secret, state);
+          // The new certificate reaches this replica through the Secret's watch, which plans
+          // again (loadFromSecret); planning now would only find the leader itself behind.
+          if (step.kind === "issue-serving") {
+            waitMs = retryMs;
+            return;
+          }
         } catch (err) {
           if (err instanceof ConflictError || (err instanceof KubeApiError && err.httpStatus === 422)) {
             log.debug({ step: step.kind, err: err.message }, "lost a write race; reading again");

@@ -229,6 +229,40 @@ describe("self-managed certificates", () => {
     expect(secretState()?.previousCas).toEqual([]);
   });
 
+  it("during a CA rotation the leader never waits for itself: it counts what it serves from memory", async () => {
+    await start();
+    const logs = new Map<string, Array<{ msg: string; reason?: string }>>();
+    const capture = (id: string) => {
+      const lines: Array<{ msg: string; reason?: string }> = [];
+      logs.set(id, lines);
+      return createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line)) });
+    };
+    await Promise.all(["r1", "r2"].map((id) => replica(id, TLS, capture(id))));
+    await until("all ready", allReady);
+    const oldCa = fingerprintOf(secretState()?.caCert ?? "");
+    api.remove(Kinds.Secret, TLS.secretName, NS);
+    await until("new CA everywhere, old one dropped", () => {
+      const ca = fingerprintOf(secretState()?.caCert ?? "");
+      return ca !== "" && ca !== oldCa && liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === ca) && allReady();
+    });
+    const leader = leaders()[0] as Replica;
+    const lines = logs.get(leader.id) ?? [];
+    expect(lines.some((l) => l.msg === "dropped the previous CA")).toBe(true);
+    const waits = lines.filter((l) => l.msg === "certificate rotation waiting").map((l) => l.reason ?? "");
+    expect(waits.filter((w) => w.split(/[:,] /).includes(leader.id))).toEqual([]);
+  });
+
+  it("a replica that starts while the Secret exists loads it without saying it waits for the leader", async () => {
+    await start();
+    await replica("r1");
+    await until("ready", allReady);
+    const lines: Array<{ level: string; msg: string }> = [];
+    const r2 = await replica("r2", TLS, createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line)) }));
+    await until("r2 serves", () => r2.certs.material() !== null && r2.certs.readiness().ready);
+    expect(lines.filter((l) => /waiting for the leader|no certificate Secret/.test(l.msg))).toEqual([]);
+    expect(lines.some((l) => l.msg === "serving certificate loaded from the Secret")).toBe(true);
+  });
+
   it("a caBundle reset by a GitOps sync is patched back within seconds", async () => {
     await start();
     await replica("r1");
