@@ -104,7 +104,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   });
   const servedCa = () => certs.material()?.caCert || undefined;
   // GET /audit: the same audit as the CLI, from watch-backed caches (read-only, off by default).
-  const clusterCaches = config.auditEndpoint && kc !== null ? await startClusterCaches(kc, logger) : null;
+  const clusterCaches =
+    config.auditEndpoint && kc !== null ? await startClusterCaches(kc, logger, { ...(namespaces && { Namespace: namespaces.informer }) }) : null;
   if (config.auditEndpoint && kc === null) logger.warn("auditEndpoint is on but no cluster is configured: GET /audit stays off");
   const audit = (): AuditReport | null => {
     const snapshot = clusterCaches?.snapshot();

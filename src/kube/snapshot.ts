@@ -96,11 +96,20 @@ export interface ClusterCaches {
   stop(): Promise<void>;
 }
 
+/** Caches of some kinds that the process already keeps (one watch per kind): used, not stopped, here. */
+export type SharedCaches = Partial<Record<keyof typeof AUDIT_SOURCE_PATHS, InformerCache<KubernetesObject>>>;
+
 /** Keep everything in watch-backed caches (for GET /audit). */
-export async function startClusterCaches(kc: KubeConfig, logger: Logger): Promise<ClusterCaches> {
+export async function startClusterCaches(kc: KubeConfig, logger: Logger, shared: SharedCaches = {}): Promise<ClusterCaches> {
   const caches: Array<[Source, InformerCache<KubernetesObject>]> = [];
+  const owned: Array<InformerCache<KubernetesObject>> = [];
   for (const source of await sources(kc)) {
-    caches.push([source, await startInformerCache(kc, `${source.kind.toLowerCase()}s`, source.path, source.list, logger)]);
+    let cache = shared[source.kind as keyof SharedCaches];
+    if (cache === undefined) {
+      cache = await startInformerCache(kc, `${source.kind.toLowerCase()}s`, source.path, source.list, logger);
+      owned.push(cache);
+    }
+    caches.push([source, cache]);
   }
   return {
     snapshot() {
@@ -110,7 +119,7 @@ export async function startClusterCaches(kc: KubeConfig, logger: Logger): Promis
       return { objects, webhookConfigsListed };
     },
     async stop() {
-      await Promise.all(caches.map(([, cache]) => cache.stop()));
+      await Promise.all(owned.map((cache) => cache.stop()));
     },
   };
 }

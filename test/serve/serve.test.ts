@@ -105,6 +105,23 @@ describe("namespace labels from the watch", () => {
   });
 });
 
+describe("one watch per kind", () => {
+  it("with GET /audit on, namespaces are still watched once: the audit reads the admission path's cache", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await kubeconfigFor(dir, "30");
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await get(s, "/audit")).status === 200)).toBe(true);
+    const report = JSON.parse((await get(s, "/audit")).body) as { summary: { namespaces: number } };
+    expect(report.summary.namespaces).toBeGreaterThanOrEqual(1);
+    const namespaceCalls = (fake?.requests ?? []).filter((r) => r.split("?")[0] === "GET /api/v1/namespaces");
+    expect(namespaceCalls.filter((r) => r.includes("watch=true"))).toHaveLength(1);
+    expect(namespaceCalls.filter((r) => !r.includes("watch=true"))).toHaveLength(1);
+    expect(s.logs().split("\n").filter((l) => l.includes('"cache synced"') && l.includes('"cache":"namespaces"'))).toHaveLength(1);
+  });
+});
+
 describe("while serving", () => {
   it("swaps in new certificate files", async () => {
     const s = await startInjector({});
