@@ -4,6 +4,15 @@
  */
 import { InvalidPodError } from "../errors.js";
 import { isObject } from "../json-values.js";
+import {
+  DNS1123_LABEL_FORM,
+  LABEL_VALUE_FORM,
+  QUALIFIED_NAME_FORM,
+  isDns1123Label,
+  isLabelValue,
+  isQualifiedName,
+  quoteForMessage,
+} from "../validation/formats.js";
 
 export type StringMap = Record<string, string>;
 
@@ -129,6 +138,22 @@ function checkStringMap(v: unknown, path: string, problems: string[]): void {
   }
 }
 
+/**
+ * Keys (and, for labels, values) as Kubernetes' own validation requires them: what we read and
+ * copy (into the status annotation, kubectl.kubernetes.io/default-container, canonical labels)
+ * stays within the API server's limits. Only maps of strings get here.
+ */
+function checkMetadataKeys(map: unknown, path: string, checkValues: boolean, problems: string[]): void {
+  if (!isObject(map)) return;
+  for (const key of Object.keys(map)) {
+    if (!isQualifiedName(key)) problems.push(`${path}[${quoteForMessage(key)}]: the key must be ${QUALIFIED_NAME_FORM}`);
+    const value = map[key];
+    if (checkValues && typeof value === "string" && !isLabelValue(value)) {
+      problems.push(`${path}[${quoteForMessage(key)}]: the value ${quoteForMessage(value)} must be ${LABEL_VALUE_FORM}`);
+    }
+  }
+}
+
 function checkNamedList(v: unknown, path: string, required: boolean, problems: string[]): void {
   if (v === undefined || v === null) {
     if (required) problems.push(`${path} must be a non-empty list of objects`);
@@ -141,6 +166,7 @@ function checkNamedList(v: unknown, path: string, required: boolean, problems: s
   v.forEach((item, i) => {
     if (!isObject(item)) problems.push(`${path}[${i}] must be an object`);
     else if (typeof item.name !== "string" || item.name === "") problems.push(`${path}[${i}].name must be a non-empty string`);
+    else if (!isDns1123Label(item.name)) problems.push(`${path}[${i}].name ${quoteForMessage(item.name)} must be ${DNS1123_LABEL_FORM}`);
   });
 }
 
@@ -165,6 +191,8 @@ export function assertPodShape(obj: unknown): asserts obj is Pod {
     }
     checkStringMap(meta.labels, "metadata.labels", problems);
     checkStringMap(meta.annotations, "metadata.annotations", problems);
+    checkMetadataKeys(meta.labels, "metadata.labels", true, problems);
+    checkMetadataKeys(meta.annotations, "metadata.annotations", false, problems);
     if (meta.ownerReferences !== undefined && meta.ownerReferences !== null) {
       if (!Array.isArray(meta.ownerReferences) || !meta.ownerReferences.every(isObject)) {
         problems.push("metadata.ownerReferences must be a list of objects");

@@ -92,3 +92,40 @@ export function isDnsLabel(value: string): boolean {
 export function isDnsSubdomain(value: string): boolean {
   return value.length > 0 && value.length <= 253 && value.split(".").every(isDnsLabel);
 }
+
+/** Kubernetes' DNS-1123 label: container and volume names. */
+const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+/** Kubernetes' DNS-1123 subdomain: the optional prefix of a qualified name. */
+const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+/** The name part of a qualified name, and a label value (which may also be empty). */
+const QUALIFIED_NAME_PART = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export const DNS1123_LABEL_FORM = 'lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+export const QUALIFIED_NAME_FORM =
+  'a name of at most 63 letters, digits, "-", "_" or "." (starting and ending with a letter or digit), optionally after a DNS subdomain prefix of at most 253 characters and "/"';
+export const LABEL_VALUE_FORM = 'empty, or at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+
+export function isDns1123Label(value: string): boolean {
+  return value.length <= 63 && DNS1123_LABEL.test(value);
+}
+
+/** A label or annotation key (Kubernetes' IsQualifiedName). */
+export function isQualifiedName(value: string): boolean {
+  if (value.length > 253 + 1 + 63) return false;
+  const slash = value.indexOf("/");
+  const name = slash < 0 ? value : value.slice(slash + 1);
+  if (slash >= 0) {
+    const prefix = value.slice(0, slash);
+    if (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)) return false;
+  }
+  return name.length <= 63 && QUALIFIED_NAME_PART.test(name);
+}
+
+export function isLabelValue(value: string): boolean {
+  return value === "" || (value.length <= 63 && QUALIFIED_NAME_PART.test(value));
+}
+
+/** A value to quote in a message: short values whole, long ones cut with their length stated. */
+export function quoteForMessage(value: string, max = 40): string {
+  return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+}

@@ -216,6 +216,19 @@ describe("POST /inject: reviews", () => {
     expect(resp.status?.message).toMatch(/spec\.containers\[0\]\.ports\[0\]\.extra(\.x)+ nests deeper than 64 levels/);
   });
 
+  it.each([
+    ["a container name of 200,000 characters", () => aPod({ spec: { containers: [{ name: "a".repeat(200_000), image: "x" }] } as never }), /spec\.containers\[0\]\.name "a{40}"… \(200000 characters\) must be lowercase/],
+    ["an annotation key of 300,000 characters", () => aPod({ annotations: { ["k".repeat(300_000)]: "v" } }), /metadata\.annotations\["k{40}"… \(300000 characters\)\]: the key must be/],
+    ["a label key with a space", () => aPod({ labels: { "my label": "v" } }), /metadata\.labels\["my label"\]: the key must be/],
+    ["an init container name with capitals", () => aPod({ spec: { containers: [{ name: "web" }], initContainers: [{ name: "Setup" }] } as never }), /spec\.initContainers\[0\]\.name "Setup" must be/],
+  ])("refuses %s with 400 INVALID_POD naming the path, without echoing it whole", async (_name, pod, message) => {
+    const resp = responseOf(await post(JSON.stringify(reviewFor(pod()))));
+    expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
+    expect(resp.status?.message).toMatch(message);
+    expect(resp.status?.message?.length).toBeLessThan(1000);
+    expect(resp.patch).toBeUndefined();
+  });
+
   it("does not let __proto__ keys pollute prototypes", async () => {
     const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","object":{"metadata":{"name":"p","labels":{"__proto__":"x","polluted":"no"},"annotations":{"__proto__":{"polluted":"yes"}}},"spec":{"containers":[{"name":"a"}]}}}}`;
     const resp = responseOf(await post(body));

@@ -78,13 +78,14 @@ suite("patches applied by evanphx/json-patch", () => {
   });
 
   it("generated pods, classic and native", () => {
-    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+    const name = fc.stringMatching(/^[a-z]([a-z0-9-]{0,7}[a-z0-9])?$/);
     const pods = fc.sample(
       fc.record({
         containers: fc.uniqueArray(name, { minLength: 1, maxLength: 4 }),
         init: fc.uniqueArray(name.map((n) => `i-${n}`), { maxLength: 3 }),
         volumes: fc.uniqueArray(name.map((n) => `v-${n}`), { maxLength: 3 }),
-        labels: fc.dictionary(fc.stringMatching(/^[a-z./~-]{1,12}$/), fc.string({ maxLength: 8 }), { maxKeys: 4 }),
+        // Keys with and without a prefix ("/" is escaped in the patch's paths), values as labels allow.
+        labels: fc.dictionary(fc.stringMatching(/^([a-z0-9]{1,4}(\.[a-z]{1,3})?\/)?[a-z0-9]([a-z0-9._-]{0,6}[a-z0-9])?$/), fc.stringMatching(/^([A-Za-z0-9]([A-Za-z0-9._-]{0,6}[A-Za-z0-9])?)?$/), { maxKeys: 4 }),
         native: fc.boolean(),
       }),
       150,

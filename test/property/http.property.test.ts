@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import request from "supertest";
+import { isQualifiedName } from "../../src/validation/formats.js";
 import { aPod, reviewFor, testApp } from "../support/builders.js";
 
 const app = testApp();
@@ -29,13 +30,20 @@ describe("the admission endpoint under arbitrary objects", () => {
     );
   });
 
-  it("keeps a valid pod's answer when random annotations are added", async () => {
+  it("keeps a valid pod's answer when random annotations are added; keys Kubernetes would refuse are refused with 400", async () => {
+    const key = fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^([a-z]{1,5}\.[a-z]{2,3}\/)?[a-z][a-z0-9-]{0,10}[a-z]$/));
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), { maxKeys: 6 }), async (annotations) => {
+      fc.asyncProperty(fc.dictionary(key, fc.string({ maxLength: 40 }), { maxKeys: 6 }), async (annotations) => {
         const res = await request(app).post("/inject").set("Content-Type", "application/json").send(JSON.stringify(reviewFor(aPod({ annotations }))));
         expect(res.status).toBe(200);
         const r = res.body.response;
-        expect(r.allowed === true || r.status.code === 422).toBe(true);
+        if (Object.keys(annotations).every(isQualifiedName)) {
+          expect(r.allowed === true || r.status.code === 422).toBe(true);
+        } else {
+          expect(r.allowed).toBe(false);
+          expect(r.status.code).toBe(400);
+          expect(r.status.message).toContain("metadata.annotations[");
+        }
       }),
       { numRuns: 150 },
     );

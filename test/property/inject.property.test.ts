@@ -11,12 +11,18 @@ import type { Pod } from "../../src/injection/pod.js";
 import { testContext } from "../support/builders.js";
 import { applyStrict } from "../support/strict-patch.js";
 
-const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+// Names and keys as Kubernetes admits them (anything else is refused before injection).
+const name = fc.stringMatching(/^[a-z]([a-z0-9-]{0,9}[a-z0-9])?$/);
+const keyName = fc.stringMatching(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,18}[A-Za-z0-9])?$/);
+const keyPrefix = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z0-9]{1,6}){0,2}$/);
 const key = fc.oneof(
-  fc.stringMatching(/^[a-z][a-z0-9.\-/~]{0,20}$/),
-  fc.constantFrom("__proto__", "constructor", "prototype", "a/b", "x~y", "app", "version"),
+  keyName,
+  fc.tuple(keyPrefix, keyName).map(([p, n]) => `${p}/${n}`),
+  fc.constantFrom("constructor", "prototype", "hasOwnProperty", "a/b", "app", "version"),
 );
-const stringMap = fc.option(fc.dictionary(key, fc.string({ maxLength: 20 }), { maxKeys: 5 }), { nil: undefined });
+const labelValue = fc.stringMatching(/^([A-Za-z0-9]([A-Za-z0-9._-]{0,18}[A-Za-z0-9])?)?$/);
+const labelMap = fc.option(fc.dictionary(key, labelValue, { maxKeys: 5 }), { nil: undefined });
+const annotationMap = fc.option(fc.dictionary(key, fc.string({ maxLength: 20 }), { maxKeys: 5 }), { nil: undefined });
 // Round-tripped through JSON text, as a request body is (so -0 becomes 0).
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 
@@ -38,8 +44,8 @@ function uniqueByName<T extends { name: string }>(items: T[]): T[] {
 
 const pod = fc
   .record({
-    labels: stringMap,
-    annotations: stringMap,
+    labels: labelMap,
+    annotations: annotationMap,
     containers: fc.array(container, { minLength: 1, maxLength: 4 }),
     initContainers: fc.option(fc.array(container, { maxLength: 3 }), { nil: undefined }),
     volumes: fc.option(fc.array(fc.record({ name, emptyDir: fc.constant({}) }), { maxLength: 4 }), { nil: undefined }),
