@@ -1,5 +1,7 @@
 // Jest runs the TypeScript sources as native ES modules (see package.json "type": "module"),
 // transformed by SWC; `npm test` starts node with --experimental-vm-modules for that.
+const e2e = process.env.SIDECAR_INJECTOR_E2E === "1";
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: "node",
@@ -16,9 +18,10 @@ export default {
   },
   // Sources import siblings as "./x.js" (NodeNext); map those to the .ts files.
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
-  testMatch: ["<rootDir>/src/**/*.test.ts", "<rootDir>/test/**/*.test.ts"],
-  // The real-cluster suite runs only through `npm run test:e2e` (it needs KUBECONFIG).
-  testPathIgnorePatterns: process.env.SIDECAR_INJECTOR_E2E === "1" ? ["/node_modules/"] : ["/node_modules/", "/test/e2e/"],
+  // The real-cluster suites run only through `npm run test:e2e` (they need KUBECONFIG), and then
+  // alone: `npm run test:e2e -- <pattern>` narrows them further.
+  testMatch: e2e ? ["<rootDir>/test/e2e/**/*.e2e.test.ts"] : ["<rootDir>/src/**/*.test.ts", "<rootDir>/test/**/*.test.ts"],
+  testPathIgnorePatterns: e2e ? ["/node_modules/"] : ["/node_modules/", "/test/e2e/"],
   testTimeout: 30000,
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };
