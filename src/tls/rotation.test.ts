@@ -13,6 +13,7 @@ let servingB: KeyPair;
 let servingAOld: KeyPair; // 7-day certificate with 1 day left
 let servingFromOld: KeyPair; // from caOld, 7 days left
 let servingFromOldDue: KeyPair; // from caOld, 1 day left
+let servingFromOldHalf: KeyPair; // from caOld, 3 days left
 let servingAWrongNames: KeyPair;
 
 beforeAll(async () => {
@@ -24,6 +25,7 @@ beforeAll(async () => {
   servingAOld = await generateServingCert({ ca: caA, names, days: 1, now });
   servingFromOld = await generateServingCert({ ca: caOld, names, days: 7, now });
   servingFromOldDue = await generateServingCert({ ca: caOld, names, days: 1, now });
+  servingFromOldHalf = await generateServingCert({ ca: caOld, names, days: 3, now });
   servingAWrongNames = await generateServingCert({ ca: caA, names: ["other"], days: 7, now });
 });
 
@@ -54,7 +56,9 @@ describe("planCertificates", () => {
     ["a CA with a tenth of its life left", () => ({ secret: state(caOld, null) }), () => ({ kind: "issue-ca" })],
     ["a CA with a tenth of its life left and a good serving certificate", () => ({ secret: state(caOld, servingFromOld), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-ca" })],
     // The rotation serves the current certificate until the new CA has settled: it must not expire meanwhile.
-    ["a CA and its serving certificate both due: the certificate is renewed first", () => ({ secret: state(caOld, servingFromOldDue), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-serving", reason: expect.stringMatching(/a third of its life left\); renewed before the CA rotation$/) })],
+    ["a CA and its serving certificate both due: the certificate is renewed first", () => ({ secret: state(caOld, servingFromOldDue), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-serving", reason: expect.stringMatching(/less than half of its life left\); renewed before the CA rotation$/) })],
+    // A certificate not yet due for itself (3 of 7 days left) would have to outlive the whole rotation.
+    ["a CA due while the serving certificate has less than half its life left: the certificate is renewed first", () => ({ secret: state(caOld, servingFromOldHalf), webhooks: hooks(bundleOf(caOld)) }), () => ({ kind: "issue-serving", reason: expect.stringMatching(/renewed before the CA rotation$/) })],
     ["a broken CA is replaced at once, whatever the serving certificate", () => ({ secret: { ...state(caOld, servingFromOldDue), caKey: caB.key } }), () => ({ kind: "issue-ca" })],
     ["a bundle that differs on one webhook", () => ({ secret: state(caA, servingA), webhooks: [{ name: "a.mesh", caBundle: bundleOf(caA) }, { name: "b.mesh", caBundle: undefined }] }), () => ({ kind: "patch-bundle", bundle: bundleOf(caA), webhooks: ["b.mesh"] })],
     ["a bundle reset by a GitOps sync", () => ({ secret: state(caA, servingA), webhooks: hooks("") }), () => ({ kind: "patch-bundle", webhooks: ["a.mesh", "b.mesh"] })],

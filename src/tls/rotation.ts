@@ -156,13 +156,24 @@ function caProblem(state: CertState | null, input: PlanInput): { reason: string;
   return null;
 }
 
-/** Why the serving pair must be reissued: unusable (`due: false`), or good with a third of its life left (`due: true`). */
-function servingProblem(state: CertState, input: PlanInput): { reason: string; due: boolean } | null {
+/**
+ * A CA rotation starts only with a serving certificate that has at least half its life ahead: it
+ * keeps serving until the new CA is trusted everywhere and its successor is issued (the bundle
+ * settle delay, the replicas' swaps), and must not expire meanwhile.
+ */
+export const ROTATE_CA_WITH_SERVING_FRACTION_LEFT = 1 / 2;
+
+/**
+ * Why the serving pair must be reissued: unusable (`due: false`), or good with less than
+ * `renewAt` of its life left (`due: true`; a third, unless a CA rotation asks for more).
+ */
+function servingProblem(state: CertState, input: PlanInput, renewAt = RENEW_AT_FRACTION_LEFT): { reason: string; due: boolean } | null {
   if (!state.cert || !state.key) return { reason: "the Secret holds no serving certificate", due: false };
   const problems = checkServingPair({ cert: state.cert, key: state.key }, state.caCert ?? "", input.names, input.now);
   if (problems.length > 0) return { reason: problems.join("; "), due: false };
-  if (lifeLeft(state.cert, input.certValidityMs, input.now) < RENEW_AT_FRACTION_LEFT) {
-    return { reason: `the serving certificate expires at ${parse(state.cert)?.validTo} (a third of its life left)`, due: true };
+  if (lifeLeft(state.cert, input.certValidityMs, input.now) < renewAt) {
+    const part = renewAt === RENEW_AT_FRACTION_LEFT ? "a third" : "less than half";
+    return { reason: `the serving certificate expires at ${parse(state.cert)?.validTo} (${part} of its life left)`, due: true };
   }
   return null;
 }
@@ -173,9 +184,9 @@ export function planCertificates(input: PlanInput): Step {
   const badCa = caProblem(secret, input);
   if (badCa !== null) {
     // A CA rotation keeps serving the current certificate until the new CA is trusted everywhere
-    // (the bundle settle delay at least): a current certificate that is itself due is renewed
-    // from the still-valid CA first, so it cannot expire while the rotation waits.
-    const serving = badCa.due && secret !== null ? servingProblem(secret, input) : null;
+    // (the bundle settle delay at least): a current certificate with less than half its life
+    // left is renewed from the still-valid CA first, so it cannot expire while the rotation waits.
+    const serving = badCa.due && secret !== null ? servingProblem(secret, input, ROTATE_CA_WITH_SERVING_FRACTION_LEFT) : null;
     if (serving?.due === true) return { kind: "issue-serving", reason: `${serving.reason}; renewed before the CA rotation` };
     // Keep trusting what is trusted now, so replicas still serving an old certificate keep working.
     const keep = [secret?.caCert ?? "", ...(secret?.previousCas ?? []), ...(webhooks ?? []).flatMap((w) => decodeBundleLeniently(w.caBundle))];

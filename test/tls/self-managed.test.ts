@@ -275,45 +275,41 @@ describe("self-managed certificates", () => {
     expect(liveBundles()).toEqual(good);
   });
 
-  it("readiness follows the live caBundle: a bundle that does not trust the serving certificate makes the replica unready", async () => {
+  /**
+   * A replica that served, then stopped (so nobody re-patches), a caBundle put in place by hand,
+   * and a fresh replica (never leading: a ghost holds the Lease) that reads it and loads the Secret.
+   */
+  async function freshReplicaReading(bundle: (servedCa: string) => string, logger?: Logger): Promise<{ stopped: Replica; fresh: Replica }> {
     await start();
-    const r = await replica("r1");
+    const stopped = await replica("r1");
     await until("ready", allReady);
-    await r.certs.stop({ crash: true }); // nobody will re-patch
-    r.stopped = true;
-    const other = await generateCA({ commonName: "other", days: 1, now: new Date() });
-    const before = r.certs.readiness();
-    expect(before.ready).toBe(true);
-    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(Buffer.from(other.cert).toString("base64")));
-    // The stopped replica no longer watches; a fresh one (never leading) reads the live bundle.
+    await stopped.certs.stop({ crash: true });
+    stopped.stopped = true;
+    expect(stopped.certs.readiness().ready).toBe(true);
+    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(Buffer.from(bundle(secretState()?.caCert ?? "")).toString("base64")));
     const ghost = { metadata: { name: TLS.leaseName, namespace: NS }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 30, renewTime: microTime(Date.now()) } };
     api.put(Kinds.Lease, { ...(api.get(Kinds.Lease, TLS.leaseName, NS) as object), ...ghost });
-    const f = await replica("r2");
-    await until("loaded", () => f.certs.material() !== null);
-    await until("unready", () => f.certs.readiness().ready === false);
-    expect(f.certs.readiness().reason).toBe("the caBundle of namespace.sidecar-injector.io, object.sidecar-injector.io does not trust the serving certificate");
-    await r.server.close(200);
+    const fresh = await replica("r2", TLS, logger);
+    await until("loaded", () => fresh.certs.material() !== null);
+    return { stopped, fresh };
+  }
+
+  it("readiness follows the live caBundle: a bundle that does not trust the serving certificate makes the replica unready", async () => {
+    const other = await generateCA({ commonName: "other", days: 1, now: new Date() });
+    const { stopped, fresh } = await freshReplicaReading(() => other.cert);
+    await until("unready", () => fresh.certs.readiness().ready === false);
+    expect(fresh.certs.readiness().reason).toBe("the caBundle of namespace.sidecar-injector.io, object.sidecar-injector.io does not trust the serving certificate");
+    await stopped.server.close(200);
   });
 
   it("a caBundle the API server cannot read (blocks glued together) makes a replica unready and is logged as an error", async () => {
-    await start();
-    const r = await replica("r1");
-    await until("ready", allReady);
-    await r.certs.stop({ crash: true }); // nobody will re-patch
-    r.stopped = true;
     const other = await generateCA({ commonName: "other", days: 1, now: new Date() });
-    const served = secretState()?.caCert ?? "";
-    // What an older version published mid-rotation: Node's reader finds both CAs, Go's none.
-    const glued = `${served.trimEnd()}${other.cert.trimEnd()}`;
-    api.put(Kinds.MutatingWebhookConfiguration, webhookConfig(Buffer.from(glued).toString("base64")));
-    const ghost = { metadata: { name: TLS.leaseName, namespace: NS }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 30, renewTime: microTime(Date.now()) } };
-    api.put(Kinds.Lease, { ...(api.get(Kinds.Lease, TLS.leaseName, NS) as object), ...ghost });
     const lines: Array<{ level: string; msg: string; webhooks?: unknown }> = [];
     const logger = createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const f = await replica("r2", TLS, logger);
-    await until("loaded", () => f.certs.material() !== null);
-    await until("unready", () => f.certs.readiness().ready === false);
-    expect(f.certs.readiness().reason).toBe(
+    // What an older version published mid-rotation: Node's reader finds both CAs, Go's none.
+    const { stopped, fresh } = await freshReplicaReading((served) => `${served.trimEnd()}${other.cert.trimEnd()}`, logger);
+    await until("unready", () => fresh.certs.readiness().ready === false);
+    expect(fresh.certs.readiness().reason).toBe(
       "the caBundle of namespace.sidecar-injector.io, object.sidecar-injector.io does not trust the serving certificate (unreadable certificates in namespace.sidecar-injector.io, object.sidecar-injector.io)",
     );
     const error = lines.find((l) => l.level === "error");
@@ -322,7 +318,7 @@ describe("self-managed certificates", () => {
       { name: "namespace.sidecar-injector.io", readable: 0, unreadable: 2 },
       { name: "object.sidecar-injector.io", readable: 0, unreadable: 2 },
     ]);
-    await r.server.close(200);
+    await stopped.server.close(200);
   });
 
   it("rotates the CA and serving certificates under continuous HTTPS reviews pinned to the live caBundle, with no failed request", async () => {
@@ -333,8 +329,9 @@ describe("self-managed certificates", () => {
     const go: ApiServerClient | null = hasGo ? startApiServerClient() : null;
     goProcess = go;
     await start();
-    // A CA valid 9 s rotates with 3 s left; serving certificates valid 3 s renew with 1 s left.
-    const tls = { ...TLS, caValiditySeconds: 9, certValiditySeconds: 3 };
+    // A CA valid 15 s rotates with 5 s left; serving certificates valid 5 s renew with 1.7 s left
+    // (X.509 times have whole seconds, and generating a key takes up to a second on a loaded machine).
+    const tls = { ...TLS, caValiditySeconds: 15, certValiditySeconds: 5 };
     await Promise.all(["r1", "r2", "r3"].map((id) => replica(id, tls)));
     await until("all ready", allReady);
     const firstCa = fingerprintOf(secretState()?.caCert ?? "");
@@ -372,7 +369,7 @@ describe("self-managed certificates", () => {
       await until("CA rotated and the old one dropped", () => {
         const ca = fingerprintOf(secretState()?.caCert ?? "");
         return ca !== firstCa && liveBundles().every((b) => b.length === 1 && fingerprintOf(b[0] ?? "") === ca);
-      }, 15_000);
+      }, 25_000);
     } finally {
       running = false;
       clearInterval(recordBundles);
@@ -395,5 +392,5 @@ describe("self-managed certificates", () => {
       }
       expect(new Set(readByGo.map((r) => r.go.length))).toEqual(new Set([1, 2]));
     }
-  });
+  }, 45_000);
 });
