@@ -17,7 +17,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 # Certificates come from a mounted Secret or a writable volume at CERT_DIR (the image is read-only).
 ENV CERT_DIR=/var/run/sidecar-injector/certs
-USER 65532:65532
+# A numeric non-root user (so runAsNonRoot holds) in group 0: OpenShift runs the image under an
+# arbitrary UID of the namespace's range with GID 0, and the files above stay readable to it.
+USER 65532:0
 EXPOSE 8443
 # V8's young generation capped at 4 MiB per semi-space (default 16): reviews are short-lived
 # garbage, and the smaller nursery keeps RSS well under 200 MiB under load (BENCHMARKS.md).

@@ -43,8 +43,8 @@ Options:
   -v, --version      Print the version.
 
 Environment: KUBECONFIG (cluster access outside a pod), POD_NAMESPACE (the injector's namespace:
-its Secret and Leases), POD_NAME (this replica's name in the leader election), PORT, CERT_DIR,
-TLS_MODE, LOG_LEVEL. Every setting, with its default, is in README.md (Configuration).
+its Secret and Leases), POD_NAME (this replica's name in the leader election), PORT, METRICS_PORT,
+CERT_DIR, TLS_MODE, LOG_LEVEL. Every setting, with its default, is in README.md (Configuration).
 `;
 
 const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.

@@ -40,6 +40,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ env: {}, file }).server.port).toBe(9000);
     expect(loadConfig({ env: { PORT: "9100" }, file }).server.port).toBe(9100);
     expect(loadConfig({ env: { PORT: "9100" }, file, flags: { port: 9200 } }).server.port).toBe(9200);
+    expect(loadConfig({ env: { METRICS_PORT: "9101" }, file }).server.metricsPort).toBe(9101);
     expect(loadConfig({ env: { CERT_DIR: "/env" }, file }).server.certDir).toBe("/env");
     expect(loadConfig({ env: { POD_NAMESPACE: "mesh" } }).service.namespace).toBe("mesh");
     expect(loadConfig({ env: { LOG_LEVEL: "debug" } }).server.logLevel).toBe("debug");

@@ -288,6 +288,7 @@ export interface LoadConfigInput {
 /** Environment variables the injector reads, and the setting each one sets. */
 const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly [string, string]]> = [
   ["PORT", ["server", "port"]],
+  ["METRICS_PORT", ["server", "metricsPort"]],
   ["LOG_LEVEL", ["server", "logLevel"]],
   ["CERT_DIR", ["server", "certDir"]],
   ["POD_NAMESPACE", ["service", "namespace"]],
@@ -312,7 +313,7 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
   for (const [name, path] of ENV_SETTINGS) {
     const raw = input.env[name];
     if (raw === undefined || raw === "") continue;
-    const value = path[1] === "port" && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const value = (path[1] === "port" || path[1] === "metricsPort") && /^\d+$/.test(raw) ? Number(raw) : raw;
     set(path, value, `${name}=${JSON.stringify(raw)} (environment)`);
   }
   if (input.flags?.port !== undefined) set(["server", "port"], input.flags.port, "--port");

@@ -41,6 +41,15 @@ describe("Dockerfile", () => {
     expect(user).toMatch(/^USER [1-9]\d*(:\d+)?$/);
   });
 
+  it("runs under an arbitrary UID too (OpenShift): group 0, files readable without owning them", () => {
+    // OpenShift runs the image with a UID from the namespace's range and GID 0: the app files
+    // (root-owned, world-readable as COPY and npm leave them) must stay readable, and the
+    // process needs to write nothing in the image.
+    expect(runtime.filter((l) => l.startsWith("USER ")).at(-1)).toMatch(/^USER [1-9]\d*:0$/);
+    for (const l of runtime) expect(l).not.toMatch(/\bchmod\b.*\b[0-7]?[0-7][0-7]0\b|\bchmod\b.*o-r|\bchown\b|--chown/);
+    expect(runtime.some((l) => l.startsWith("VOLUME "))).toBe(false);
+  });
+
   it("starts node in exec form with serve as the default command, with the node flags of npm start", () => {
     expect(runtime.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]');
     expect(runtime.find((l) => l.startsWith("CMD "))).toBe('CMD ["serve"]');

@@ -22,8 +22,16 @@ import { type K8sObject, objectId, podSpecOf, renderKustomization } from "../sup
 const ROOT = join(import.meta.dirname, "..", "..");
 const BASE = join(ROOT, "manifests");
 const FAIL_OPEN = join(ROOT, "manifests", "overlays", "fail-open");
+const HOST_NETWORK = join(ROOT, "manifests", "overlays", "host-network");
 const base = renderKustomization(BASE);
 const failOpen = renderKustomization(FAIL_OPEN);
+const hostNetwork = renderKustomization(HOST_NETWORK);
+/** Every way we ship the manifests: the base and each overlay. */
+const renderings: Array<[string, string, K8sObject[]]> = [
+  ["base", BASE, base],
+  ["fail-open", FAIL_OPEN, failOpen],
+  ["host-network", HOST_NETWORK, hostNetwork],
+];
 
 type Json = Record<string, any>;
 const find = (objects: K8sObject[], kind: string, name?: string): Json => {
@@ -61,10 +69,7 @@ const hasKubectl = kubectl() !== null;
 if (!hasKubectl) process.stdout.write("test/deploy/manifests: kubectl is not installed here: the comparison with `kubectl kustomize` is skipped (the test renderer and the schema checks still run).\n");
 
 describe("manifests render", () => {
-  (hasKubectl ? it.each : it.skip.each)([
-    ["base", BASE, base],
-    ["fail-open", FAIL_OPEN, failOpen],
-  ])("%s: the test renderer gives what kubectl kustomize gives", (_name, dir, ours) => {
+  (hasKubectl ? it.each : it.skip.each)(renderings)("%s: the test renderer gives what kubectl kustomize gives", (_name, dir, ours) => {
     const r = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     const theirs = parseAllDocuments(r.stdout).map((d) => d.toJSON() as K8sObject);
@@ -74,8 +79,9 @@ describe("manifests render", () => {
 
   it("the base holds what a platform engineer needs, and the overlay adds the policy", () => {
     expect(base.map((o) => o.kind).sort()).toEqual(
-      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "Namespace", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"].sort(),
+      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "Namespace", "PodDisruptionBudget", "ResourceQuota", "Role", "RoleBinding", "Service", "ServiceAccount"].sort(),
     );
+    expect(hostNetwork.map(objectId).sort()).toEqual(base.map(objectId).sort());
     expect(failOpen.map(objectId).sort()).toEqual(
       [...base.map(objectId), "ValidatingAdmissionPolicy//sidecar-injector-require-sidecar", "ValidatingAdmissionPolicyBinding//sidecar-injector-require-sidecar"].sort(),
     );
@@ -83,7 +89,7 @@ describe("manifests render", () => {
 });
 
 describe("manifests validate against the Kubernetes OpenAPI schemas (offline)", () => {
-  it.each(failOpen.map((o) => [objectId(o), o] as const))("%s", async (_id, o) => {
+  it.each(renderings.flatMap(([name, , objects]) => objects.map((o) => [`${name}: ${objectId(o)}`, o] as const)))("%s", async (_id, o) => {
     expect(await validateObject(o)).toEqual([]);
   });
 
@@ -116,11 +122,13 @@ describe("manifests agree with the code", () => {
     expect(container.readinessProbe.httpGet.path).toBe(Paths.Readyz);
   });
 
-  it("Service targetPort = container port = the server's port (default and configured)", () => {
+  it("Service targetPort = container port = the configured port (10250 in a cluster, the default 8443 elsewhere)", () => {
     const service = find(base, "Service");
     const https = (service.spec.ports as Json[]).find((p) => p.port === webhookConfig.webhooks[0].clientConfig.service.port) as Json;
-    expect(portNamed(https.targetPort)).toBe(DEFAULT_CONFIG.server.port);
-    expect(mountedConfig.server.port).toBe(DEFAULT_CONFIG.server.port);
+    expect(portNamed(https.targetPort)).toBe(mountedConfig.server.port);
+    // A GKE private cluster's control plane reaches nodes and pods on 443 and 10250 only.
+    expect(mountedConfig.server.port).toBe(10250);
+    expect(DEFAULT_CONFIG.server.port).toBe(8443);
     const exposed = readFileSync(join(ROOT, "Dockerfile"), "utf8").match(/^EXPOSE (\d+)/m)?.[1];
     expect(Number(exposed)).toBe(DEFAULT_CONFIG.server.port);
   });
@@ -264,9 +272,14 @@ describe("CEL expressions behave (evaluated with a CEL interpreter, as the API s
     ["a mirror pod", false, podWith({ annotations: { "kubernetes.io/config.mirror": "x" } }), "shop"],
     ["an injected pod (reinvoked)", false, podWith({ annotations: { "sidecar.istio.io/status": "{}" } }), "shop"],
   ];
-  it.each(cases)("pod webhooks: %s → sent to the injector: %s", async (_name, expected, object, ns) => {
-    for (const w of podWebhooks) expect(await passes(w.matchConditions, object, ns)).toBe(expected);
-  });
+  it.each(renderings.flatMap(([name, , objects]) => cases.map(([what, expected, object, ns]) => [name, what, expected, object, ns, objects] as const)))(
+    "%s, pod webhooks: %s → sent to the injector: %s",
+    async (_rendering, _name, expected, object, ns, objects) => {
+      const hooks = (find(objects, "MutatingWebhookConfiguration").webhooks as Json[]).filter((w) => (w.rules as Json[]).some((r) => r.resources.includes("pods")));
+      expect(hooks).toHaveLength(2);
+      for (const w of hooks) expect(await passes(w.matchConditions, object, ns)).toBe(expected);
+    },
+  );
 
   const policy = find(failOpen, "ValidatingAdmissionPolicy");
   it.each<[string, boolean | "not checked", Json]>([
@@ -279,5 +292,97 @@ describe("CEL expressions behave (evaluated with a CEL interpreter, as the API s
     if (expected === "not checked") return void expect(checked).toBe(false);
     expect(checked).toBe(true);
     expect(await passes(policy.spec.validations, object, "shop")).toBe(expected);
+  });
+});
+
+describe("installs on the clusters people run (every rendering)", () => {
+  const parts = (objects: K8sObject[]) => {
+    const d = find(objects, "Deployment");
+    const spec = podSpecOf(d) as Json;
+    const c = spec.containers[0] as Json;
+    const cm = find(objects, "ConfigMap");
+    const env = Object.fromEntries(((c.env as Json[]) ?? []).filter((e) => typeof e.value === "string").map((e) => [e.name, e.value]));
+    const config = loadConfig({ env: { ...env, POD_NAMESPACE: d.metadata.namespace }, file: { content: parseConfigText(cm.data["config.yaml"], "config.yaml"), source: "manifests" } });
+    const port = (name: string | number): number => (typeof name === "number" ? name : ((c.ports as Json[]).find((p) => p.name === name)?.containerPort as number));
+    return { d, spec, c, config, port };
+  };
+  /** A rolling update's surge as a number of pods (kubernetes rounds a percentage up). */
+  const surgeOf = (d: Json): number => {
+    const s = d.spec.strategy?.rollingUpdate?.maxSurge ?? "25%";
+    return typeof s === "number" ? s : Math.ceil((Number.parseInt(s, 10) / 100) * d.spec.replicas);
+  };
+
+  it.each(renderings)("%s: a quota scoped to the Deployment's priority class makes room for its replicas and a rollout's surge (GKE)", (_name, _dir, objects) => {
+    const { d, spec } = parts(objects);
+    const quotas = objects.filter((o) => o.kind === "ResourceQuota") as Json[];
+    const scoped = quotas.filter(
+      (q) =>
+        q.metadata.namespace === d.metadata.namespace &&
+        (q.spec.scopeSelector?.matchExpressions as Json[] | undefined)?.some(
+          (e) => e.scopeName === "PriorityClass" && e.operator === "In" && (e.values as string[]).includes(spec.priorityClassName),
+        ),
+    );
+    expect(scoped).toHaveLength(1);
+    expect(Number(scoped[0]?.spec.hard.pods)).toBeGreaterThanOrEqual(d.spec.replicas + surgeOf(d));
+    // Nothing else is limited: the quota exists to admit the priority class, not to cap resources.
+    expect(Object.keys(scoped[0]?.spec.hard)).toEqual(["pods"]);
+  });
+
+  it.each(renderings)("%s: no fixed UID or GID (OpenShift restricted-v2), and what Pod Security restricted asks", (_name, _dir, objects) => {
+    const { spec, c } = parts(objects);
+    for (const sc of [spec.securityContext ?? {}, c.securityContext ?? {}]) {
+      for (const pinned of ["runAsUser", "runAsGroup", "fsGroup", "supplementalGroups"]) expect({ pinned, value: sc[pinned] }).toEqual({ pinned, value: undefined });
+    }
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext.privileged).toBeUndefined();
+    for (const p of c.ports as Json[]) expect(p.hostPort).toBeUndefined();
+  });
+
+  it.each(renderings)("%s: the server listens where the Service, the probes and the webhooks expect it", (_name, _dir, objects) => {
+    const { c, config, port } = parts(objects);
+    expect(port("https")).toBe(config.server.port);
+    expect(port("http-probes")).toBe(config.server.metricsPort);
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) expect(port(c[probe].httpGet.port)).toBe(config.server.metricsPort);
+    const service = find(objects, "Service");
+    const byPort = new Map((service.spec.ports as Json[]).map((p) => [p.port, port(p.targetPort)]));
+    for (const w of find(objects, "MutatingWebhookConfiguration").webhooks as Json[]) expect(byPort.get(w.clientConfig.service.port)).toBe(config.server.port);
+    expect([...byPort.values()].sort()).toEqual([config.server.port, config.server.metricsPort].sort());
+  });
+
+  describe("host-network overlay (EKS and others with an overlay CNI)", () => {
+    const { d, spec, config } = parts(hostNetwork);
+    const ns = find(hostNetwork, "Namespace");
+    // Ports that node components commonly hold: kubelet, kube-proxy, control plane, etcd,
+    // node-exporter, Calico, Cilium, Istio's CNI node agent, and the base's own ports.
+    const HOST_PORTS = [22, 53, 80, 179, 443, 2379, 2380, 4240, 4244, 6443, 8080, 8443, 9090, 9091, 9099, 9100, 9443, 9879, 9890, 9962, 9963, 9964, 10248, 10249, 10250, 10255, 10256, 10257, 10259, 15000, 15001, 15006, 15008, 15020, 15021, 15090];
+
+    it("runs in the node's network and still resolves cluster names", () => {
+      expect(spec.hostNetwork).toBe(true);
+      expect(spec.dnsPolicy).toBe("ClusterFirstWithHostNet");
+    });
+
+    it("listens on ports no node component or NodePort holds", () => {
+      for (const p of [config.server.port, config.server.metricsPort as number]) {
+        expect({ port: p, taken: HOST_PORTS.includes(p), nodePortRange: p >= 30000 && p <= 32767, privileged: p < 1024 }).toEqual({ port: p, taken: false, nodePortRange: false, privileged: false });
+      }
+      expect(config.server.port).not.toBe(config.server.metricsPort);
+    });
+
+    it("never puts two replicas on one node, and rolls without a surge pod that could not be placed", () => {
+      const anti = spec.affinity.podAntiAffinity;
+      expect(anti.preferredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+      const [term] = anti.requiredDuringSchedulingIgnoredDuringExecution as Json[];
+      expect(term?.topologyKey).toBe("kubernetes.io/hostname");
+      expect(matchesSelector(term?.labelSelector, d.spec.template.metadata.labels)).toBe(true);
+      expect(surgeOf(d)).toBe(0);
+      expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(1);
+      expect(find(hostNetwork, "PodDisruptionBudget").spec.minAvailable).toBeLessThan(d.spec.replicas);
+    });
+
+    it("its namespace admits host networking (Pod Security privileged); the base's stays restricted", () => {
+      expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+      expect(find(base, "Namespace").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    });
   });
 });

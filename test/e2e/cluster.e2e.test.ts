@@ -69,6 +69,9 @@ suite("sidecar-injector installed on a real cluster", () => {
   const manifests: K8sObject[] = renderKustomization(join(ROOT, "manifests"));
   const injectorNs = (manifests.find((o) => o.kind === "Namespace") as K8sObject).metadata.name;
   const webhookName = (manifests.find((o) => o.kind === "MutatingWebhookConfiguration") as K8sObject).metadata.name;
+  const httpsPort = ((podSpecOf(manifests.find((o) => o.kind === "Deployment") as K8sObject)?.containers as Array<{ ports: Array<{ name: string; containerPort: number }> }>)[0]?.ports.find(
+    (p) => p.name === "https",
+  )?.containerPort ?? 0) as number;
   const secretName = "sidecar-injector-certs";
   const namespace = `sidecar-injector-e2e-${randomBytes(3).toString("hex")}`;
   const work = mkdtempSync(join(tmpdir(), "injector-e2e-"));
@@ -169,7 +172,7 @@ suite("sidecar-injector installed on a real cluster", () => {
     ) as V1Pod;
     const forward = new PortForward(kc);
     const server: Server = createServer((socket) => {
-      void forward.portForward(injectorNs, pod.metadata?.name ?? "", [8443], socket, null, socket);
+      void forward.portForward(injectorNs, pod.metadata?.name ?? "", [httpsPort], socket, null, socket);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
