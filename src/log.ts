@@ -32,7 +32,12 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
   return pino(options(level), destination);
 }
 
-/** Write all of `text` to a file descriptor, synchronously (retrying while a non-blocking pipe is full). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Write all of `text` to a file descriptor, synchronously; while a non-blocking pipe is full
+ * (EAGAIN) it pauses 10 ms between tries instead of spinning.
+ */
 function writeAll(fd: number, text: string): void {
   let buf = Buffer.from(text, "utf8");
   while (buf.length > 0) {
@@ -40,6 +45,7 @@ function writeAll(fd: number, text: string): void {
       buf = buf.subarray(writeSync(fd, buf));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      Atomics.wait(PAUSE, 0, 0, 10);
     }
   }
 }

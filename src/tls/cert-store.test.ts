@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { silentLogger } from "../log.js";
 import { checkServingPair, describeCertificate, generateCA, generateServingCert } from "./certificates.js";
+import { normalizePem, readCertificates } from "./pem.js";
 import { folderPaths, loadOrCreateLocalCerts, readServingFiles, servingNames, watchServingFiles } from "./cert-store.js";
 
 const names = servingNames({ name: "sidecar-injector", namespace: "mesh" });
@@ -35,6 +36,13 @@ describe("loadOrCreateLocalCerts", () => {
     expect(first.action).toBe("created");
     expect(statSync(join(dir, "tls.key")).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, "ca.key")).mode & 0o777).toBe(0o600);
+    // Every file in our PEM form: blocks on lines of their own, a line break at the end, so a
+    // ca.crt concatenated into a caBundle reads the same with Go's strict reader.
+    for (const f of ["ca.crt", "ca.key", "tls.crt", "tls.key"]) {
+      const text = readFileSync(join(dir, f), "utf8");
+      expect({ f, normal: normalizePem(text) === text }).toEqual({ f, normal: true });
+    }
+    expect(readCertificates(readFileSync(join(dir, "ca.crt"), "utf8") + readFileSync(join(dir, "tls.crt"), "utf8"))).toHaveLength(2);
     expect(checkServingPair(first.material, first.material.caCert, names, now)).toEqual([]);
     const info = describeCertificate(first.material.cert);
     expect(info.names).toEqual(names);

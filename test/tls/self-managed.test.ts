@@ -11,6 +11,7 @@ import { microTime } from "../../src/kube/leader-election.js";
 import { clusterObjects } from "../../src/kube/objects.js";
 import { type Logger, createLogger, silentLogger } from "../../src/log.js";
 import { generateCA } from "../../src/tls/certificates.js";
+import { normalizePem } from "../../src/tls/pem.js";
 import { decodeBundle, fingerprintOf, issuerAmong } from "../../src/tls/rotation.js";
 import { type SelfManagedCerts, decodeSecret, startSelfManagedCerts } from "../../src/tls/self-managed.js";
 import { type ApiServerClient, startApiServerClient } from "../support/apiserver-client.js";
@@ -143,6 +144,12 @@ describe("self-managed certificates", () => {
     expect(leaders()).toHaveLength(1);
     const state = secretState();
     expect(state?.caCert && state.cert && state.key && state.caKey).toBeTruthy();
+    // Every PEM value of the Secret in our form (each block on its own lines, ending with a line break).
+    const data = (api.get(Kinds.Secret, TLS.secretName, NS) as { data: Record<string, string> }).data;
+    for (const [key, value] of Object.entries(data)) {
+      const text = Buffer.from(value, "base64").toString("utf8");
+      expect({ key, normal: normalizePem(text) === text }).toEqual({ key, normal: true });
+    }
     for (const bundle of liveBundles()) expect(bundle.map(fingerprintOf)).toEqual([fingerprintOf(state?.caCert ?? "")]);
     for (const r of replicas) {
       expect(await review(r)).toBe(200);
