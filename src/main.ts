@@ -124,6 +124,10 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     draining: () => lifecycle.draining,
     detail: () => (lifecycle.draining ? "draining" : !lifecycle.ready ? "starting" : certs.readiness().reason),
   };
+  metrics.setHealthSource(() => {
+    const trusted = certs.readiness().caBundleTrusted;
+    return { ready: health.ready(), caBundleTrusted: trusted === undefined ? null : { webhookConfiguration: config.tls.webhookConfigName, trusted } };
+  });
   const app = createApp({
     context: () => context,
     replay: new ReplayCache(),

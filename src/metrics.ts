@@ -20,6 +20,20 @@ export interface Metrics {
   setLeader(leader: boolean): void;
   /** Findings by code from the latest in-server audit. */
   setAuditFindings(counts: Readonly<Record<string, number>>): void;
+  /** Where the health gauges read from at each scrape (the serving process sets it once). */
+  setHealthSource(source: () => HealthFacts): void;
+}
+
+/** What the health gauges export, read at each scrape. */
+export interface HealthFacts {
+  /** This replica answers /readyz with 200. */
+  readonly ready: boolean;
+  /**
+   * Whether every webhook's caBundle of the named MutatingWebhookConfiguration, as the API server
+   * reads it, trusts the serving certificate; null: not known (not self-managed, or the webhook
+   * configuration cannot be read).
+   */
+  readonly caBundleTrusted: { readonly webhookConfiguration: string; readonly trusted: boolean } | null;
 }
 
 export const CertificateEvents = ["ca_issued", "serving_issued", "previous_ca_dropped", "ca_bundle_patched", "certificate_loaded"] as const;
@@ -59,7 +73,8 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
   const time = new Histogram({
     name: "sidecar_injection_time_seconds",
     help: "Time to answer a review, from the parsed request to the response.",
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    // Up to the API server's 10 s webhook timeout, so a p99 near it is measurable.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const reloads = new Counter({
@@ -103,8 +118,34 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
     help: "Reviews answered from the replay cache (identical to an earlier review but for the uid).",
     registers: [registry],
   });
+  let health: (() => HealthFacts) | null = null;
+  new Gauge({
+    name: "sidecar_injector_ready",
+    help: "1 when this replica is ready to answer reviews (GET /readyz is 200), else 0.",
+    registers: [registry],
+    collect() {
+      if (health) this.set(health().ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "sidecar_injector_ca_bundle_trusted",
+    help: "1 when every webhook's caBundle, read as the API server reads it, trusts the serving certificate; 0 when one does not (self-managed TLS; absent when unknown).",
+    labelNames: ["webhook_configuration"],
+    registers: [registry],
+    collect() {
+      const facts = health?.().caBundleTrusted ?? null;
+      this.reset();
+      if (facts !== null) this.set({ webhook_configuration: facts.webhookConfiguration }, facts.trusted ? 1 : 0);
+    },
+  });
   build.set({ version, node: process.version }, 1);
   for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
+  const lastReload = new Gauge({
+    name: "sidecar_injector_config_last_reload_successful",
+    help: "1 when the latest load of the configuration file succeeded (the running config is the file's), 0 when it failed (the previous config is still in use).",
+    registers: [registry],
+  });
+  lastReload.set(1);
 
   return {
     registry,
@@ -117,6 +158,7 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
     },
     configReload(result) {
       reloads.inc({ result });
+      lastReload.set(result === "success" ? 1 : 0);
     },
     replayed() {
       replays.inc();
@@ -129,6 +171,9 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
     },
     setAuditFindings(counts) {
       for (const [code, n] of Object.entries(counts)) findings.set({ code }, n);
+    },
+    setHealthSource(source) {
+      health = source;
     },
     setCertificateExpiry(serving, ca) {
       expiry.set({ certificate: "serving" }, Math.floor(serving.getTime() / 1000));

@@ -55,6 +55,8 @@ const bundleSettleMs = (retryMs: number) => Math.max(1000, retryMs);
 export interface Readiness {
   readonly ready: boolean;
   readonly reason: string;
+  /** Whether the live caBundle (as the API server reads it) trusts the serving certificate; absent when not checked. */
+  readonly caBundleTrusted?: boolean;
 }
 
 export interface SelfManagedOptions {
@@ -425,8 +427,12 @@ export async function startSelfManagedCerts(opts: SelfManagedOptions): Promise<S
       }
       readinessValue =
         untrusting.length > 0
-          ? { ready: false, reason: `the caBundle of ${untrusting.join(", ")} does not trust the serving certificate${unreadable.length > 0 ? ` (unreadable certificates in ${unreadable.map((b) => b.name).join(", ")})` : ""}` }
-          : { ready: true, reason: "serving a certificate the caBundle trusts" };
+          ? {
+              ready: false,
+              reason: `the caBundle of ${untrusting.join(", ")} does not trust the serving certificate${unreadable.length > 0 ? ` (unreadable certificates in ${unreadable.map((b) => b.name).join(", ")})` : ""}`,
+              caBundleTrusted: false,
+            }
+          : { ready: true, reason: "serving a certificate the caBundle trusts", caBundleTrusted: true };
     }
     return readinessValue;
   };

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fjp from "fast-json-patch";
 import request from "supertest";
-import { createMetrics } from "../../src/metrics.js";
+import { type HealthFacts, createMetrics } from "../../src/metrics.js";
 import { aPod, reviewFor, testApp } from "../support/builders.js";
 
 function metricLines(text: string): string[] {
@@ -54,6 +54,7 @@ describe("GET /metrics", () => {
         "sidecar_injection_time_seconds_count 9",
         'sidecar_injector_config_reloads_total{result="success"} 1',
         'sidecar_injector_config_reloads_total{result="failure"} 0',
+        "sidecar_injector_config_last_reload_successful 1",
         'sidecar_injector_certificate_expiry_timestamp_seconds{certificate="serving"} 1798761600',
         'sidecar_injector_certificate_expiry_timestamp_seconds{certificate="ca"} 2082758400',
         `sidecar_injector_build_info{version="1.2.3",node="${process.version}"} 1`,
@@ -72,6 +73,20 @@ describe("GET /metrics", () => {
     expect(value("nodejs_external_memory_bytes")).toBeGreaterThan(0);
     expect(res.text).toContain("nodejs_eventloop_lag_p99_seconds");
     expect(res.text).toContain("sidecar_injector_build_info{");
+  });
+
+  it("exports readiness and the caBundle's trust, read at each scrape", async () => {
+    const metrics = createMetrics("t");
+    const app = testApp({ metrics });
+    const scrape = async () => metricLines((await request(app).get("/metrics")).text).filter((l) => /^sidecar_injector_(ready|ca_bundle_trusted)[ {]/.test(l));
+    expect(await scrape()).toEqual(["sidecar_injector_ready 0"]);
+    let facts: HealthFacts = { ready: true, caBundleTrusted: { webhookConfiguration: "sidecar-injector", trusted: true } };
+    metrics.setHealthSource(() => facts);
+    expect(await scrape()).toEqual(["sidecar_injector_ready 1", 'sidecar_injector_ca_bundle_trusted{webhook_configuration="sidecar-injector"} 1']);
+    facts = { ready: false, caBundleTrusted: { webhookConfiguration: "sidecar-injector", trusted: false } };
+    expect(await scrape()).toEqual(["sidecar_injector_ready 0", 'sidecar_injector_ca_bundle_trusted{webhook_configuration="sidecar-injector"} 0']);
+    facts = { ready: true, caBundleTrusted: null };
+    expect(await scrape()).toEqual(["sidecar_injector_ready 1"]);
   });
 
   it("is 404 without metrics", async () => {

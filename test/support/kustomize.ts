@@ -16,7 +16,7 @@ export type K8sObject = Record<string, unknown> & {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 };
 
-const SUPPORTED = new Set(["apiVersion", "kind", "resources", "images", "patches"]);
+const SUPPORTED = new Set(["apiVersion", "kind", "resources", "components", "images", "patches"]);
 
 interface Image {
   name: string;
@@ -39,16 +39,23 @@ export function readYamlObjects(path: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
-export function renderKustomization(dir: string): K8sObject[] {
+/**
+ * Render a kustomization folder. A Component (kind: Component) is rendered onto the objects of
+ * the kustomization that includes it: its resources are added, then its patches apply to all.
+ */
+export function renderKustomization(dir: string, into: K8sObject[] | null = null): K8sObject[] {
   const root = resolve(dir);
   const k = parseYaml(readFileSync(join(root, "kustomization.yaml"), "utf8")) as Record<string, unknown>;
   const unsupported = Object.keys(k).filter((key) => !SUPPORTED.has(key));
   if (unsupported.length > 0) throw new Error(`${root}/kustomization.yaml: not supported by the test renderer: ${unsupported.join(", ")}`);
-  let objects: K8sObject[] = [];
+  const isComponent = k.kind === "Component";
+  if (isComponent !== (into !== null)) throw new Error(`${root}: a Component must be listed under components, and only a Component`);
+  let objects: K8sObject[] = into ?? [];
   for (const entry of (k.resources as string[] | undefined) ?? []) {
     const path = join(root, entry);
     objects.push(...(statSync(path).isDirectory() ? renderKustomization(path) : readYamlObjects(path)));
   }
+  for (const entry of (k.components as string[] | undefined) ?? []) objects = renderKustomization(join(root, entry), objects);
   const seen = new Set<string>();
   for (const o of objects) {
     const id = objectId(o);
