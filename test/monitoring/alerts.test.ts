@@ -16,6 +16,7 @@ import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { FINDING_SEVERITY } from "../../src/audit/audit.js";
 import { createMetrics } from "../../src/metrics.js";
 import { testApp } from "../support/builders.js";
+import { validateObject } from "../support/k8s-schema.js";
 import { type K8sObject, objectId, podSpecOf, renderKustomization } from "../support/kustomize.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -68,14 +69,28 @@ describe("the alerts, against the code and README", () => {
     expect(codes).toEqual(Object.entries(FINDING_SEVERITY).filter(([, s]) => s === "error").map(([c]) => c).sort());
   });
 
-  it("every metric the rules read is one the injector exports", async () => {
+  it("metric names: README, the dashboard and the rules name only exported metrics, and every metric of ours is documented and shown or alerted on", async () => {
     const metrics = createMetrics("t", { process: true });
     metrics.setHealthSource(() => ({ ready: true, caBundleTrusted: { webhookConfiguration: "sidecar-injector", trusted: true } }));
+    metrics.setAuditFindings({ missing_sidecar: 0 });
     const text = (await request(testApp({ metrics })).get("/metrics")).text;
-    const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === "histogram" ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1] as string])));
-    const used = new Set(rules.flatMap((r) => [...String(r.expr).matchAll(/\b(sidecar_[a-z_]+|nodejs_[a-z_0-9]+|process_[a-z_]+)\b/g)].map((m) => m[1] as string)));
-    expect([...used].filter((m) => !exported.has(m))).toEqual([]);
-    expect(used.size).toBeGreaterThanOrEqual(8);
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1] as string, m[2] as string] as const);
+    const exported = new Set(types.flatMap(([name, type]) => (type === "histogram" ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name])));
+    const ours = types.map(([name]) => name).filter((n) => n.startsWith("sidecar_"));
+    const names = (t: string) => new Set([...t.matchAll(/\b((?:sidecar_inject(?:ion|or))_[a-z0-9_]*[a-z0-9]|nodejs_[a-z0-9_]*[a-z0-9]|process_[a-z0-9_]*[a-z0-9])\b/g)].map((m) => m[1] as string));
+    const dashboardText = readFileSync(join(MONITORING, "dashboard.yaml"), "utf8");
+    const rulesText = rules.map((r) => String(r.expr)).join("\n");
+    for (const [where, found] of [
+      ["README", names(readme)],
+      ["dashboard", names(dashboardText)],
+      ["rules", names(rulesText)],
+    ] as const) {
+      expect({ where, unknown: [...found].filter((m) => !exported.has(m)) }).toEqual({ where, unknown: [] });
+    }
+    const shown = new Set([...names(dashboardText), ...names(rulesText)].map((n) => n.replace(/_(bucket|sum|count)$/, "")));
+    expect({ undocumented: ours.filter((m) => !names(readme).has(m)) }).toEqual({ undocumented: [] });
+    expect({ neitherShownNorAlerted: ours.filter((m) => !shown.has(m)) }).toEqual({ neitherShownNorAlerted: [] });
+    expect(ours.length).toBeGreaterThanOrEqual(15);
   });
 });
 
@@ -93,7 +108,7 @@ describe("the monitoring component", () => {
   ] as const;
   const hasKubectl = spawnSync("kubectl", ["version", "--client"]).status === 0;
 
-  it.each(cases)("on %s: adds the ServiceMonitor, the PrometheusRule and the scrape annotations for the metrics port", (_name, resource) => {
+  it.each(cases)("on %s: adds the ServiceMonitor, the PrometheusRule, the dashboard and the scrape annotations for the metrics port", async (_name, resource) => {
     const { objects } = withMonitoring(resource);
     const deployment = objects.find((o) => o.kind === "Deployment") as Json;
     const container = (podSpecOf(deployment) as Json).containers[0] as Json;
@@ -106,6 +121,14 @@ describe("the monitoring component", () => {
     expect(port.targetPort).toBe("http-probes");
     expect(objects.filter((o) => o.kind === "PrometheusRule").map(objectId)).toEqual(["PrometheusRule/sidecar-injector/sidecar-injector"]);
     expect(monitor.metadata.namespace).toBe(deployment.metadata.namespace);
+    // The dashboard: a ConfigMap Grafana's dashboard sidecar picks up, valid as a ConfigMap, its JSON a dashboard.
+    const dashboards = objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.grafana_dashboard === "1") as Json[];
+    expect(dashboards).toHaveLength(1);
+    expect(await validateObject(dashboards[0] as K8sObject)).toEqual([]);
+    const json = JSON.parse(dashboards[0]?.data["sidecar-injector.json"]) as Json;
+    expect(json.uid).toBe("sidecar-injector");
+    expect((json.panels as Json[]).length).toBeGreaterThanOrEqual(10);
+    for (const panel of json.panels as Json[]) expect({ panel: panel.title, datasource: panel.datasource.uid, queries: (panel.targets as Json[]).length > 0 }).toEqual({ panel: panel.title, datasource: "${datasource}", queries: true });
   });
 
   (hasKubectl ? it.each : it.skip.each)(cases)("on %s: the test renderer gives what kubectl kustomize gives", (_name, resource) => {

@@ -4,7 +4,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -13,7 +12,7 @@ import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
-import { CLI, type Started, assertBuilt, cleanupInjectors, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { CLI, type Started, assertBuilt, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
 
@@ -153,12 +152,7 @@ describe("while serving", () => {
 
 describe("metrics", () => {
   it("serves /metrics on the webhook port and on the plain-HTTP metrics port", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createNetServer().listen(0, "127.0.0.1", () => {
-        const p = (probe.address() as AddressInfo).port;
-        probe.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const s = await startInjector({ server: { metricsPort: port, host: "127.0.0.1" } });
     await postReview(s, reviewFor(aPod()));
     const viaTls = await get(s, "/metrics");

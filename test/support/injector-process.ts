@@ -2,6 +2,7 @@
  * Run the built `sidecar-injector` binary as a child process for tests: start it on a free port
  * with its own folder (certs, config), call it over HTTPS with the CA pinned, and clean up.
  */
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { ClientRequest } from "node:http";
@@ -118,4 +119,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000
     await sleep(50);
   }
   return check();
+}
+
+/** A TCP port free on loopback right now (for servers that must be told their port in advance). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer().listen(0, "127.0.0.1", () => {
+      const p = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+    probe.on("error", reject);
+  });
 }
