@@ -94,3 +94,45 @@ describe("robustness", () => {
     expect(report.findings.map((f) => f.object)).toEqual(["Pod/shop/running"]);
   });
 });
+
+describe("webhook_conflict", () => {
+  const rules = [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }];
+  const ours = {
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: "sidecar-injector" },
+    webhooks: [
+      {
+        name: "namespace.sidecar-injector.io",
+        clientConfig: { service: { name: "sidecar-injector", namespace: "sidecar-injector", path: "/inject" } },
+        rules,
+        timeoutSeconds: 10,
+        namespaceSelector: { matchLabels: { "istio-injection": "enabled" }, matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "sidecar-injector"] }] },
+        objectSelector: { matchExpressions: [{ key: "app", operator: "NotIn", values: ["sidecar-injector"] }] },
+      },
+    ],
+  };
+  const istiod = (namespaceSelector: Record<string, unknown>) => ({
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: "istio-sidecar-injector" },
+    webhooks: [{ name: "rev.namespace.sidecar-injector.istio.io", clientConfig: { service: { name: "istiod", namespace: "istio-system", path: "/inject" } }, rules, namespaceSelector }],
+  });
+  const ns = (labels: Record<string, string>) => ({ kind: "Namespace", metadata: { name: "shop", labels } });
+  const deployment = { kind: "Deployment", metadata: { name: "web", namespace: "shop" }, spec: { template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "app", image: "app" }] } } } };
+  const conflicts = (objects: Array<Record<string, unknown>>) => auditCluster(objects, { template }).findings.filter((f) => f.code === "webhook_conflict");
+
+  it.each([
+    ["istiod's revision webhook left in place selects the same namespace", { "istio-injection": "enabled", "istio.io/rev": "stable" }, { matchLabels: { "istio.io/rev": "stable" } }, 1],
+    ["istiod's webhook selects another revision only", { "istio-injection": "enabled" }, { matchLabels: { "istio.io/rev": "stable" } }, 0],
+  ])("%s", (_name, labels, istiodSelector, expected) => {
+    const found = conflicts([ns(labels), deployment, ours, istiod(istiodSelector)]);
+    expect(found).toHaveLength(expected);
+    if (expected > 0) {
+      expect(found[0]).toMatchObject({
+        object: "Deployment/shop/web",
+        severity: "error",
+        message:
+          "New pods would be sent to 2 sidecar injectors, in this order: istio-sidecar-injector/rev.namespace.sidecar-injector.istio.io (istiod), sidecar-injector/namespace.sidecar-injector.io (this injector); each adds istio-proxy.",
+      });
+    }
+  });
+});

@@ -18,6 +18,7 @@ import { countCertificateMarkers, readPemBlocks } from "../tls/pem.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
 import { isObject } from "../json-values.js";
+import { injectorConflict, matchWebhooks } from "../explain/webhook-match.js";
 
 export const FindingCode = {
   MissingSidecar: "missing_sidecar",
@@ -27,6 +28,7 @@ export const FindingCode = {
   PodSecurityConflict: "podsecurity_conflict",
   OptOutInEnabledNamespace: "opt_out_in_enabled_namespace",
   WebhookConfig: "webhook_config",
+  WebhookConflict: "webhook_conflict",
 } as const;
 export type FindingCode = (typeof FindingCode)[keyof typeof FindingCode];
 
@@ -41,6 +43,7 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
   podsecurity_conflict: "error",
   opt_out_in_enabled_namespace: "info",
   webhook_config: "error",
+  webhook_conflict: "error",
 };
 
 export interface Finding {
@@ -163,6 +166,14 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
 
   if (opts.webhookConfigsListed ?? objects.some((o) => o.kind === "MutatingWebhookConfiguration")) {
     for (const [object, message, fix] of checkWebhookConfigs(objects, config, opts.servedCa)) add(FindingCode.WebhookConfig, object, message, fix);
+    for (const [object, message] of injectorConflicts(objects, namespaces, config.service)) {
+      add(
+        FindingCode.WebhookConflict,
+        object,
+        `${message.charAt(0).toUpperCase()}${message.slice(1)}.`,
+        "Send each namespace to one injector: remove the other injector's namespace label (istio-injection, istio.io/rev), or delete its MutatingWebhookConfiguration once the migration is done.",
+      );
+    }
   }
 
   let podCount = 0;
@@ -294,6 +305,33 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
   }
   if (found === 0) {
     out.push([`Service/${namespace}/${service}`, `No MutatingWebhookConfiguration sends pods to service ${namespace}/${service}: nothing is injected.`, "Apply the webhook configuration (see README, Deploy)."]);
+  }
+  return out;
+}
+
+/** Workload kinds whose pod template new pods are made from (ReplicaSets of a Deployment are judged through it). */
+const TEMPLATE_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "ReplicationController"]);
+
+/**
+ * Each workload whose new pods the API server would send to two or more sidecar injectors (every
+ * webhook judged as the API server judges it, see explain/webhook-match.ts), as [object, sentence].
+ */
+function injectorConflicts(objects: readonly Json[], namespaces: ReadonlyMap<string, Record<string, string> | undefined>, service: { name: string; namespace: string }): Array<[string, string]> {
+  const configs = objects.filter((o) => o.kind === "MutatingWebhookConfiguration");
+  if (configs.length === 0) return [];
+  const out: Array<[string, string]> = [];
+  for (const o of objects) {
+    const kind = typeof o.kind === "string" ? o.kind : "";
+    if (!TEMPLATE_KINDS.has(kind)) continue;
+    const m = metaOf(o);
+    if (kind === "ReplicaSet" && m.owners.some((r) => r.controller === true)) continue;
+    const spec = isObject(o.spec) ? o.spec : {};
+    const template = isObject(spec.template) ? spec.template : null;
+    if (template === null) continue;
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { namespace: m.namespace, ...(isObject(template.metadata) ? template.metadata : {}) }, spec: template.spec ?? {} };
+    const matches = matchWebhooks(configs, { object: pod, namespace: { name: m.namespace, labels: namespaces.get(m.namespace) ?? {} } });
+    const conflict = injectorConflict(matches, service);
+    if (conflict !== null) out.push([`${kind}/${m.namespace}/${m.name}`, conflict]);
   }
   return out;
 }

@@ -39,6 +39,8 @@ export interface WebhookMatch {
   readonly failurePolicy: "Fail" | "Ignore";
   /** Where the call goes: `service <ns>/<name>:<port><path>` or the URL. */
   readonly target: string;
+  /** The Service called, when the webhook calls one. */
+  readonly service: { readonly namespace: string; readonly name: string } | null;
 }
 
 export interface PodRequest {
@@ -77,6 +79,12 @@ function toCel(v: unknown): unknown {
   return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x)]));
 }
 
+function serviceOf(w: Json): WebhookMatch["service"] {
+  const c = isObject(w.clientConfig) ? w.clientConfig : {};
+  const s = isObject(c.service) ? c.service : null;
+  return s && typeof s.namespace === "string" && typeof s.name === "string" ? { namespace: s.namespace, name: s.name } : null;
+}
+
 function targetOf(w: Json): string {
   const c = isObject(w.clientConfig) ? w.clientConfig : {};
   if (typeof c.url === "string") return c.url;
@@ -106,7 +114,7 @@ function celVariables(req: PodRequest): Record<string, unknown> {
 function judge(configuration: string, w: Json, req: PodRequest, podLabels: Readonly<Record<string, string>>, nsLabels: Readonly<Record<string, string>>): WebhookMatch {
   const webhook = typeof w.name === "string" ? w.name : "<unnamed>";
   const failurePolicy = w.failurePolicy === "Ignore" ? "Ignore" : "Fail";
-  const base = { configuration, webhook, failurePolicy, target: targetOf(w) } as const;
+  const base = { configuration, webhook, failurePolicy, target: targetOf(w), service: serviceOf(w) } as const;
   const notCalled = (code: WebhookMatchCode, message: string): WebhookMatch => ({ ...base, called: false, code, message });
   if (!rulesMatchPodCreate(w.rules)) return notCalled(WebhookMatchCode.RulesDoNotMatch, "its rules do not cover creating pods");
   const nsTerm = unmatchedTerm((isObject(w.namespaceSelector) ? w.namespaceSelector : {}) as LabelSelector, nsLabels);
@@ -146,4 +154,31 @@ export function matchWebhooks(configurations: readonly Json[], req: PodRequest):
     .map((c) => ({ name: isObject(c.metadata) && typeof c.metadata.name === "string" ? c.metadata.name : "", webhooks: Array.isArray(c.webhooks) ? c.webhooks.filter(isObject) : [] }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return sorted.flatMap((c) => c.webhooks.map((w) => judge(c.name, w, req, podLabels, nsLabels)));
+}
+
+/** Who injects a sidecar: this injector, another copy of ours (another revision), or istiod. */
+export type InjectorKind = "this injector" | "another sidecar-injector" | "istiod";
+
+/**
+ * Whether a webhook injects a mesh sidecar, and whose: ours by its Service, another of ours by our
+ * webhook names (`*.sidecar-injector.io`), istiod's by Istio's (`*.sidecar-injector.istio.io`).
+ */
+export function injectorKind(m: WebhookMatch, ours: { readonly namespace: string; readonly name: string }): InjectorKind | null {
+  if (m.service?.namespace === ours.namespace && m.service.name === ours.name) return "this injector";
+  if (m.webhook.endsWith(".sidecar-injector.istio.io")) return "istiod";
+  if (m.webhook.endsWith(".sidecar-injector.io")) return "another sidecar-injector";
+  return null;
+}
+
+/**
+ * When the API server would send one new pod to two or more sidecar injectors (ours and istiod's
+ * during a migration, or two of our revisions), each would add istio-proxy: the sentence naming
+ * them, or null when at most one injector is called.
+ */
+export function injectorConflict(matches: readonly WebhookMatch[], ours: { readonly namespace: string; readonly name: string }): string | null {
+  const injectors = matches.filter((m) => m.called).flatMap((m) => {
+    const kind = injectorKind(m, ours);
+    return kind === null ? [] : [`${m.configuration}/${m.webhook} (${kind})`];
+  });
+  return injectors.length > 1 ? `new pods would be sent to ${injectors.length} sidecar injectors, in this order: ${injectors.join(", ")}; each adds istio-proxy` : null;
 }
