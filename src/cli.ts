@@ -79,7 +79,8 @@ const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE] [options]
 
 Judges every pod of a cluster with the webhook's own decision code and the current configuration,
 and reports findings (missing_sidecar, stale_sidecar, unexpected_sidecar, invalid_annotation,
-podsecurity_conflict, opt_out_in_enabled_namespace, webhook_config) with the fix, plus a restart plan.
+podsecurity_conflict, opt_out_in_enabled_namespace, webhook_config, webhook_conflict) with the fix,
+plus a restart plan.
 Without --from-file it reads the cluster from KUBECONFIG (or in-cluster configuration).
 Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input, 2 usage.
 
