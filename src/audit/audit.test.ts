@@ -1,9 +1,16 @@
-import { describe, expect, it } from "@jest/globals";
+import { beforeAll, describe, expect, it } from "@jest/globals";
 import { testContext } from "../../test/support/builders.js";
+import { generateCA } from "../tls/certificates.js";
 import { auditCluster } from "./audit.js";
 
-const CA_A = "-----BEGIN CERTIFICATE-----\nQUFBQQ==\n-----END CERTIFICATE-----\n";
-const CA_B = "-----BEGIN CERTIFICATE-----\nQkJCQg==\n-----END CERTIFICATE-----\n";
+// Real CAs: the caBundle is read as the API server reads it, which keeps only parsable certificates.
+let CA_A = "";
+let CA_B = "";
+beforeAll(async () => {
+  const now = new Date();
+  CA_A = (await generateCA({ commonName: "A", days: 30, now })).cert;
+  CA_B = (await generateCA({ commonName: "B", days: 30, now })).cert;
+});
 
 function mwc(service: string, caBundlePem: string) {
   return {
@@ -26,21 +33,22 @@ const codes = (objects: Array<Record<string, unknown>>, servedCa?: string) =>
   auditCluster(objects, { template, servedCa }).findings.map((f) => `${f.code}: ${f.message}`);
 
 describe("webhook_config", () => {
-  it.each([
-    ["a bundle holding the served CA (old and new during a rotation)", [mwc("sidecar-injector", CA_B + CA_A)], CA_A, []],
-    ["a bundle without the served CA", [mwc("sidecar-injector", CA_B)], CA_A, ["webhook_config: Webhook w: its caBundle does not hold the CA"]],
-    ["no check without the served CA", [mwc("sidecar-injector", CA_B)], undefined, []],
+  // Thunks: the CAs exist once beforeAll has run.
+  it.each<[string, () => Array<Record<string, unknown>>, () => string | undefined, string[]]>([
+    ["a bundle holding the served CA (old and new during a rotation)", () => [mwc("sidecar-injector", CA_B + CA_A)], () => CA_A, []],
+    ["a bundle without the served CA", () => [mwc("sidecar-injector", CA_B)], () => CA_A, ["webhook_config: Webhook w: its caBundle does not hold the CA"]],
+    ["no check without the served CA", () => [mwc("sidecar-injector", CA_B)], () => undefined, []],
     // What an older version published mid-rotation: kube-apiserver reads no certificate from it.
     [
       "a bundle whose blocks are glued together",
-      [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)],
-      CA_A,
+      () => [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)],
+      () => CA_A,
       ["webhook_config: Webhook w: 2 certificate(s) of its caBundle cannot be read by the API server", "webhook_config: Webhook w: its caBundle does not hold the CA"],
     ],
-    ["a glued bundle is reported without the served CA too", [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)], undefined, ["cannot be read by the API server"]],
-    ["no configuration for our service", [mwc("someone-else", CA_A)], CA_A, ["webhook_config: No MutatingWebhookConfiguration sends pods to service sidecar-injector/sidecar-injector"]],
+    ["a glued bundle is reported without the served CA too", () => [mwc("sidecar-injector", CA_B.trimEnd() + CA_A)], () => undefined, ["cannot be read by the API server"]],
+    ["no configuration for our service", () => [mwc("someone-else", CA_A)], () => CA_A, ["webhook_config: No MutatingWebhookConfiguration sends pods to service sidecar-injector/sidecar-injector"]],
   ])("%s", (_name, objects, served, expected) => {
-    const found = codes(objects as Array<Record<string, unknown>>, served);
+    const found = codes(objects(), served());
     expect(found.length).toBe(expected.length);
     expected.forEach((e, i) => expect(found[i]).toContain(e));
   });

@@ -14,7 +14,7 @@ import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
 import { parseStatus } from "../injection/status.js";
 import type { InjectionTemplate } from "../injection/template.js";
 import { matchesSelector } from "../injection/selector.js";
-import { countCertificateMarkers, readPemBlocks } from "../tls/pem.js";
+import { inspectCertificates, readCertificates } from "../tls/pem.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
 import { isObject } from "../json-values.js";
@@ -248,17 +248,6 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
 }
 
 /**
- * The certificate blocks of a PEM text as kube-apiserver's reader finds them (Go's rules, see
- * tls/pem.ts), as DER base64 for comparison; and how many BEGIN CERTIFICATE markers it cannot read.
- */
-function certBodies(pem: string): { bodies: string[]; unreadable: number } {
-  const bodies = readPemBlocks(pem)
-    .filter((b) => b.type === "CERTIFICATE" && Object.keys(b.headers).length === 0)
-    .map((b) => b.der.toString("base64"));
-  return { bodies, unreadable: Math.max(0, countCertificateMarkers(pem) - bodies.length) };
-}
-
-/**
  * The MutatingWebhookConfigurations that send reviews to this injector's service, checked the way
  * a platform team would: it exists, its caBundle holds the served CA, its namespaceSelector keeps
  * kube-system and the injector's own namespace out, its timeout is at most 10 s, and an
@@ -278,12 +267,12 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
       const ref = `MutatingWebhookConfiguration/${mwc}`;
       const hook = typeof w.name === "string" ? w.name : "<unnamed>";
       const bundle = isObject(w.clientConfig) && typeof w.clientConfig.caBundle === "string" ? w.clientConfig.caBundle : "";
-      const inBundle = certBodies(Buffer.from(bundle, "base64").toString("utf8"));
+      const inBundle = inspectCertificates(Buffer.from(bundle, "base64").toString("utf8"));
       if (inBundle.unreadable > 0) {
         out.push([ref, `Webhook ${hook}: ${inBundle.unreadable} certificate(s) of its caBundle cannot be read by the API server (each PEM block must begin and end on lines of its own).`, "Rewrite caBundle with every certificate block on its own lines, ending with a line break."]);
       }
       if (servedCa !== undefined) {
-        if (!certBodies(servedCa).bodies.every((c) => inBundle.bodies.includes(c))) {
+        if (!readCertificates(servedCa).every((c) => inBundle.certificates.includes(c))) {
           out.push([ref, `Webhook ${hook}: its caBundle does not hold the CA the injector serves with; the API server will refuse the connection.`, "Put the served CA (base64) in caBundle."]);
         }
       }

@@ -122,11 +122,11 @@ export function encodePem(type: string, der: Buffer): string {
 
 /**
  * The certificates of a PEM bundle that `x509.CertPool.AppendCertsFromPEM` would add, each
- * re-encoded in our form. Blocks of another type, with headers, or whose DER is not a
- * certificate are left out, as Go leaves them out.
+ * re-encoded in our form, and how many BEGIN CERTIFICATE markers it holds that Go does not read
+ * (glued to a neighbour, broken base64, with headers, or DER that is not one certificate).
  */
-export function readCertificates(text: string): string[] {
-  const out: string[] = [];
+export function inspectCertificates(text: string): { readonly certificates: string[]; readonly unreadable: number } {
+  const certificates: string[] = [];
   for (const block of readPemBlocks(text)) {
     if (block.type !== "CERTIFICATE" || Object.keys(block.headers).length > 0) continue;
     try {
@@ -135,9 +135,14 @@ export function readCertificates(text: string): string[] {
     } catch {
       continue;
     }
-    out.push(encodePem("CERTIFICATE", block.der));
+    certificates.push(encodePem("CERTIFICATE", block.der));
   }
-  return out;
+  return { certificates, unreadable: Math.max(0, countCertificateMarkers(text) - certificates.length) };
+}
+
+/** The certificates of a PEM bundle that `x509.CertPool.AppendCertsFromPEM` would add (see inspectCertificates). */
+export function readCertificates(text: string): string[] {
+  return inspectCertificates(text).certificates;
 }
 
 /** How many BEGIN CERTIFICATE markers a text has anywhere: what a reader that is not strict would count. */

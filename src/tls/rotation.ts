@@ -10,7 +10,7 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { checkServingPair } from "./certificates.js";
-import { countCertificateMarkers, encodePem, normalizePem, readCertificates, splitPemLeniently } from "./pem.js";
+import { encodePem, inspectCertificates, normalizePem, readCertificates, splitPemLeniently } from "./pem.js";
 
 /** Keys of the shared Secret's data. */
 export const SecretKey = {
@@ -76,9 +76,8 @@ export function decodeBundle(base64: string | undefined): string[] {
  * cannot read (glued to a neighbour, broken base64, not a certificate).
  */
 export function inspectBundle(base64: string | undefined): { readonly cas: string[]; readonly unreadable: number } {
-  const text = bundleText(base64);
-  const cas = readCertificates(text);
-  return { cas, unreadable: Math.max(0, countCertificateMarkers(text) - cas.length) };
+  const { certificates, unreadable } = inspectCertificates(bundleText(base64));
+  return { cas: certificates, unreadable };
 }
 
 /**

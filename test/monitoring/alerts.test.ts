@@ -121,10 +121,12 @@ describe("the monitoring component", () => {
     expect(port.targetPort).toBe("http-probes");
     expect(objects.filter((o) => o.kind === "PrometheusRule").map(objectId)).toEqual(["PrometheusRule/sidecar-injector/sidecar-injector"]);
     expect(monitor.metadata.namespace).toBe(deployment.metadata.namespace);
-    // The dashboard: a ConfigMap Grafana's dashboard sidecar picks up, valid as a ConfigMap, its JSON a dashboard.
+    // Every object valid against its schema: the Kubernetes API's, and the Prometheus Operator's
+    // CRD schemas for the ServiceMonitor and the PrometheusRule.
+    for (const o of objects) expect({ object: objectId(o), problems: await validateObject(o) }).toEqual({ object: objectId(o), problems: [] });
+    // The dashboard: a ConfigMap Grafana's dashboard sidecar picks up, its JSON a dashboard.
     const dashboards = objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.grafana_dashboard === "1") as Json[];
     expect(dashboards).toHaveLength(1);
-    expect(await validateObject(dashboards[0] as K8sObject)).toEqual([]);
     const json = JSON.parse(dashboards[0]?.data["sidecar-injector.json"]) as Json;
     expect(json.uid).toBe("sidecar-injector");
     expect((json.panels as Json[]).length).toBeGreaterThanOrEqual(10);
@@ -137,6 +139,15 @@ describe("the monitoring component", () => {
     expect(r.stderr).toBe("");
     const byId = (list: K8sObject[]) => Object.fromEntries(list.map((o) => [objectId(o), o]));
     expect(byId(objects)).toEqual(byId(parseAllDocuments(r.stdout).map((doc) => doc.toJSON() as K8sObject)));
+  });
+
+  it("the schema check catches a broken ServiceMonitor and PrometheusRule", async () => {
+    const monitor = parseYaml(readFileSync(join(MONITORING, "servicemonitor.yaml"), "utf8")) as K8sObject & Json;
+    monitor.spec.endpoints[0].port = 9090;
+    expect(await validateObject(monitor)).toEqual([expect.stringMatching(/endpoints\/0\/port must be string/)]);
+    const rule = structuredClone(ruleObject) as K8sObject & Json;
+    delete rule.spec.groups[0].rules[0].expr;
+    expect(await validateObject(rule)).toEqual([expect.stringMatching(/rules\/0 must have required property '?expr'?/)]);
   });
 
   it("is off by default: the shipped kustomizations render without it", () => {

@@ -5,7 +5,8 @@
  * E2E_KEEP_CLUSTER=1), and the exit code is the first failing step's.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { constants, mkdtempSync, rmSync } from "node:fs";
+import { access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,7 +23,6 @@ export interface RunIo {
 
 /** Whether `command` is an executable on PATH (no shell, no `which`). */
 async function onPath(command: string, env: RunIo["env"]): Promise<boolean> {
-  const { access, constants } = await import("node:fs/promises");
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     try {
       await access(join(dir, command), constants.X_OK);
