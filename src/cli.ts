@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `sidecar-injector` command: `serve` (the default) runs the webhook; `inject` and `explain`
- * run manifests through the same pipeline offline.
+ * run manifests through the same pipeline offline; `explain` without -f and `audit` read a cluster.
  * Exit codes: 0 done, 1 failure (invalid input or configuration, startup error), 2 usage error.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
@@ -11,6 +11,8 @@ import { installShutdown, serve } from "./main.js";
 import { tuneHeapGrowth } from "./memory.js";
 import type { CommandIO } from "./command-io.js";
 import { parseLabelList, runExplain, runInject } from "./preview/commands.js";
+import { type ExplainKind, parseObjectRef } from "./explain/cluster.js";
+import { runExplainCluster } from "./explain/command.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `Usage: sidecar-injector [command] [options]
@@ -18,7 +20,8 @@ const USAGE = `Usage: sidecar-injector [command] [options]
 Commands:
   serve     Serve the injection webhook over HTTPS (the default).
   inject    Write manifests with every injectable pod template injected.
-  explain   Show, per object, whether it would be injected and why.
+  explain   Show, per object (manifests, or a workload or pod in the cluster), whether it would be
+            injected and why, with every webhook the API server would call for it.
   audit     Report pods missing, carrying stale or unexpected sidecars, and policy problems.
 
 Run "sidecar-injector COMMAND --help" for a command's options.
@@ -67,12 +70,33 @@ ${PREVIEW_OPTIONS}
 `;
 
 const EXPLAIN_USAGE = `Usage: sidecar-injector explain -f FILE|- [options]
+       sidecar-injector explain [KIND/NAME] (-n NAMESPACE | -A) [options]
 
-Shows, per object, the decision, every reason (code and sentence) and the warnings.
+With -f: shows, per object of the manifests, the decision, every reason (code and sentence) and the
+warnings.
+
+Against the cluster (KUBECONFIG, or in-cluster configuration; read-only, with your own
+credentials): for a workload (deployment/web, statefulset/…, daemonset/…, job/…, replicaset/…) or a
+pod (pod/web-abc), or every workload and bare pod of a namespace (-n) or of the cluster (-A):
+every mutating webhook the API server would call for a new pod of it, in its order, with the
+selector term or matchCondition that keeps the pod out; this injector's decision with its reasons;
+whether the running pods carry a current, stale or no sidecar; and findings with fixes
+(webhook_conflict, missing_sidecar, stale_sidecar, podsecurity_conflict, webhook_config, ...).
+Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input or a refused read, 2 usage.
 
 Options:
-  -o, --output table|json      Output format (default table).
-${PREVIEW_OPTIONS}
+  -o, --output table|json|yaml Output format (default table; yaml only against the cluster).
+  -n, --namespace NS           The namespace (with -f: the one the objects would be created in).
+  -A, --all-namespaces         Every namespace (against the cluster).
+  --fail-on warning|error      The lowest severity that makes the exit code 3 (default error;
+                               against the cluster).
+  --config FILE                The injector configuration to judge with (default: the embedded one).
+  --ca FILE                    Against the cluster: the CA the injector serves with (PEM), to check
+                               the webhooks' caBundle. With --server: the CA to trust for it.
+  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
+  --namespace-labels k=v,...   With -f: the namespace's labels (adds the namespaceSelector outcome).
+  --server URL                 With -f: ask a running injector's /preview (its live configuration).
+  -h, --help                   Show this help.
 `;
 
 const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE] [options]
@@ -128,6 +152,13 @@ const previewOptions = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+const explainOptions = {
+  ...previewOptions,
+  namespace: { type: "string", short: "n" },
+  "all-namespaces": { type: "boolean", short: "A" },
+  "fail-on": { type: "string" },
+} as const;
+
 function stdio(): CommandIO {
   return {
     env: process.env,
@@ -141,14 +172,58 @@ function stdio(): CommandIO {
   };
 }
 
+/** `explain` against the cluster: KIND/NAME or everything, in -n NS or -A. */
+async function runExplainClusterCommand(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: explainOptions, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message, EXPLAIN_USAGE);
+  }
+  const { values, positionals } = parsed;
+  for (const flag of ["namespace-labels", "server"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with -f FILE only`, EXPLAIN_USAGE);
+  }
+  if (positionals.length > 1) throw new UsageError(`one KIND/NAME at most (got ${positionals.join(" ")})`, EXPLAIN_USAGE);
+  const all = values["all-namespaces"] === true;
+  if (all === (values.namespace !== undefined)) throw new UsageError("give -n NAMESPACE or -A (or -f FILE for manifests)", EXPLAIN_USAGE);
+  let ref: { kind: ExplainKind; name: string } | undefined;
+  if (positionals[0] !== undefined) {
+    if (all) throw new UsageError("KIND/NAME needs -n NAMESPACE, not -A", EXPLAIN_USAGE);
+    try {
+      ref = parseObjectRef(positionals[0]);
+    } catch (err) {
+      throw new UsageError((err as InvalidInputError).problems.join("; "), EXPLAIN_USAGE);
+    }
+  }
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json" && output !== "yaml") {
+    throw new UsageError(`-o must be one of table, json, yaml (got ${JSON.stringify(output)})`, EXPLAIN_USAGE);
+  }
+  const failOn = values["fail-on"] ?? "error";
+  if (failOn !== "warning" && failOn !== "error") {
+    throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, EXPLAIN_USAGE);
+  }
+  const target = { namespace: all ? null : (values.namespace ?? null), ...ref };
+  return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca }, stdio());
+}
+
 async function runPreviewCommand(command: "inject" | "explain", args: readonly string[]): Promise<number> {
   const usage = command === "inject" ? INJECT_USAGE : EXPLAIN_USAGE;
-  const { values } = parse(args, previewOptions, usage);
+  if (command === "explain" && !args.some((a) => a === "-h" || a === "--help" || a === "-f" || a.startsWith("--filename") || /^-f./.test(a))) {
+    return runExplainClusterCommand(args);
+  }
+  const { values } = parse(args, command === "inject" ? previewOptions : explainOptions, usage);
   if (values.help) {
     process.stdout.write(usage);
     return 0;
   }
   if (values.filename === undefined) throw new UsageError("-f FILE (or -f - for standard input) is required", usage);
+  if (command === "explain") {
+    for (const flag of ["all-namespaces", "fail-on"] as const) {
+      if ((values as Record<string, unknown>)[flag] !== undefined) throw new UsageError(`--${flag} goes with explain against the cluster, not with -f`, usage);
+    }
+  }
   const outputs = command === "inject" ? ["yaml", "json"] : ["table", "json"];
   const output = values.output ?? outputs[0] ?? "";
   if (!outputs.includes(output)) throw new UsageError(`-o must be one of ${outputs.join(", ")} (got ${JSON.stringify(output)})`, usage);

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "./config/config.js";
 import { loadConfig, parseConfigText } from "./config/load-config.js";
-import { ConfigError, InjectorError, InvalidInputError } from "./errors.js";
+import { ConfigError, InjectorError, InvalidInputError, NotFoundError } from "./errors.js";
 
 export interface CommandIO {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -33,7 +33,7 @@ export async function loadCommandConfig(env: CommandIO["env"], configPath: strin
 /** Print a typed failure with every problem and return exit code 1; anything else is rethrown. */
 export function reportFailure(err: unknown, io: CommandIO): number {
   if (!(err instanceof InjectorError)) throw err;
-  const what = err instanceof ConfigError ? "invalid configuration" : err instanceof InvalidInputError ? "invalid input" : "failed";
+  const what = err instanceof ConfigError ? "invalid configuration" : err instanceof InvalidInputError ? "invalid input" : err instanceof NotFoundError ? "not found" : "failed";
   io.stderr(`sidecar-injector: ${what}:\n${err.problems.map((p) => `  - ${p}`).join("\n")}\n`);
   return 1;
 }

@@ -12,12 +12,13 @@ export const ErrorCode = {
   InvalidInput: "INVALID_INPUT",
   Certificate: "CERTIFICATE_INVALID",
   KubeApi: "KUBE_API_ERROR",
+  NotFound: "NOT_FOUND",
   Internal: "INTERNAL",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Kubernetes `Status.reason` values we use. */
-export type StatusReason = "BadRequest" | "Invalid" | "Forbidden" | "InternalError" | "RequestEntityTooLarge";
+export type StatusReason = "BadRequest" | "Invalid" | "Forbidden" | "NotFound" | "InternalError" | "RequestEntityTooLarge";
 
 export class InjectorError extends Error {
   readonly code: ErrorCode;
@@ -80,6 +81,13 @@ export class InvalidAnnotationError extends InjectorError {
 export class InvalidInputError extends InjectorError {
   constructor(problems: readonly string[]) {
     super(ErrorCode.InvalidInput, 400, "BadRequest", joinProblems("invalid input", problems), { problems });
+  }
+}
+
+/** An object the caller named (explain deployment/web -n shop) is not in the cluster. */
+export class NotFoundError extends InjectorError {
+  constructor(message: string) {
+    super(ErrorCode.NotFound, 404, "NotFound", message);
   }
 }
 

@@ -19,6 +19,7 @@ import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-vers
 import { startNamespaceCache } from "./kube/namespace-cache.js";
 import { startClusterCaches } from "./kube/snapshot.js";
 import { type AuditReport, auditCluster } from "./audit/audit.js";
+import { type ExplainReport, type ExplainTarget, explainCluster } from "./explain/cluster.js";
 import { type Logger, createStdoutLogger } from "./log.js";
 import { startMetricsServer } from "./http/metrics-server.js";
 import { createMetrics } from "./metrics.js";
@@ -119,6 +120,17 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     return report;
   };
   if (clusterCaches !== null) setInterval(() => audit(), AUDIT_INTERVAL_MS).unref();
+  // GET /explain: the CLI's live explain, from the same caches.
+  const explain = (target: ExplainTarget): ExplainReport | null => {
+    const snapshot = clusterCaches?.snapshot();
+    if (!snapshot) return null;
+    return explainCluster(snapshot.objects, target, {
+      context,
+      servedCa: servedCa(),
+      webhookConfigsListed: snapshot.webhookConfigsListed,
+      webhookConfigsError: snapshot.webhookConfigsError,
+    });
+  };
   const health = {
     ready: () => lifecycle.ready && certs.readiness().ready,
     draining: () => lifecycle.draining,
@@ -132,7 +144,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     context: () => context,
     replay: new ReplayCache(),
     metrics,
-    ...(config.auditEndpoint && kc !== null && { audit: () => audit() }),
+    ...(config.auditEndpoint && kc !== null && { audit: () => audit(), explain }),
     logger,
     now: () => performance.now(),
     health,

@@ -63,6 +63,15 @@ describe("README", () => {
   it.each(Object.keys(ANNOTATION_VALIDATORS).map((k) => k.split("/")[1] ?? k))("documents annotation %s", (name) => {
     expect(readme).toContain(name);
   });
+  it("walks through an explain answer that the explain golden output holds line for line", () => {
+    const section = readme.slice(readme.indexOf("## Why is my pod not injected?"));
+    const block = /```\n\$ sidecar-injector explain deployment\/web -n shop\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const golden = new Set(readFileSync(join(ROOT, "test", "explain", "testdata", "shop.table.txt"), "utf8").split("\n"));
+    const lines = (block ?? "").split("\n").filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.filter((l) => !golden.has(l))).toEqual([]);
+  });
   it("documents the opt-in annotation and label", () => {
     expect(readme).toContain(`\`${Annotation.Inject}\``);
   });

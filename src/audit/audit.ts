@@ -94,7 +94,7 @@ export function flattenObjects(values: readonly unknown[]): Json[] {
 }
 
 /** Is the namespace selected by the webhook's namespaceSelector for this revision? */
-function namespaceEnabled(labels: Record<string, string> | undefined, revision: string): boolean {
+export function namespaceEnabled(labels: Record<string, string> | undefined, revision: string): boolean {
   const injection = lookup(labels, "istio-injection");
   if (injection !== undefined) return injection === "enabled";
   return lookup(labels, Label.Revision) === revision;
@@ -166,14 +166,7 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
 
   if (opts.webhookConfigsListed ?? objects.some((o) => o.kind === "MutatingWebhookConfiguration")) {
     for (const [object, message, fix] of checkWebhookConfigs(objects, config, opts.servedCa)) add(FindingCode.WebhookConfig, object, message, fix);
-    for (const [object, message] of injectorConflicts(objects, namespaces, config.service)) {
-      add(
-        FindingCode.WebhookConflict,
-        object,
-        `${message.charAt(0).toUpperCase()}${message.slice(1)}.`,
-        "Send each namespace to one injector: remove the other injector's namespace label (istio-injection, istio.io/rev), or delete its MutatingWebhookConfiguration once the migration is done.",
-      );
-    }
+    for (const [object, message] of injectorConflicts(objects, namespaces, config.service)) findings.push(conflictFinding(object, message));
   }
 
   let podCount = 0;
@@ -194,10 +187,8 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
     const ref = `Pod/${m.namespace}/${m.name}`;
     const nsLabels = namespaces.get(m.namespace);
     const enabled = namespaceEnabled(nsLabels, config.revision);
-    const status = parseStatus(lookup(m.annotations, Annotation.Status));
-    const containers = [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])];
-    const proxy = containers.find((c) => c.name === ContainerName.Proxy);
-    const injected = status !== null && proxy !== undefined;
+    const state = sidecarState(pod, t);
+    const injected = state.injected;
     if (injected) injectedCount++;
 
     try {
@@ -234,17 +225,45 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
             .map((r) => `${r.message} (${r.code})`)
             .join(" ") || "the current policy would not inject it.";
       add(FindingCode.UnexpectedSidecar, ref, `The pod carries the sidecar, but ${why.charAt(0).toLowerCase()}${why.slice(1)}`, restart(o));
-    } else if (injected && wanted) {
-      const expectedImage = lookup(m.annotations, Annotation.ProxyImage) ?? config.sidecar.image;
-      const stale: string[] = [];
-      if (status?.templateHash !== t.hash) stale.push(`template ${status?.templateHash ?? "unknown"} (current ${t.hash})`);
-      if (proxy?.image !== expectedImage) stale.push(`image ${proxy?.image ?? "unknown"} (current ${expectedImage})`);
-      if (stale.length > 0) add(FindingCode.StaleSidecar, ref, `The sidecar was injected with ${stale.join(" and ")}.`, restart(o));
+    } else if (injected && wanted && state.stale.length > 0) {
+      add(FindingCode.StaleSidecar, ref, `The sidecar was injected with ${state.stale.join(" and ")}.`, restart(o));
     }
   }
 
   const counts = Object.fromEntries(Object.values(FindingCode).map((c) => [c, findings.filter((f) => f.code === c).length])) as Record<FindingCode, number>;
   return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
+}
+
+/** A running pod's sidecar: whether it carries ours, and what in it is older than the current configuration. */
+export interface SidecarState {
+  /** It carries istio-proxy and a status record we can read. */
+  readonly injected: boolean;
+  /** `template <hash> (current <hash>)`, `image <image> (current <image>)`: empty when current. */
+  readonly stale: readonly string[];
+}
+
+export function sidecarState(pod: Pod, t: InjectionTemplate): SidecarState {
+  const annotations = pod.metadata?.annotations;
+  const status = parseStatus(lookup(annotations, Annotation.Status));
+  const containers = [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])];
+  const proxy = containers.find((c) => c.name === ContainerName.Proxy);
+  if (status === null || proxy === undefined) return { injected: false, stale: [] };
+  const expectedImage = lookup(annotations, Annotation.ProxyImage) ?? t.config.sidecar.image;
+  const stale: string[] = [];
+  if (status.templateHash !== t.hash) stale.push(`template ${status.templateHash ?? "unknown"} (current ${t.hash})`);
+  if (proxy.image !== expectedImage) stale.push(`image ${proxy.image ?? "unknown"} (current ${expectedImage})`);
+  return { injected: true, stale };
+}
+
+/** The webhook_conflict finding for an object whose new pods `injectorConflict` found going to two injectors. */
+export function conflictFinding(object: string, message: string): Finding {
+  return {
+    code: FindingCode.WebhookConflict,
+    severity: FINDING_SEVERITY.webhook_conflict,
+    object,
+    message: `${message.charAt(0).toUpperCase()}${message.slice(1)}.`,
+    fix: "Send each namespace to one injector: remove the other injector's namespace label (istio-injection, istio.io/rev), or delete its MutatingWebhookConfiguration once the migration is done.",
+  };
 }
 
 /**
@@ -338,7 +357,7 @@ function namespacesExcludedByMatchConditions(conditions: unknown): Set<string> {
 }
 
 /** The command that gives a pod's workload new pods. */
-function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+export function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
   const m = metaOf(pod);
   const owner = m.owners.find((o) => o.controller === true) ?? m.owners[0];
   const ns = m.namespace;

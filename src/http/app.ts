@@ -10,6 +10,9 @@ import type { Logger } from "pino";
 import type { AdmissionDeps } from "../admission/handler.js";
 import type { AuditReport } from "../audit/audit.js";
 import { formatAudit } from "../audit/format.js";
+import { EXPLAIN_KINDS, type ExplainReport, type ExplainTarget } from "../explain/cluster.js";
+import { formatExplain } from "../explain/format.js";
+import { NotFoundError } from "../errors.js";
 import { serveAdmission } from "./admission-route.js";
 import { createBufferPool } from "./buffer-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
@@ -21,6 +24,7 @@ export const Paths = {
   Readyz: "/readyz",
   Metrics: "/metrics",
   Audit: "/audit",
+  Explain: "/explain",
 } as const;
 
 /** Lifecycle as the routes see it. */
@@ -48,6 +52,8 @@ export interface AppDeps extends AdmissionDeps {
   readonly maxBodyBytes: () => number;
   /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
   readonly audit?: () => AuditReport | null;
+  /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
+  readonly explain?: (target: ExplainTarget) => ExplainReport | null;
 }
 
 function sendError(res: Response, status: number, code: string, message: string): void {
@@ -107,6 +113,36 @@ function createExpressApp(deps: AppDeps): express.Express {
     if (report === null) return void sendError(res, 503, "NOT_READY", "the cluster caches have not synced yet");
     if (output === "json") res.json(report);
     else res.type(output === "yaml" ? "application/yaml" : "text/plain").send(formatAudit(report, output));
+  });
+
+  // GET /explain?namespace=shop&kind=deployment&name=web (kind and name together; no namespace: every namespace).
+  app.get(Paths.Explain, (req, res) => {
+    if (!deps.explain) return void sendError(res, 404, "NOT_FOUND", "the explain endpoint is off (set auditEndpoint: true)");
+    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
+    const output = query.get("output") ?? "json";
+    if (output !== "json" && output !== "table" && output !== "yaml") {
+      return void sendError(res, 400, "BAD_REQUEST", `output must be one of json, table, yaml (got ${JSON.stringify(output)})`);
+    }
+    const namespace = query.get("namespace");
+    const kindText = query.get("kind");
+    const name = query.get("name");
+    if ((kindText === null) !== (name === null)) return void sendError(res, 400, "BAD_REQUEST", "kind and name go together");
+    if (kindText !== null && namespace === null) return void sendError(res, 400, "BAD_REQUEST", "kind and name need a namespace");
+    const kind = kindText === null ? undefined : EXPLAIN_KINDS[kindText.toLowerCase()];
+    if (kindText !== null && (kind === undefined || !Object.hasOwn(EXPLAIN_KINDS, kindText.toLowerCase()))) {
+      return void sendError(res, 400, "BAD_REQUEST", `kind must be one of pod, deployment, statefulset, daemonset, job, replicaset (got ${JSON.stringify(kindText)})`);
+    }
+    if (namespace === "" || name === "") return void sendError(res, 400, "BAD_REQUEST", "namespace and name must not be empty");
+    let report: ExplainReport | null;
+    try {
+      report = deps.explain({ namespace, ...(kind !== undefined && name !== null && { kind, name }) });
+    } catch (err) {
+      if (err instanceof NotFoundError) return void sendError(res, 404, "NOT_FOUND", err.message);
+      throw err;
+    }
+    if (report === null) return void sendError(res, 503, "NOT_READY", "the cluster caches have not synced yet");
+    if (output === "json") res.json(report);
+    else res.type(output === "yaml" ? "application/yaml" : "text/plain").send(formatExplain(report, output));
   });
 
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {

@@ -10,6 +10,7 @@ export const ReasonCode = {
   Subresource: "subresource_request",
   // Skips.
   NamespaceNotSelected: "namespace_not_selected",
+  WebhookNotCalled: "webhook_not_called",
   NamespaceIgnored: "namespace_ignored",
   HostNetwork: "host_network",
   MirrorPod: "mirror_pod",
@@ -53,6 +54,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   operation_not_create: "ignore",
   subresource_request: "ignore",
   namespace_not_selected: "skip",
+  webhook_not_called: "skip",
   namespace_ignored: "skip",
   host_network: "skip",
   mirror_pod: "skip",

@@ -11,6 +11,8 @@ export interface InformerCache<T extends KubernetesObject> {
   list(): readonly T[];
   get(name: string, namespace?: string): T | undefined;
   isSynced(): boolean;
+  /** Why the last list or watch failed, until a list succeeds (a 403 names the missing right). */
+  lastError?(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startInformerCache<T extends KubernetesObject>(
 ): Promise<InformerCache<T>> {
   const { ListWatch, Watch } = await import("@kubernetes/client-node");
   let synced = false;
+  let lastError: string | undefined;
   // The informer reports a failed list as an "error" event, not as a rejected start(): synced is
   // set by a list that succeeded.
   const informer = new ListWatch<T>(
@@ -47,6 +50,7 @@ export async function startInformerCache<T extends KubernetesObject>(
       setImmediate(() => {
         if (!synced) logger.info({ cache: what, objects: result.items.length }, "cache synced");
         synced = true;
+        lastError = undefined;
         opts.onChange?.();
       });
       return result;
@@ -73,6 +77,7 @@ export async function startInformerCache<T extends KubernetesObject>(
   };
   const restart = (err: unknown): void => {
     if (stopped) return;
+    lastError = (err as Error)?.message ?? String(err);
     logger.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryMs }, "watch failed; retrying");
     clearTimeout(retry);
     retry = setTimeout(start, retryMs);
@@ -84,6 +89,7 @@ export async function startInformerCache<T extends KubernetesObject>(
     list: () => (synced ? informer.list() : []),
     get: (name, namespace) => (synced ? informer.get(name, namespace) : undefined),
     isSynced: () => synced,
+    lastError: () => lastError,
     async stop() {
       stopped = true;
       clearTimeout(retry);

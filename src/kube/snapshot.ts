@@ -5,11 +5,12 @@
  * JSON (the client's models use the wire field names; a JSON round trip turns timestamps into
  * strings). API calls: list (and, for the caches, watch) namespaces, pods, replicasets,
  * deployments, statefulsets, daemonsets, jobs (cluster-wide), and mutatingwebhookconfigurations
- * when allowed (else the audit skips those checks).
+ * when allowed (else the audit skips those checks). `explain -n NS` lists the same kinds in one
+ * namespace and reads that Namespace by name, so a caller with namespace-scoped rights can use it.
  */
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { KubeApiError } from "../errors.js";
+import { KubeApiError, NotFoundError } from "../errors.js";
 import { type InformerCache, startInformerCache } from "./informer-cache.js";
 
 type Json = Record<string, unknown>;
@@ -35,7 +36,8 @@ interface Source {
   readonly list: Lister;
 }
 
-async function sources(kc: KubeConfig): Promise<Source[]> {
+/** The sources, cluster-wide or (for `explain -n NS`) in one namespace, which a namespace-scoped caller can list. */
+async function sources(kc: KubeConfig, namespace?: string): Promise<Source[]> {
   const k8s = await import("@kubernetes/client-node");
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -47,6 +49,20 @@ async function sources(kc: KubeConfig): Promise<Source[]> {
     optional,
     list: list as Lister,
   });
+  const webhooks = s("MutatingWebhookConfiguration", () => admission.listMutatingWebhookConfiguration(), true);
+  if (namespace !== undefined) {
+    const ns = { namespace };
+    return [
+      s("Namespace", async () => ({ items: [await core.readNamespace({ name: namespace })] })),
+      s("Pod", () => core.listNamespacedPod(ns)),
+      s("ReplicaSet", () => apps.listNamespacedReplicaSet(ns)),
+      s("Deployment", () => apps.listNamespacedDeployment(ns)),
+      s("StatefulSet", () => apps.listNamespacedStatefulSet(ns)),
+      s("DaemonSet", () => apps.listNamespacedDaemonSet(ns)),
+      s("Job", () => batch.listNamespacedJob(ns)),
+      webhooks,
+    ];
+  }
   return [
     s("Namespace", () => core.listNamespace()),
     s("Pod", () => core.listPodForAllNamespaces()),
@@ -55,7 +71,7 @@ async function sources(kc: KubeConfig): Promise<Source[]> {
     s("StatefulSet", () => apps.listStatefulSetForAllNamespaces()),
     s("DaemonSet", () => apps.listDaemonSetForAllNamespaces()),
     s("Job", () => batch.listJobForAllNamespaces()),
-    s("MutatingWebhookConfiguration", () => admission.listMutatingWebhookConfiguration(), true),
+    webhooks,
   ];
 }
 
@@ -67,27 +83,49 @@ export interface ClusterSnapshot {
   readonly objects: Json[];
   /** False when the webhook configurations could not be listed (forbidden): their checks are skipped. */
   readonly webhookConfigsListed: boolean;
+  /** Why they could not be listed (the API server's answer), when it is known. */
+  readonly webhookConfigsError?: string;
 }
 
-/** List everything once. */
-export async function listClusterObjects(kc: KubeConfig): Promise<ClusterSnapshot> {
+/** A failed list as one sentence: `list pods failed (HTTP 403): <the API server's message>`. */
+function listFailure(what: string, err: unknown): { message: string; code: number | undefined } {
+  const code = (err as { code?: number }).code;
+  const body = (err as { body?: unknown }).body;
+  let detail = (err as Error).message;
+  try {
+    const status = typeof body === "string" ? (JSON.parse(body) as { message?: unknown }) : (body as { message?: unknown } | undefined);
+    if (typeof status?.message === "string") detail = status.message;
+  } catch {
+    // not a Status body: keep the client's message
+  }
+  return { message: `${what} failed${code ? ` (HTTP ${code})` : ""}: ${detail}`, code };
+}
+
+/**
+ * List everything once: cluster-wide, or in one namespace (its Namespace read by name). A
+ * namespace that does not exist is a NotFoundError; any other refusal of a required source fails
+ * the whole listing with the API server's answer.
+ */
+export async function listClusterObjects(kc: KubeConfig, namespace?: string): Promise<ClusterSnapshot> {
   const out: Json[] = [];
-  let webhookConfigsListed = true;
-  for (const source of await sources(kc)) {
+  let webhookConfigsError: string | undefined;
+  for (const source of await sources(kc, namespace)) {
     let result: { items: unknown[] };
     try {
       result = await source.list();
     } catch (err) {
+      const what = source.kind === "Namespace" && namespace !== undefined ? `get namespace ${namespace}` : `list ${source.kind.toLowerCase()}s`;
+      const failure = listFailure(what, err);
       if (source.optional) {
-        webhookConfigsListed = false;
+        webhookConfigsError = failure.message;
         continue;
       }
-      const code = (err as { code?: number }).code;
-      throw new KubeApiError(`list ${source.kind.toLowerCase()}s failed${code ? ` (HTTP ${code})` : ""}: ${(err as Error).message}`, code, err);
+      if (failure.code === 404 && source.kind === "Namespace") throw new NotFoundError(`namespace ${namespace} not found`);
+      throw new KubeApiError(failure.message, failure.code, err);
     }
     for (const item of result.items) out.push(plain(item, source.kind));
   }
-  return { objects: out, webhookConfigsListed };
+  return { objects: out, webhookConfigsListed: webhookConfigsError === undefined, ...(webhookConfigsError !== undefined && { webhookConfigsError }) };
 }
 
 export interface ClusterCaches {
@@ -115,8 +153,11 @@ export async function startClusterCaches(kc: KubeConfig, logger: Logger, shared:
     snapshot() {
       if (caches.some(([source, cache]) => !source.optional && !cache.isSynced())) return null;
       const objects = caches.flatMap(([source, cache]) => cache.list().map((o) => plain(o, source.kind)));
-      const webhookConfigsListed = caches.every(([source, cache]) => !source.optional || cache.isSynced());
-      return { objects, webhookConfigsListed };
+      const missing = caches.find(([source, cache]) => source.optional && !cache.isSynced());
+      if (missing === undefined) return { objects, webhookConfigsListed: true };
+      const [source, cache] = missing;
+      const why = cache.lastError?.() ?? "not listed yet";
+      return { objects, webhookConfigsListed: false, webhookConfigsError: `list ${source.kind.toLowerCase()}s failed: ${why}` };
     },
     async stop() {
       await Promise.all(owned.map((cache) => cache.stop()));

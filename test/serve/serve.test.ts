@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { parseAllDocuments } from "yaml";
 import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
@@ -118,6 +119,30 @@ describe("one watch per kind", () => {
     expect(namespaceCalls.filter((r) => r.includes("watch=true"))).toHaveLength(1);
     expect(namespaceCalls.filter((r) => !r.includes("watch=true"))).toHaveLength(1);
     expect(s.logs().split("\n").filter((l) => l.includes('"cache synced"') && l.includes('"cache":"namespaces"'))).toHaveLength(1);
+  });
+});
+
+describe("GET /explain", () => {
+  it("answers from the watch-backed caches, and follows a namespace label change", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await kubeconfigFor(dir, "32");
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Deployment, {
+      metadata: { name: "web", namespace: "shop" },
+      spec: { selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } } },
+    });
+    const webhooks = parseAllDocuments(readFileSync(join(import.meta.dirname, "..", "..", "manifests", "base", "webhook.yaml"), "utf8"))[0]?.toJSON() as Record<string, unknown>;
+    fake?.put(Kinds.MutatingWebhookConfiguration, webhooks);
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    const decision = async () => {
+      const res = await get(s, "/explain?namespace=shop&kind=deployment&name=web");
+      return res.status === 200 ? (JSON.parse(res.body) as { objects: Array<{ decision: string }> }).objects[0]?.decision : `HTTP ${res.status}`;
+    };
+    expect(await waitFor(async () => (await decision()) === "inject")).toBe(true);
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: {} } });
+    expect(await waitFor(async () => (await decision()) === "not_called")).toBe(true);
+    expect((await get(s, "/explain?namespace=shop&kind=deployment&name=nope")).status).toBe(404);
   });
 });
 
