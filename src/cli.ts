@@ -159,6 +159,19 @@ const explainOptions = {
   "fail-on": { type: "string" },
 } as const;
 
+/** -o and --fail-on of the commands that report findings (audit, explain against the cluster). */
+function reportFlags(values: { output?: string | undefined; "fail-on"?: string | undefined }, usage: string) {
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json" && output !== "yaml") {
+    throw new UsageError(`-o must be one of table, json, yaml (got ${JSON.stringify(output)})`, usage);
+  }
+  const failOn = values["fail-on"] ?? "error";
+  if (failOn !== "warning" && failOn !== "error") {
+    throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, usage);
+  }
+  return { output, failOn } as const;
+}
+
 function stdio(): CommandIO {
   return {
     env: process.env,
@@ -196,14 +209,7 @@ async function runExplainClusterCommand(args: readonly string[]): Promise<number
       throw new UsageError((err as InvalidInputError).problems.join("; "), EXPLAIN_USAGE);
     }
   }
-  const output = values.output ?? "table";
-  if (output !== "table" && output !== "json" && output !== "yaml") {
-    throw new UsageError(`-o must be one of table, json, yaml (got ${JSON.stringify(output)})`, EXPLAIN_USAGE);
-  }
-  const failOn = values["fail-on"] ?? "error";
-  if (failOn !== "warning" && failOn !== "error") {
-    throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, EXPLAIN_USAGE);
-  }
+  const { output, failOn } = reportFlags(values, EXPLAIN_USAGE);
   const target = { namespace: all ? null : (values.namespace ?? null), ...ref };
   return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca }, stdio());
 }
@@ -267,14 +273,7 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(AUDIT_USAGE);
     return 0;
   }
-  const output = values.output ?? "table";
-  if (output !== "table" && output !== "json" && output !== "yaml") {
-    throw new UsageError(`-o must be one of table, json, yaml (got ${JSON.stringify(output)})`, AUDIT_USAGE);
-  }
-  const failOn = values["fail-on"] ?? "error";
-  if (failOn !== "warning" && failOn !== "error") {
-    throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, AUDIT_USAGE);
-  }
+  const { output, failOn } = reportFlags(values, AUDIT_USAGE);
   return runAudit(
     { fromFile: values["from-file"], output, failOn, configPath: values.config, caPath: values.ca },
     stdio(),

@@ -2,7 +2,8 @@
 import { stringify as toYaml } from "yaml";
 import type { AuditReport } from "./audit.js";
 
-function table(rows: readonly string[][]): string[] {
+/** Rows as aligned columns (three spaces apart; the last column is not padded). */
+export function table(rows: readonly string[][]): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) =>
     r

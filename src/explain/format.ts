@@ -4,18 +4,9 @@
  */
 import { stringify as toYaml } from "yaml";
 import type { Finding } from "../audit/audit.js";
+import { table } from "../audit/format.js";
 import { WebhookMatchCode } from "./webhook-match.js";
 import type { ExplainReport, ExplainedObject } from "./cluster.js";
-
-function columns(rows: readonly string[][]): string[] {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("   ")
-      .trimEnd(),
-  );
-}
 
 function findingLines(findings: readonly Finding[], indent: string): string[] {
   return findings.flatMap((f) => [`${indent}${f.severity} ${f.code} ${f.object}: ${f.message}`, `${indent}  fix: ${f.fix}`]);
@@ -51,7 +42,7 @@ function details(o: ExplainedObject): string[] {
   for (const w of o.warnings) lines.push(`    warning: ${w}`);
   if (o.pods.length > 0) {
     lines.push("  Pods:");
-    lines.push(...columns(o.pods.map((p) => [p.name, p.sidecar, p.detail])).map((l) => `    ${l}`));
+    lines.push(...table(o.pods.map((p) => [p.name, p.sidecar, p.detail])).map((l) => `    ${l}`));
   }
   if (o.findings.length > 0) lines.push("  Findings:", ...findingLines(o.findings, "    "));
   return lines;
@@ -67,7 +58,7 @@ export function formatExplain(report: ExplainReport, output: "table" | "json" | 
   if (report.objects.length > 0) {
     lines.push(
       "",
-      ...columns([
+      ...table([
         ["OBJECT", "INJECTORS CALLED", "DECISION", "PODS CURRENT/STALE/NONE", "FINDINGS"],
         ...report.objects.map((o) => [o.object, injectorsCell(o), o.decision, podsCell(o), String(o.findings.length)]),
       ]),

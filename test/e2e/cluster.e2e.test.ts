@@ -219,6 +219,22 @@ suite("sidecar-injector installed on a real cluster", () => {
     expect(report.findings.filter((f) => f.object.startsWith(`Pod/${namespace}/`) && f.code === "missing_sidecar")).toEqual([]);
   }, 60_000);
 
+  it("explains the Deployment with the `explain` command: our webhook called, pods current", () => {
+    const config = (manifests.find((o) => o.kind === "ConfigMap") as K8sObject & { data: Record<string, string> }).data["config.yaml"] ?? "";
+    const configPath = join(work, "config.yaml");
+    writeFileSync(configPath, config);
+    const r = spawnSync(process.execPath, [CLI, "explain", "deployment/web", "-n", namespace, "-o", "json", "--config", configPath], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig ?? "" },
+    });
+    expect(r.stderr).toBe("");
+    const report = JSON.parse(r.stdout) as { objects: Array<{ decision: string; injectors: string[]; pods: Array<{ sidecar: string }> }> };
+    const web = report.objects[0];
+    expect(web?.decision).toBe("inject");
+    expect(web?.injectors.filter((i) => i.endsWith("(this injector)"))).toHaveLength(1);
+    expect(web?.pods.map((p) => p.sidecar)).toEqual(web?.pods.map(() => "current"));
+  }, 60_000);
+
   it("keeps admitting pods while the certificate is rotated (Secret deleted: new CA, overlap, old CA dropped)", async () => {
     const before = fingerprintOf(decodeSecret(await core.readNamespacedSecret({ name: secretName, namespace: injectorNs })).caCert ?? "");
     await core.deleteNamespacedSecret({ name: secretName, namespace: injectorNs });
