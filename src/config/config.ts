@@ -86,6 +86,8 @@ export const VolumeName = {
   PodInfo: "istio-podinfo",
   Token: "istio-token",
   IstiodCA: "istiod-ca-cert",
+  /** Istio's certificate revocation list (ConfigMap istio-ca-crl, optional: absent until istiod publishes one). */
+  CaCrl: "istio-ca-crl",
 } as const;
 
 /** Proxy ports (Istio's fixed values). */

@@ -254,11 +254,8 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
         { name: "TRUST_DOMAIN", value: s.trustDomain },
       ],
     },
-    ports: [
-      { containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" },
-      { containerPort: ProxyPort.Health, name: "istio-health", protocol: "TCP" },
-      { containerPort: ProxyPort.AgentStatus, name: "istio-status", protocol: "TCP" },
-    ],
+    // As Istio 1.30: only Envoy's Prometheus port is declared (the probes name 15021 by number).
+    ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
     readinessProbe: healthProbe(15, 4),
     startupProbe: healthProbe(1, 600),
     resources: resourcesJson(mergeResources(s.resources, o)),
@@ -276,6 +273,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       { mountPath: "/var/run/secrets/credential-uds", name: VolumeName.CredentialSocket },
       { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: VolumeName.WorkloadCerts },
       { mountPath: "/var/run/secrets/istio", name: VolumeName.IstiodCA },
+      { mountPath: "/var/run/secrets/istio/crl", name: VolumeName.CaCrl },
       { mountPath: "/var/lib/istio/data", name: VolumeName.Data },
       { mountPath: "/etc/istio/proxy", name: VolumeName.Envoy },
       { mountPath: "/var/run/secrets/tokens", name: VolumeName.Token },
@@ -390,13 +388,16 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
       ...(firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
       ...(input.userProxy && { [Annotation.ProxyOverrides]: JSON.stringify(input.userProxy) }),
     },
+    // The revision as an annotation on every injected pod, as Istio's template writes it (it
+    // replaces the pod's own; a label would clash with revision tags).
     overwriteAnnotations: scrape
       ? {
+          [Label.Revision]: t.config.revision || "default",
           [Annotation.PrometheusScrape]: "true",
           [Annotation.PrometheusPort]: String(ProxyPort.AgentStatus),
           [Annotation.PrometheusPath]: "/stats/prometheus",
         }
-      : {},
+      : { [Label.Revision]: t.config.revision || "default" },
     holdApplication: hold,
     ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,

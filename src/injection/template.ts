@@ -11,7 +11,7 @@ import type { Volume } from "./pod.js";
  * Bumped whenever the render code changes what it produces for the same configuration, so the
  * template hash (and with it stale-pod detection) follows code changes too.
  */
-export const RENDER_VERSION = 2;
+export const RENDER_VERSION = 3;
 
 export interface InjectionTemplate {
   readonly config: Config;
@@ -54,6 +54,7 @@ function renderVolumes(config: Config): Volume[] {
       },
     },
     { name: VolumeName.IstiodCA, configMap: { name: s.caRootConfigMap } },
+    { name: VolumeName.CaCrl, configMap: { name: VolumeName.CaCrl, optional: true } },
   ];
 }
 

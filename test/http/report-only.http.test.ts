@@ -26,7 +26,7 @@ describe("report-only mode", () => {
     const trial = await review(app, "trial");
     expect(trial.allowed).toBe(true);
     expect(trial.patch).toBeUndefined();
-    expect(trial.warnings).toEqual([expect.stringMatching(/^Report-only: would inject istio-init, istio-proxy and 8 volumes \(\d+ operations, \d+ bytes\)\.$/)]);
+    expect(trial.warnings).toEqual([expect.stringMatching(/^Report-only: would inject istio-init, istio-proxy and 9 volumes \(\d+ operations, \d+ bytes\)\.$/)]);
     expect(trial.auditAnnotations).toMatchObject({ decision: "report_only", "would-inject": "istio-init, istio-proxy", "template-hash": base.template.hash });
     expect(Number(trial.auditAnnotations?.["patch-operations"])).toBeGreaterThan(5);
     const shop = await review(app, "shop");
