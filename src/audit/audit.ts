@@ -11,7 +11,7 @@ import { decide } from "../injection/decision.js";
 import { ReasonCode } from "../injection/reasons.js";
 import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { POD_SECURITY_ENFORCE_LABEL } from "../injection/pipeline.js";
-import { parseStatus } from "../injection/status.js";
+import { readStatus } from "../injection/status.js";
 import type { InjectionTemplate } from "../injection/template.js";
 import { matchesSelector } from "../injection/selector.js";
 import { inspectCertificates, readCertificates } from "../tls/pem.js";
@@ -244,7 +244,7 @@ export interface SidecarState {
 
 export function sidecarState(pod: Pod, t: InjectionTemplate): SidecarState {
   const annotations = pod.metadata?.annotations;
-  const status = parseStatus(lookup(annotations, Annotation.Status));
+  const status = readStatus(annotations);
   const containers = [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])];
   const proxy = containers.find((c) => c.name === ContainerName.Proxy);
   if (status === null || proxy === undefined) return { injected: false, stale: [] };

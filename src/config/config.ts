@@ -9,8 +9,10 @@
 export const Annotation = {
   /** Legacy per-pod opt-in/out; the label of the same name wins over it. */
   Inject: "sidecar.istio.io/inject",
-  /** JSON record of what was injected (Istio-compatible, plus our template hash). */
+  /** JSON record of what was injected, with exactly Istio's keys. */
   Status: "sidecar.istio.io/status",
+  /** Hash of the configuration and render code that shaped the sidecar (stale-pod detection). */
+  TemplateHash: "sidecar-injector.io/template-hash",
   ProxyImage: "sidecar.istio.io/proxyImage",
   ProxyCPU: "sidecar.istio.io/proxyCPU",
   ProxyMemory: "sidecar.istio.io/proxyMemory",

@@ -13,7 +13,7 @@ import { FINDING_SEVERITY, type Finding, FindingCode, type Severity, Severities,
 import { type InjectionContext, runInjection } from "../injection/pipeline.js";
 import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { type Reason, ReasonCode } from "../injection/reasons.js";
-import { parseStatus } from "../injection/status.js";
+import { readStatus } from "../injection/status.js";
 import { isObject } from "../json-values.js";
 import { type WebhookMatch, WebhookMatchCode, injectorConflict, injectorKind, matchWebhooks } from "./webhook-match.js";
 
@@ -165,7 +165,7 @@ function podAsCreated(o: Json, kind: ExplainKind, m: Meta): Json {
     const tmeta = isObject(template.metadata) ? template.metadata : {};
     return { apiVersion: "v1", kind: "Pod", metadata: { ...tmeta, namespace: m.namespace }, spec: isObject(template.spec) ? template.spec : {} };
   }
-  const status = parseStatus(lookup(m.annotations, Annotation.Status));
+  const status = readStatus(m.annotations);
   const meta = isObject(o.metadata) ? o.metadata : {};
   const spec = isObject(o.spec) ? o.spec : {};
   if (status === null) return { apiVersion: "v1", kind: "Pod", metadata: meta, spec };
@@ -173,7 +173,7 @@ function podAsCreated(o: Json, kind: ExplainKind, m: Meta): Json {
   const volumes = new Set(status.volumes);
   const named = (list: unknown, drop: ReadonlySet<string>) =>
     Array.isArray(list) ? list.filter((c) => !(isObject(c) && typeof c.name === "string" && drop.has(c.name))) : list;
-  const { [Annotation.Status]: _status, ...annotations } = m.annotations;
+  const { [Annotation.Status]: _status, [Annotation.TemplateHash]: _hash, ...annotations } = m.annotations;
   return {
     apiVersion: "v1",
     kind: "Pod",

@@ -39,7 +39,7 @@ import {
 import { type Container, type Pod, lookup } from "./pod.js";
 import { type Reason, ReasonCode, reason } from "./reasons.js";
 import { describeSelector, matchesSelector } from "./selector.js";
-import { type SidecarStatus, parseStatus } from "./status.js";
+import { type SidecarStatus, readStatus } from "./status.js";
 
 export type Verdict = "inject" | "skip" | "already_injected" | "not_applicable";
 
@@ -234,7 +234,7 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
 
   // 7. already injected
   const statusText = lookup(pod.metadata.annotations, Annotation.Status);
-  const previous = parseStatus(statusText);
+  const previous = readStatus(pod.metadata.annotations);
   const present = allContainerNames(pod);
   if (statusText !== undefined && previous === null) {
     reasons.push(

@@ -65,6 +65,7 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   for (const [k, v] of Object.entries(rendered.annotations)) setIfAbsent(annotations, k, v);
   Object.assign(annotations, rendered.overwriteAnnotations);
   annotations[Annotation.Status] = formatStatus(rendered.status);
+  if (rendered.status.templateHash !== undefined) annotations[Annotation.TemplateHash] = rendered.status.templateHash;
   meta.annotations = annotations;
 
   // The app's containers (with rewritten probes, when any), in order; a user-declared istio-proxy

@@ -1,7 +1,11 @@
 /**
- * The `sidecar.istio.io/status` annotation: Istio's record of what was injected, which we extend
- * with the template hash so stale pods can be found later.
+ * The `sidecar.istio.io/status` annotation: Istio's record of what was injected, with exactly its
+ * keys (an empty list is `null`, as Go writes it). The template hash, which finds stale pods, has
+ * an annotation of its own; versions before 0.2 wrote it into the record, where it is still read.
  */
+import { Annotation } from "../config/config.js";
+import { type StringMap, lookup } from "./pod.js";
+
 
 export interface SidecarStatus {
   readonly initContainers: readonly string[];
@@ -10,7 +14,7 @@ export interface SidecarStatus {
   /** Istio writes null when there are none; kept for compatibility with its tooling. */
   readonly imagePullSecrets: readonly string[] | null;
   readonly revision: string;
-  /** Hash of the sidecar template (configuration) that produced this injection. */
+  /** Hash of the sidecar template (configuration) that produced this injection (not serialized here). */
   readonly templateHash?: string;
 }
 
@@ -56,13 +60,25 @@ export function formatStatus(status: SidecarStatus): string {
   return text;
 }
 
+const listOrNull = (list: readonly string[] | null): readonly string[] | null => (list === null || list.length === 0 ? null : list);
+
 function serializeStatus(status: SidecarStatus): string {
   return JSON.stringify({
-    initContainers: status.initContainers,
-    containers: status.containers,
-    volumes: status.volumes,
-    imagePullSecrets: status.imagePullSecrets,
+    initContainers: listOrNull(status.initContainers),
+    containers: listOrNull(status.containers),
+    volumes: listOrNull(status.volumes),
+    imagePullSecrets: listOrNull(status.imagePullSecrets),
     revision: status.revision,
-    templateHash: status.templateHash,
   });
+}
+
+/**
+ * A pod's injection record from its annotations: the status record, with the template hash from
+ * its own annotation (or, for pods injected by older versions, from inside the record).
+ */
+export function readStatus(annotations: StringMap | undefined | null): SidecarStatus | null {
+  const status = parseStatus(lookup(annotations, Annotation.Status));
+  if (status === null) return null;
+  const hash = lookup(annotations, Annotation.TemplateHash);
+  return hash === undefined ? status : { ...status, templateHash: hash };
 }

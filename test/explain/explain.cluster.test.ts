@@ -57,9 +57,7 @@ function injectIfMarked(o: Json): Json {
   const result = runInjection({ request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } }, namespace: String(meta.namespace), object: pod }, context);
   const injected = fjp.applyPatch(structuredClone(pod), structuredClone(result.patch) as fjp.Operation[], true, false).newDocument as Json;
   if (mark !== "stale") return injected;
-  const m = injected.metadata as { annotations: Record<string, string> };
-  const status = JSON.parse(m.annotations["sidecar.istio.io/status"] ?? "{}") as Json;
-  m.annotations["sidecar.istio.io/status"] = JSON.stringify({ ...status, templateHash: STALE_HASH });
+  (injected.metadata as { annotations: Record<string, string> }).annotations["sidecar-injector.io/template-hash"] = STALE_HASH;
   return injected;
 }
 
