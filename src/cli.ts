@@ -133,9 +133,9 @@ function parsePort(text: string | undefined): number | undefined {
   return Number(text);
 }
 
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: T, usage: string) {
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: T, usage: string, allowPositionals = false) {
   try {
-    return parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message, usage);
   }
@@ -185,15 +185,22 @@ function stdio(): CommandIO {
   };
 }
 
-/** `explain` against the cluster: KIND/NAME or everything, in -n NS or -A. */
-async function runExplainClusterCommand(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: explainOptions, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message, EXPLAIN_USAGE);
+type PreviewValues = ReturnType<typeof parse<typeof previewOptions>>["values"];
+
+/** `explain`: against the cluster (KIND/NAME or everything, in -n NS or -A), or, with -f, on manifests. */
+async function runExplainCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(args, explainOptions, EXPLAIN_USAGE, true);
+  if (values.help) {
+    process.stdout.write(EXPLAIN_USAGE);
+    return 0;
   }
-  const { values, positionals } = parsed;
+  if (values.filename !== undefined) {
+    if (positionals.length > 0) throw new UsageError(`KIND/NAME goes with explain against the cluster, not with -f (got ${positionals.join(" ")})`, EXPLAIN_USAGE);
+    for (const flag of ["all-namespaces", "fail-on"] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with explain against the cluster, not with -f`, EXPLAIN_USAGE);
+    }
+    return runFileCommand("explain", values, EXPLAIN_USAGE);
+  }
   for (const flag of ["namespace-labels", "server"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with -f FILE only`, EXPLAIN_USAGE);
   }
@@ -214,22 +221,18 @@ async function runExplainClusterCommand(args: readonly string[]): Promise<number
   return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca }, stdio());
 }
 
-async function runPreviewCommand(command: "inject" | "explain", args: readonly string[]): Promise<number> {
-  const usage = command === "inject" ? INJECT_USAGE : EXPLAIN_USAGE;
-  if (command === "explain" && !args.some((a) => a === "-h" || a === "--help" || a === "-f" || a.startsWith("--filename") || /^-f./.test(a))) {
-    return runExplainClusterCommand(args);
-  }
-  const { values } = parse(args, command === "inject" ? previewOptions : explainOptions, usage);
+async function runInjectCommand(args: readonly string[]): Promise<number> {
+  const { values } = parse(args, previewOptions, INJECT_USAGE);
   if (values.help) {
-    process.stdout.write(usage);
+    process.stdout.write(INJECT_USAGE);
     return 0;
   }
+  return runFileCommand("inject", values, INJECT_USAGE);
+}
+
+/** `inject -f` and `explain -f`: manifests run through the pipeline (locally, or by a running injector). */
+async function runFileCommand(command: "inject" | "explain", values: PreviewValues, usage: string): Promise<number> {
   if (values.filename === undefined) throw new UsageError("-f FILE (or -f - for standard input) is required", usage);
-  if (command === "explain") {
-    for (const flag of ["all-namespaces", "fail-on"] as const) {
-      if ((values as Record<string, unknown>)[flag] !== undefined) throw new UsageError(`--${flag} goes with explain against the cluster, not with -f`, usage);
-    }
-  }
   const outputs = command === "inject" ? ["yaml", "json"] : ["table", "json"];
   const output = values.output ?? outputs[0] ?? "";
   if (!outputs.includes(output)) throw new UsageError(`-o must be one of ${outputs.join(", ")} (got ${JSON.stringify(output)})`, usage);
@@ -322,7 +325,8 @@ async function runServe(args: readonly string[]): Promise<number> {
 export async function run(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv;
   try {
-    if (first === "inject" || first === "explain") return await runPreviewCommand(first, rest);
+    if (first === "inject") return await runInjectCommand(rest);
+    if (first === "explain") return await runExplainCommand(rest);
     if (first === "audit") return await runAuditCommand(rest);
     if (first === "serve") return await runServe(rest);
     if (first === "help" || ((first === "-h" || first === "--help") && rest.length === 0)) {

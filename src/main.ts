@@ -122,7 +122,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   if (clusterCaches !== null) setInterval(() => audit(), AUDIT_INTERVAL_MS).unref();
   // GET /explain: the CLI's live explain, from the same caches.
   const explain = (target: ExplainTarget): ExplainReport | null => {
-    const snapshot = clusterCaches?.snapshot();
+    const snapshot = clusterCaches?.snapshot(target.namespace ?? undefined);
     if (!snapshot) return null;
     return explainCluster(snapshot.objects, target, {
       context,

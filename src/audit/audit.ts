@@ -94,11 +94,22 @@ export function flattenObjects(values: readonly unknown[]): Json[] {
 }
 
 /** Is the namespace selected by the webhook's namespaceSelector for this revision? */
-export function namespaceEnabled(labels: Record<string, string> | undefined, revision: string): boolean {
+function namespaceEnabled(labels: Record<string, string> | undefined, revision: string): boolean {
   const injection = lookup(labels, "istio-injection");
   if (injection !== undefined) return injection === "enabled";
   return lookup(labels, Label.Revision) === revision;
 }
+
+/**
+ * Whether the API server sends a namespace's pods to this injector, as the audit reads the labels:
+ * the namespace is enabled, or it says nothing (no istio-injection) and the pod opts in by label.
+ */
+export function routedToInjector(nsLabels: Record<string, string> | undefined, revision: string, podOptsIn: boolean): boolean {
+  return namespaceEnabled(nsLabels, revision) || (!lookup(nsLabels, "istio-injection") && podOptsIn);
+}
+
+/** How to inject in a namespace whose Pod Security level rejects istio-init. */
+export const PODSECURITY_FIX = `Turn on CNI mode (cni: true), or label the namespace ${POD_SECURITY_ENFORCE_LABEL}=privileged.`;
 
 export interface AuditOptions {
   /** The injector's own namespace and the ignore list come from the template's config. */
@@ -148,7 +159,7 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
         FindingCode.PodSecurityConflict,
         `Namespace/${name}`,
         `Namespace ${name} is enabled for injection but enforces Pod Security "${enforce}", which rejects istio-init (NET_ADMIN, root).`,
-        `Turn on CNI mode (cni: true), or label the namespace ${POD_SECURITY_ENFORCE_LABEL}=privileged.`,
+        PODSECURITY_FIX,
       );
     }
   }
@@ -203,7 +214,7 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
     const codes = new Set(decision.reasons.map((r) => r.code));
     const optedIn = codes.has(ReasonCode.PodLabelEnabled);
     const optedOut = codes.has(ReasonCode.PodLabelDisabled) || codes.has(ReasonCode.PodAnnotationDisabled);
-    const routed = enabled || (!lookup(nsLabels, "istio-injection") && optedIn);
+    const routed = routedToInjector(nsLabels, config.revision, optedIn);
     const wanted = routed && (decision.verdict === "inject" || decision.verdict === "already_injected");
 
     if (enabled && optedOut) {
@@ -357,7 +368,7 @@ function namespacesExcludedByMatchConditions(conditions: unknown): Set<string> {
 }
 
 /** The command that gives a pod's workload new pods. */
-export function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
   const m = metaOf(pod);
   const owner = m.owners.find((o) => o.controller === true) ?? m.owners[0];
   const ns = m.namespace;

@@ -9,8 +9,20 @@
  */
 import { Annotation, Label } from "../config/config.js";
 import { InjectorError, InvalidInputError, NotFoundError } from "../errors.js";
-import { FINDING_SEVERITY, type Finding, FindingCode, type Severity, Severities, auditCluster, conflictFinding, namespaceEnabled, sidecarState } from "../audit/audit.js";
-import { type InjectionContext, runInjection } from "../injection/pipeline.js";
+import {
+  FINDING_SEVERITY,
+  type Finding,
+  FindingCode,
+  PODSECURITY_FIX,
+  type Severity,
+  Severities,
+  auditCluster,
+  conflictFinding,
+  routedToInjector,
+  sidecarState,
+} from "../audit/audit.js";
+import { parseInjectValue } from "../injection/decision.js";
+import { type InjectionContext, POD_SECURITY_ENFORCE_LABEL, runInjection } from "../injection/pipeline.js";
 import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { type Reason, ReasonCode } from "../injection/reasons.js";
 import { readStatus } from "../injection/status.js";
@@ -61,14 +73,22 @@ export interface ExplainTarget {
   readonly name?: string;
 }
 
+/** The kinds as a sentence names them, for messages. */
+export const EXPLAIN_KIND_NAMES = "pod, deployment, statefulset, daemonset, job, replicaset";
+
+/** A kind as kubectl accepts it (`deploy`, `Deployment`, `deployments`), or undefined. */
+export function explainKindOf(text: string): ExplainKind | undefined {
+  const key = text.toLowerCase();
+  return Object.hasOwn(EXPLAIN_KINDS, key) ? EXPLAIN_KINDS[key] : undefined;
+}
+
 /** Read `deployment/web` (or `deploy/web`, `pod/web-abc`): throws InvalidInputError naming the accepted kinds. */
 export function parseObjectRef(text: string): { kind: ExplainKind; name: string } {
   const slash = text.indexOf("/");
-  const kindText = slash < 0 ? "" : text.slice(0, slash).toLowerCase();
+  const kind = slash < 0 ? undefined : explainKindOf(text.slice(0, slash));
   const name = slash < 0 ? "" : text.slice(slash + 1);
-  const kind = Object.hasOwn(EXPLAIN_KINDS, kindText) ? EXPLAIN_KINDS[kindText] : undefined;
   if (kind === undefined || name === "" || name.includes("/")) {
-    throw new InvalidInputError([`${JSON.stringify(text)} is not KIND/NAME with KIND one of pod, deployment, statefulset, daemonset, job, replicaset`]);
+    throw new InvalidInputError([`${JSON.stringify(text)} is not KIND/NAME with KIND one of ${EXPLAIN_KIND_NAMES}`]);
   }
   return { kind, name };
 }
@@ -235,7 +255,7 @@ export function explainCluster(input: readonly Json[], target: ExplainTarget, op
   for (const f of audit.findings) {
     // Conflicts and Pod Security are judged per object below, from the same matches the answer shows.
     if (f.code === FindingCode.WebhookConflict || f.code === FindingCode.PodSecurityConflict) continue;
-    if (/^(Pod|Deployment|StatefulSet|DaemonSet|Job|ReplicaSet)\//.test(f.object)) findingsOf.set(f.object, [...(findingsOf.get(f.object) ?? []), f]);
+    if (KIND_ORDER.includes(f.object.slice(0, f.object.indexOf("/")) as ExplainKind)) findingsOf.set(f.object, [...(findingsOf.get(f.object) ?? []), f]);
     else general.push(f);
   }
   // Pods by their controller, and ReplicaSets by theirs (a Deployment's pods are its ReplicaSets' pods).
@@ -273,23 +293,24 @@ export function explainCluster(input: readonly Json[], target: ExplainTarget, op
       const whose = injectorKind(w, service);
       return whose === null ? [] : [`${w.configuration}/${w.webhook} (${whose})`];
     });
+    const running = podsOf(kind, o, m);
     const findings: Finding[] = [...(findingsOf.get(ref) ?? [])];
-    for (const p of kind === "Pod" ? [] : podsOf(kind, o, m)) findings.push(...(findingsOf.get(refOf("Pod", m.namespace, metaOf(p).name)) ?? []));
+    for (const p of kind === "Pod" ? [] : running) findings.push(...(findingsOf.get(refOf("Pod", m.namespace, metaOf(p).name)) ?? []));
     const conflict = injectorConflict(webhooks, service);
     if (conflict !== null) findings.push(conflictFinding(ref, conflict));
 
     const verdict = judge(pod, kind, m, webhooks, nsLabels, opts);
     if (verdict.reasons.some((r) => r.code === ReasonCode.PodSecurityConflict) && (verdict.decision === "inject" || verdict.decision === "already_injected")) {
-      const enforce = lookup(nsLabels, "pod-security.kubernetes.io/enforce") ?? "";
+      const enforce = lookup(nsLabels, POD_SECURITY_ENFORCE_LABEL) ?? "";
       findings.push({
         code: FindingCode.PodSecurityConflict,
         severity: FINDING_SEVERITY.podsecurity_conflict,
         object: ref,
         message: `New pods would be injected with istio-init (NET_ADMIN, root), which namespace ${m.namespace}'s Pod Security level "${enforce}" rejects: they would not be created.`,
-        fix: `Turn on CNI mode (cni: true), or label the namespace pod-security.kubernetes.io/enforce=privileged.`,
+        fix: PODSECURITY_FIX,
       });
     }
-    const pods = podsOf(kind, o, m).flatMap((p): PodSidecar[] => {
+    const pods = running.flatMap((p): PodSidecar[] => {
       try {
         assertPodShape(p);
       } catch {
@@ -354,9 +375,8 @@ function judge(pod: Json, kind: ExplainKind, m: Meta, webhooks: readonly Webhook
         ? `No MutatingWebhookConfiguration sends pods to service ${t.config.service.namespace}/${t.config.service.name}: the API server never calls this injector.`
         : `The API server would not call this injector: ${podRules.map((w) => `${w.webhook}: ${w.message}`).join("; ") || "none of its webhooks covers creating pods"}.`;
   } else {
-    const optedIn = lookup(metaOf(pod).labels, Label.Inject) === "true";
     code = ReasonCode.NamespaceNotSelected;
-    called = namespaceEnabled(nsLabels, t.config.revision) || (lookup(nsLabels, "istio-injection") === undefined && optedIn);
+    called = routedToInjector(nsLabels, t.config.revision, parseInjectValue(lookup(metaOf(pod).labels, Label.Inject) ?? "") === true);
     why = `Inferred from labels: namespace ${m.namespace} is not labelled istio-injection=enabled (or ${Label.Revision}=${t.config.revision}) and the pod is not labelled ${Label.Inject}=true.`;
   }
   if (!called) return { decision: "not_called", reasons: [{ code, message: why }], warnings: [] };

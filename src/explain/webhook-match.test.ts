@@ -81,6 +81,16 @@ describe("matchWebhooks: why each webhook is or is not called", () => {
     expect(one(w, req)).toMatchObject(expected);
   });
 
+  it("an expression that does not parse errs the same way every time it is judged (planned once, kept)", () => {
+    const w = hook("syntax", { matchConditions: [{ name: "broken", expression: "request.namespace ==" }] });
+    const first = one(w);
+    expect(first).toMatchObject({ called: false, code: "match_condition_error", message: expect.stringMatching(/^its matchCondition broken \(request\.namespace ==\) cannot be evaluated \(.+\)/) as unknown as string });
+    expect(one(w)).toEqual(first);
+    // The same expression planned once gives each pod its own answer.
+    const byNamespace = hook("ns", { matchConditions: [{ name: "shop-only", expression: "request.namespace == 'shop'" }] });
+    expect([one(byNamespace).called, one(byNamespace, request(pod(), {}, "other")).called, one(byNamespace).called]).toEqual([true, false, true]);
+  });
+
   it("lists webhooks in the API server's order: configurations by name, then as listed, with where each call goes", () => {
     const matches = matchWebhooks(
       [config("zeta", hook("z1"), hook("z2")), config("istio-sidecar-injector", hook("rev.namespace.sidecar-injector.istio.io", { clientConfig: { url: "https://istiod.example:15017/inject" } })), config("alpha", hook("a1"))],

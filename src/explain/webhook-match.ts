@@ -10,7 +10,7 @@
  * objectSelector, then matchConditions (all must be true; an expression that fails to evaluate
  * skips the webhook under failurePolicy Ignore and rejects the request under Fail).
  */
-import { run } from "@bufbuild/cel";
+import { celEnv, parse, plan } from "@bufbuild/cel";
 import type { LabelSelector } from "../config/config.js";
 import { isObject } from "../json-values.js";
 import { unmatchedTerm } from "../injection/selector.js";
@@ -72,6 +72,32 @@ function rulesMatchPodCreate(rules: unknown): boolean {
   });
 }
 
+type Program = (vars: Record<string, unknown>) => unknown;
+
+/** Planned expressions: the same few matchConditions are evaluated for every pod of an audit or explain -A. */
+const programs = new Map<string, Program>();
+const MAX_PROGRAMS = 512;
+
+/** Evaluate a CEL expression: its value, or the Error that parsing or evaluating it gave. */
+function evaluate(expression: string, vars: Record<string, unknown>): unknown {
+  let program = programs.get(expression);
+  if (program === undefined) {
+    try {
+      program = plan(celEnv(), parse(expression)) as Program;
+    } catch (err) {
+      const failure = err instanceof Error ? err : new Error(String(err));
+      program = () => failure;
+    }
+    if (programs.size >= MAX_PROGRAMS) programs.clear();
+    programs.set(expression, program);
+  }
+  try {
+    return program(vars);
+  } catch (err) {
+    return err;
+  }
+}
+
 /** JSON as CEL values: objects become maps, so `has()`, `in` and field selection work as on the API server. */
 function toCel(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
@@ -127,12 +153,7 @@ function judge(configuration: string, w: Json, req: PodRequest, podLabels: Reado
     for (const c of conditions) {
       const name = typeof c.name === "string" ? c.name : "<unnamed>";
       const expression = typeof c.expression === "string" ? c.expression : "";
-      let result: unknown;
-      try {
-        result = run(expression, vars as never);
-      } catch (err) {
-        result = err;
-      }
+      const result = evaluate(expression, vars);
       if (result === true) continue;
       if (result === false) return notCalled(WebhookMatchCode.MatchConditionFalse, `its matchCondition ${name} (${expression}) is false for the pod`);
       const why = result instanceof Error ? result.message : `it gave ${String(result)}, not a boolean`;

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { AdmissionDeps } from "../admission/handler.js";
 import type { AuditReport } from "../audit/audit.js";
 import { formatAudit } from "../audit/format.js";
-import { EXPLAIN_KINDS, type ExplainReport, type ExplainTarget } from "../explain/cluster.js";
+import { EXPLAIN_KIND_NAMES, type ExplainReport, type ExplainTarget, explainKindOf } from "../explain/cluster.js";
 import { formatExplain } from "../explain/format.js";
 import { NotFoundError } from "../errors.js";
 import { serveAdmission } from "./admission-route.js";
@@ -60,6 +60,14 @@ function sendError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ code, message });
 }
 
+/** `?output=` of GET /audit and GET /explain (default json); null after answering 400 for another value. */
+function reportOutput(req: Request, res: Response): "json" | "table" | "yaml" | null {
+  const output = new URLSearchParams(req.url.split("?")[1] ?? "").get("output") ?? "json";
+  if (output === "json" || output === "table" || output === "yaml") return output;
+  sendError(res, 400, "BAD_REQUEST", `output must be one of json, table, yaml (got ${JSON.stringify(output)})`);
+  return null;
+}
+
 /** The listener: the admission route first, express for the rest. */
 export function createApp(deps: AppDeps): RequestListener {
   // Large review bodies are read into reused buffers (8 MiB idle at most, dropped after 10 s quiet).
@@ -105,10 +113,8 @@ function createExpressApp(deps: AppDeps): express.Express {
 
   app.get(Paths.Audit, (req, res) => {
     if (!deps.audit) return void sendError(res, 404, "NOT_FOUND", "the audit endpoint is off (set auditEndpoint: true)");
-    const output = new URLSearchParams(req.url.split("?")[1] ?? "").get("output") ?? "json";
-    if (output !== "json" && output !== "table" && output !== "yaml") {
-      return void sendError(res, 400, "BAD_REQUEST", `output must be one of json, table, yaml (got ${JSON.stringify(output)})`);
-    }
+    const output = reportOutput(req, res);
+    if (output === null) return;
     const report = deps.audit();
     if (report === null) return void sendError(res, 503, "NOT_READY", "the cluster caches have not synced yet");
     if (output === "json") res.json(report);
@@ -118,19 +124,17 @@ function createExpressApp(deps: AppDeps): express.Express {
   // GET /explain?namespace=shop&kind=deployment&name=web (kind and name together; no namespace: every namespace).
   app.get(Paths.Explain, (req, res) => {
     if (!deps.explain) return void sendError(res, 404, "NOT_FOUND", "the explain endpoint is off (set auditEndpoint: true)");
+    const output = reportOutput(req, res);
+    if (output === null) return;
     const query = new URLSearchParams(req.url.split("?")[1] ?? "");
-    const output = query.get("output") ?? "json";
-    if (output !== "json" && output !== "table" && output !== "yaml") {
-      return void sendError(res, 400, "BAD_REQUEST", `output must be one of json, table, yaml (got ${JSON.stringify(output)})`);
-    }
     const namespace = query.get("namespace");
     const kindText = query.get("kind");
     const name = query.get("name");
     if ((kindText === null) !== (name === null)) return void sendError(res, 400, "BAD_REQUEST", "kind and name go together");
     if (kindText !== null && namespace === null) return void sendError(res, 400, "BAD_REQUEST", "kind and name need a namespace");
-    const kind = kindText === null ? undefined : EXPLAIN_KINDS[kindText.toLowerCase()];
-    if (kindText !== null && (kind === undefined || !Object.hasOwn(EXPLAIN_KINDS, kindText.toLowerCase()))) {
-      return void sendError(res, 400, "BAD_REQUEST", `kind must be one of pod, deployment, statefulset, daemonset, job, replicaset (got ${JSON.stringify(kindText)})`);
+    const kind = kindText === null ? undefined : explainKindOf(kindText);
+    if (kindText !== null && kind === undefined) {
+      return void sendError(res, 400, "BAD_REQUEST", `kind must be one of ${EXPLAIN_KIND_NAMES} (got ${JSON.stringify(kindText)})`);
     }
     if (namespace === "" || name === "") return void sendError(res, 400, "BAD_REQUEST", "namespace and name must not be empty");
     let report: ExplainReport | null;

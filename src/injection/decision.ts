@@ -93,7 +93,7 @@ export function checkApplicability(req: RequestFacts): Reason | null {
 }
 
 /** Parse an opt-in/out value: true, false, or undefined when it is not a recognised value. */
-function parseInjectValue(value: string): boolean | undefined {
+export function parseInjectValue(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (v === "true") return true;
   if (v === "false") return false;

@@ -390,14 +390,14 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     },
     // The revision as an annotation on every injected pod, as Istio's template writes it (it
     // replaces the pod's own; a label would clash with revision tags).
-    overwriteAnnotations: scrape
-      ? {
-          [Label.Revision]: t.config.revision || "default",
-          [Annotation.PrometheusScrape]: "true",
-          [Annotation.PrometheusPort]: String(ProxyPort.AgentStatus),
-          [Annotation.PrometheusPath]: "/stats/prometheus",
-        }
-      : { [Label.Revision]: t.config.revision || "default" },
+    overwriteAnnotations: {
+      [Label.Revision]: t.config.revision || "default",
+      ...(scrape && {
+        [Annotation.PrometheusScrape]: "true",
+        [Annotation.PrometheusPort]: String(ProxyPort.AgentStatus),
+        [Annotation.PrometheusPath]: "/stats/prometheus",
+      }),
+    },
     holdApplication: hold,
     ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,

@@ -38,5 +38,19 @@ describe("cluster caches (informers against a fake API server)", () => {
     ).toBe(true);
     const after = auditCluster(caches.snapshot()?.objects ?? [], { template });
     expect(after.findings.some((f) => f.object === "Pod/shop/late-1" && f.code === "missing_sidecar")).toBe(true);
+
+    // One namespace (GET /explain): its Namespace, its objects and every webhook configuration, nothing else.
+    const key = (o: Record<string, unknown>) => {
+      const m = o.metadata as { name?: string; namespace?: string };
+      return `${String(o.kind)}/${m.namespace ?? ""}/${m.name ?? ""}`;
+    };
+    const all = caches.snapshot()?.objects ?? [];
+    const wanted = all.filter((o) => {
+      const m = o.metadata as { name?: string; namespace?: string };
+      return o.kind === "MutatingWebhookConfiguration" || (o.kind === "Namespace" ? m.name === "shop" : m.namespace === "shop");
+    });
+    expect(wanted.length).toBeLessThan(all.length);
+    expect(wanted.some((o) => o.kind === "Pod")).toBe(true);
+    expect((caches.snapshot("shop")?.objects ?? []).map(key).sort()).toEqual(wanted.map(key).sort());
   });
 });

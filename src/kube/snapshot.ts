@@ -129,8 +129,11 @@ export async function listClusterObjects(kc: KubeConfig, namespace?: string): Pr
 }
 
 export interface ClusterCaches {
-  /** The cached objects, or null until every required cache has synced. */
-  snapshot(): ClusterSnapshot | null;
+  /**
+   * The cached objects, or null until every required cache has synced. With a namespace, only
+   * that Namespace, its objects and the webhook configurations are copied out.
+   */
+  snapshot(namespace?: string): ClusterSnapshot | null;
   stop(): Promise<void>;
 }
 
@@ -150,9 +153,13 @@ export async function startClusterCaches(kc: KubeConfig, logger: Logger, shared:
     caches.push([source, cache]);
   }
   return {
-    snapshot() {
+    snapshot(namespace) {
       if (caches.some(([source, cache]) => !source.optional && !cache.isSynced())) return null;
-      const objects = caches.flatMap(([source, cache]) => cache.list().map((o) => plain(o, source.kind)));
+      const inScope = (source: Source, o: KubernetesObject): boolean =>
+        namespace === undefined ||
+        source.kind === "MutatingWebhookConfiguration" ||
+        (source.kind === "Namespace" ? o.metadata?.name === namespace : o.metadata?.namespace === namespace);
+      const objects = caches.flatMap(([source, cache]) => cache.list().flatMap((o) => (inScope(source, o) ? [plain(o, source.kind)] : [])));
       const missing = caches.find(([source, cache]) => source.optional && !cache.isSynced());
       if (missing === undefined) return { objects, webhookConfigsListed: true };
       const [source, cache] = missing;

@@ -232,6 +232,7 @@ suite("sidecar-injector installed on a real cluster", () => {
     const web = report.objects[0];
     expect(web?.decision).toBe("inject");
     expect(web?.injectors.filter((i) => i.endsWith("(this injector)"))).toHaveLength(1);
+    expect(web?.pods.length).toBeGreaterThan(0);
     expect(web?.pods.map((p) => p.sidecar)).toEqual(web?.pods.map(() => "current"));
   }, 60_000);
 

@@ -288,6 +288,7 @@ describe("explain against the cluster: exit codes and errors", () => {
     ["an unknown kind: usage", ["cronjob/x", "-n", "shop"], 2, "is not KIND/NAME with KIND one of"],
     ["--namespace-labels without -f: usage", ["-n", "shop", "--namespace-labels", "a=b"], 2, "--namespace-labels goes with -f FILE only"],
     ["--fail-on with -f: usage", ["-f", "x.yaml", "--fail-on", "error"], 2, "--fail-on goes with explain against the cluster"],
+    ["KIND/NAME with -f: usage", ["deployment/web", "--filename=x.yaml"], 2, "KIND/NAME goes with explain against the cluster, not with -f"],
   ])("%s", async (_name, args, code, message) => {
     const r = await explain(args);
     expect(r.status).toBe(code);
