@@ -5,7 +5,7 @@
  * Either way the caller gets a complete response carrying the request's uid.
  */
 import type { Logger } from "pino";
-import type { Resources, WorkloadValidationMode } from "../config/config.js";
+import type { WorkloadValidationMode } from "../config/config.js";
 import { InvalidAnnotationError, toInjectorError } from "../errors.js";
 import { type InjectionContext, namespaceOf, runInjection, toWarning } from "../injection/pipeline.js";
 import { podDisplayName } from "../injection/pod.js";
@@ -41,10 +41,10 @@ function roundMs(ms: number): number {
 function handleWorkload(
   req: AdmissionRequest,
   mode: WorkloadValidationMode,
-  resources: Resources,
+  knownTemplates: ReadonlySet<string>,
 ): { response: AdmissionResponse; result: string; problems: number } {
   if (mode === "off") return { response: complete(allowed(), req), result: "not_applicable", problems: 0 };
-  const findings = checkWorkload(req.kind.kind, req.object, resources);
+  const findings = checkWorkload(req.kind.kind, req.object, knownTemplates);
   if (mode === "deny" && findings.problems.length > 0) throw new InvalidAnnotationError(findings.problems);
   const warnings = [...findings.problems, ...findings.notes].map(toWarning);
   const audit = { decision: "workload_checked", problems: String(findings.problems.length) };
@@ -122,7 +122,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
   try {
     const ctx = deps.context();
     if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
-      const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.config.sidecar.resources);
+      const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.templateNames);
       const elapsed = elapsedMs();
       deps.metrics?.observeReview({ result: "skip", reason: outcome.result }, elapsed / 1000);
       deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: roundMs(elapsed) }, "admission review");

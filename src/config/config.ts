@@ -19,7 +19,22 @@ export const Annotation = {
   ProxyCPULimit: "sidecar.istio.io/proxyCPULimit",
   ProxyMemoryLimit: "sidecar.istio.io/proxyMemoryLimit",
   LogLevel: "sidecar.istio.io/logLevel",
+  ComponentLogLevel: "sidecar.istio.io/componentLogLevel",
+  AgentLogLevel: "sidecar.istio.io/agentLogLevel",
   InterceptionMode: "sidecar.istio.io/interceptionMode",
+  /** The agent's status port (excluded from capture, the drain's debug port); 0 turns the proxy's probes off. */
+  StatusPort: "status.sidecar.istio.io/port",
+  ReadinessInitialDelaySeconds: "readiness.status.sidecar.istio.io/initialDelaySeconds",
+  ReadinessPeriodSeconds: "readiness.status.sidecar.istio.io/periodSeconds",
+  ReadinessFailureThreshold: "readiness.status.sidecar.istio.io/failureThreshold",
+  /** Interfaces left out of traffic capture (istio-iptables -c). */
+  ExcludeInterfaces: "traffic.sidecar.istio.io/excludeInterfaces",
+  /** Older name of RerouteVirtualInterfaces (istio-iptables -k). */
+  KubevirtInterfaces: "traffic.sidecar.istio.io/kubevirtInterfaces",
+  /** Interfaces (e.g. a KubeVirt VM's) whose traffic is captured as the pod's own (istio-iptables -k). */
+  RerouteVirtualInterfaces: "istio.io/reroute-virtual-interfaces",
+  /** The injection templates to apply, comma-separated, in order (default: sidecar). */
+  Templates: "inject.istio.io/templates",
   NativeSidecar: "sidecar.istio.io/nativeSidecar",
   IncludeOutboundIPRanges: "traffic.sidecar.istio.io/includeOutboundIPRanges",
   ExcludeOutboundIPRanges: "traffic.sidecar.istio.io/excludeOutboundIPRanges",
@@ -64,6 +79,8 @@ export const Label = {
   App: "app",
   Version: "version",
   PodTemplateHash: "pod-template-hash",
+  /** Names the workload in the proxy's ISTIO_META_WORKLOAD_NAME (else the owner's name). */
+  WorkloadName: "service.istio.io/workload-name",
   JobName: "batch.kubernetes.io/job-name",
   LegacyJobName: "job-name",
 } as const;
@@ -90,6 +107,8 @@ export const VolumeName = {
   IstiodCA: "istiod-ca-cert",
   /** Istio's certificate revocation list (ConfigMap istio-ca-crl, optional: absent until istiod publishes one). */
   CaCrl: "istio-ca-crl",
+  /** grpc-agent: the socket between the agent and a proxyless gRPC app (in place of istio-envoy). */
+  Xds: "istio-xds",
 } as const;
 
 /** Proxy ports (Istio's fixed values). */
@@ -106,6 +125,10 @@ export const PROXY_UID = 1337;
 
 export const InterceptionModes = ["REDIRECT", "TPROXY"] as const;
 export type InterceptionMode = (typeof InterceptionModes)[number];
+
+/** A pod may also ask for NONE: no traffic capture (not a cluster-wide setting, as in Istio). */
+export const PodInterceptionModes = [...InterceptionModes, "NONE"] as const;
+export type PodInterceptionMode = (typeof PodInterceptionModes)[number];
 
 export const ProxyLogLevels = ["trace", "debug", "info", "warning", "error", "critical", "off"] as const;
 export type ProxyLogLevel = (typeof ProxyLogLevels)[number];
@@ -275,6 +298,10 @@ export interface Config {
   readonly rewriteAppProbers: boolean;
   /** Serve GET /audit from watch-backed caches of the cluster (read-only; needs list/watch RBAC). */
   readonly auditEndpoint: boolean;
+  /** The templates applied to a pod without inject.istio.io/templates (see src/injection/templates.ts). */
+  readonly defaultTemplates: readonly string[];
+  /** Named overlay templates a pod may select: partial pods (metadata labels/annotations, spec). */
+  readonly templates: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly sidecar: SidecarConfig;
 }
 
@@ -285,7 +312,7 @@ export interface Config {
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 /** Proxy version the default images point at. */
-export const DEFAULT_PROXY_TAG = "1.24.2";
+export const DEFAULT_PROXY_TAG = "1.30.3";
 
 const DEFAULT_RESOURCES: Resources = {
   requests: { cpu: "100m", memory: "128Mi" },
@@ -332,6 +359,8 @@ export const DEFAULT_CONFIG: Config = {
   prometheusMerge: true,
   rewriteAppProbers: true,
   auditEndpoint: false,
+  defaultTemplates: ["sidecar"],
+  templates: {},
   sidecar: {
     image: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,
     initImage: `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}`,

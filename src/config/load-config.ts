@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.js";
+import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "../injection/templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
 import {
   CIDR_LIST_FORM,
@@ -131,6 +132,18 @@ const quantity = format(isQuantity, QUANTITY_FORM);
 const resourceList: Schema = { cpu: quantity, memory: quantity };
 const resources: Schema = { requests: resourceList, limits: resourceList };
 
+/** Named overlay templates: DNS-label names other than the built-in ones, each a partial pod. */
+const templateMap: Check = (v, path, problems) => {
+  if (!isObject(v)) return void problems.push(`${path} must be a map of template names to partial pods`);
+  const builtins = new Set<string>(Object.values(BuiltinTemplate));
+  for (const [name, template] of Object.entries(v)) {
+    const at = `${path}.${name}`;
+    if (!isDnsLabel(name)) problems.push(`${at}: a template name must be a DNS label`);
+    else if (builtins.has(name)) problems.push(`${at}: ${name} is a built-in template and cannot be redefined`);
+    checkOverlayTemplate(template, at, problems);
+  }
+};
+
 const SCHEMA: Schema = {
   server: {
     port: int(0, 65535), // 0: any free port (tests)
@@ -170,6 +183,8 @@ const SCHEMA: Schema = {
   prometheusMerge: bool,
   rewriteAppProbers: bool,
   auditEndpoint: bool,
+  defaultTemplates: listOf(nonEmpty),
+  templates: templateMap,
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),
@@ -243,6 +258,11 @@ function checkTls(config: Config, problems: string[]): void {
   if (t.mode === "files" && (t.certFile === null) !== (t.keyFile === null)) {
     problems.push("tls.certFile and tls.keyFile must be given together (or neither, for <server.certDir>/tls.crt and tls.key)");
   }
+}
+
+function checkDefaultTemplates(config: Config, problems: string[]): void {
+  if (config.defaultTemplates.length === 0) problems.push("defaultTemplates must name at least one template");
+  problems.push(...checkTemplateList(config.defaultTemplates, templateNames(config.templates), "defaultTemplates"));
 }
 
 function checkResourceOrder(config: Config, problems: string[]): void {
@@ -339,6 +359,7 @@ export function loadConfig(input: LoadConfigInput): Config {
   merged = merge(merged, overrides);
   const config = structuredClone(merged) as Config;
   checkResourceOrder(config, problems);
+  checkDefaultTemplates(config, problems);
   checkTls(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -5,8 +5,8 @@
  */
 import {
   Annotation,
-  type InterceptionMode,
-  InterceptionModes,
+  type PodInterceptionMode,
+  PodInterceptionModes,
   type ProxyLogLevel,
   ProxyLogLevels,
   type Resources,
@@ -26,6 +26,10 @@ import {
   parseQuantity,
 } from "../validation/formats.js";
 import { type StringMap, lookup } from "./pod.js";
+import { parseGoBool } from "./prometheus.js";
+import { checkTemplateList, templateNames } from "./templates.js";
+
+const BUILTIN_TEMPLATE_NAMES = templateNames({});
 
 /** The validated overrides of one pod. Absent fields fall back to the configuration. */
 export interface PodOverrides {
@@ -35,7 +39,21 @@ export interface PodOverrides {
   readonly proxyCPULimit?: string;
   readonly proxyMemoryLimit?: string;
   readonly logLevel?: ProxyLogLevel;
-  readonly interceptionMode?: InterceptionMode;
+  readonly componentLogLevel?: string;
+  readonly agentLogLevel?: string;
+  /** NONE: no traffic capture (no istio-init). */
+  readonly interceptionMode?: PodInterceptionMode;
+  /** status.sidecar.istio.io/port: the agent's status port; 0 turns the proxy's probes off. */
+  readonly statusPort?: number;
+  readonly readinessInitialDelaySeconds?: number;
+  readonly readinessPeriodSeconds?: number;
+  readonly readinessFailureThreshold?: number;
+  /** Interfaces whose traffic is redirected as the pod's own (-k), e.g. a KubeVirt VM's. */
+  readonly rerouteInterfaces?: string;
+  /** Interfaces left out of capture (-c). */
+  readonly excludeInterfaces?: string;
+  /** inject.istio.io/templates: the templates to apply, in order. */
+  readonly templates?: readonly string[];
   readonly includeOutboundIPRanges?: string;
   readonly excludeOutboundIPRanges?: string;
   readonly includeInboundPorts?: string;
@@ -51,6 +69,8 @@ export interface PodOverrides {
   readonly userVolumes?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** sidecar.istio.io/userVolumeMount: proxy mounts to add, by volume name. */
   readonly userVolumeMounts?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Values that Istio reads as a default instead of refusing: ignored, each with a sentence why. */
+  readonly ignored?: readonly string[];
 }
 
 interface Validator {
@@ -58,7 +78,28 @@ interface Validator {
   readonly form: string;
   readonly valid: (value: string) => boolean;
   readonly parse?: (value: string) => unknown;
+  /**
+   * An invalid value is ignored with a warning (the default applies) instead of denying the pod:
+   * for switches that Istio reads this way, so a pod Istio admits is admitted here too.
+   */
+  readonly ignoreInvalid?: boolean;
 }
+
+const GO_BOOL_FORM = "true or false (also 1, t, TRUE, 0, f, FALSE, as Go reads booleans)";
+const isGoBool = (v: string) => parseGoBool(v) !== undefined;
+const UINT32_FORM = "a whole number 0-4294967295";
+const isUint32 = (v: string) => /^\d{1,10}$/.test(v) && Number(v) <= 0xffffffff;
+const INTERFACE_LIST_FORM = "a comma-separated list of interface names (a letter, then letters, digits, _ . -; at most 15 characters)";
+const isInterfaceList = (v: string) =>
+  v === "" || v.split(",").every((i) => /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(i.trim()));
+const LOG_LEVEL_FORM = "log levels such as misc:error or default:info, comma-separated, without spaces";
+const isLogLevelText = (v: string) => /^[A-Za-z0-9_.:,-]+$/.test(v);
+export const TEMPLATE_LIST_FORM = "a comma-separated list of template names";
+const parseTemplateList = (v: string) =>
+  v
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
 
 const oneOf = (values: readonly string[]) => (v: string) => values.includes(v);
 
@@ -106,11 +147,22 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     form: `one of ${ProxyLogLevels.join(", ")}`,
     valid: oneOf(ProxyLogLevels),
   },
+  [Annotation.ComponentLogLevel]: { field: "componentLogLevel", form: LOG_LEVEL_FORM, valid: isLogLevelText },
+  [Annotation.AgentLogLevel]: { field: "agentLogLevel", form: LOG_LEVEL_FORM, valid: isLogLevelText },
   [Annotation.InterceptionMode]: {
     field: "interceptionMode",
-    form: `one of ${InterceptionModes.join(", ")}`,
-    valid: oneOf(InterceptionModes),
+    form: `one of ${PodInterceptionModes.join(", ")}`,
+    valid: oneOf(PodInterceptionModes),
   },
+  [Annotation.StatusPort]: {
+    field: "statusPort",
+    form: "a port 0-65535 (0 turns the proxy's probes off)",
+    valid: (v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535,
+    parse: Number,
+  },
+  [Annotation.ReadinessInitialDelaySeconds]: { field: "readinessInitialDelaySeconds", form: UINT32_FORM, valid: isUint32, parse: Number },
+  [Annotation.ReadinessPeriodSeconds]: { field: "readinessPeriodSeconds", form: UINT32_FORM, valid: isUint32, parse: Number },
+  [Annotation.ReadinessFailureThreshold]: { field: "readinessFailureThreshold", form: UINT32_FORM, valid: isUint32, parse: Number },
   [Annotation.IncludeOutboundIPRanges]: { field: "includeOutboundIPRanges", form: CIDR_LIST_FORM, valid: isCidrList },
   [Annotation.ExcludeOutboundIPRanges]: { field: "excludeOutboundIPRanges", form: CIDR_LIST_FORM, valid: isCidrList },
   [Annotation.IncludeInboundPorts]: {
@@ -133,23 +185,29 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     form: PORT_LIST_FORM,
     valid: (v) => isPortList(v, false),
   },
+  [Annotation.ExcludeInterfaces]: { field: "excludeInterfaces", form: INTERFACE_LIST_FORM, valid: isInterfaceList },
+  // The older name first: when both are set, istio.io/reroute-virtual-interfaces wins (as Istio).
+  [Annotation.KubevirtInterfaces]: { field: "rerouteInterfaces", form: INTERFACE_LIST_FORM, valid: isInterfaceList },
+  [Annotation.RerouteVirtualInterfaces]: { field: "rerouteInterfaces", form: INTERFACE_LIST_FORM, valid: isInterfaceList },
+  [Annotation.Templates]: {
+    field: "templates",
+    form: TEMPLATE_LIST_FORM,
+    valid: (v) => parseTemplateList(v).length > 0,
+    parse: parseTemplateList,
+  },
   [Annotation.ProxyConfig]: {
     field: "proxyConfig",
     form: "a JSON or YAML object of ProxyConfig fields (holdApplicationUntilProxyStarts: true|false)",
     valid: (v) => parseProxyConfig(v) !== null,
     parse: (v) => parseProxyConfig(v),
   },
-  [Annotation.PrometheusMergeMetrics]: {
-    field: "prometheusMerge",
-    form: "true or false",
-    valid: oneOf(["true", "false"]),
-    parse: (v) => v === "true",
-  },
+  [Annotation.PrometheusMergeMetrics]: { field: "prometheusMerge", form: GO_BOOL_FORM, valid: isGoBool, parse: parseGoBool },
   [Annotation.RewriteAppProbers]: {
     field: "rewriteAppProbers",
-    form: "true or false",
-    valid: oneOf(["true", "false"]),
-    parse: (v) => v === "true",
+    form: GO_BOOL_FORM,
+    valid: isGoBool,
+    parse: parseGoBool,
+    ignoreInvalid: true,
   },
   [Annotation.UserVolume]: {
     field: "userVolumes",
@@ -163,11 +221,14 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     valid: (v) => parseNamedObjects(v, isMount) !== null,
     parse: (v) => parseNamedObjects(v, isMount),
   },
+  // Istio turns native sidecars on for any value but "false"; a value that is not a boolean is
+  // read that way too, with a warning.
   [Annotation.NativeSidecar]: {
     field: "nativeSidecar",
     form: "true or false",
     valid: oneOf(["true", "false"]),
-    parse: (v) => v === "true",
+    parse: (v) => v !== "false",
+    ignoreInvalid: true,
   },
 };
 
@@ -177,31 +238,39 @@ function show(value: string): string {
 }
 
 /**
- * Read and validate every override annotation on a pod. `base` is the configured resources, so a
- * request above its limit (after overrides are merged over the configuration) is caught here and
- * not by the API server later.
+ * Read and validate every override annotation on a pod. A proxy request above its limit, both
+ * from annotations, is caught here and not by the API server later.
  */
-export function readOverrides(annotations: StringMap | undefined, base: Resources): PodOverrides {
+export function readOverrides(annotations: StringMap | undefined, knownTemplates: ReadonlySet<string> = BUILTIN_TEMPLATE_NAMES): PodOverrides {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
+  const ignored: string[] = [];
   for (const [key, validator] of Object.entries(ANNOTATION_VALIDATORS)) {
     const raw = lookup(annotations, key);
     if (raw === undefined) continue;
     const value = raw.trim();
     if (!validator.valid(value)) {
-      problems.push(`${key}=${show(raw)} is not valid: expected ${validator.form}`);
+      if (validator.field === "nativeSidecar") {
+        ignored.push(`${key}=${show(raw)} is not true or false; read as true (any value but "false" turns it on, as in Istio).`);
+        out.nativeSidecar = true;
+      } else if (validator.ignoreInvalid) {
+        ignored.push(`${key}=${show(raw)} is not ${validator.form}; ignored (as Istio does), the default applies.`);
+      } else {
+        problems.push(`${key}=${show(raw)} is not valid: expected ${validator.form}`);
+      }
       continue;
     }
     out[validator.field] = validator.parse ? validator.parse(value) : value;
   }
+  if (ignored.length > 0) out.ignored = ignored;
+  if (Array.isArray(out.templates)) {
+    const subject = `${Annotation.Templates}=${show(lookup(annotations, Annotation.Templates) ?? "")}`;
+    problems.push(...checkTemplateList(out.templates as string[], knownTemplates, subject));
+  }
   const overrides = out as PodOverrides;
-  const touchesResources =
-    overrides.proxyCPU !== undefined ||
-    overrides.proxyMemory !== undefined ||
-    overrides.proxyCPULimit !== undefined ||
-    overrides.proxyMemoryLimit !== undefined;
-  // The configured resources were checked when the configuration loaded.
-  const resources = touchesResources ? mergeResources(base, overrides) : { requests: {}, limits: {} };
+  // Resource annotations replace the configured resources (as Istio): only they can contradict
+  // each other. The configured resources were checked when the configuration loaded.
+  const resources = resourcesFromAnnotations(overrides) ?? { requests: {}, limits: {} };
   for (const r of ["cpu", "memory"] as const) {
     const req = resources.requests[r];
     const lim = resources.limits[r];
@@ -232,16 +301,20 @@ export function checkUserVolumes(o: PodOverrides, podVolumes: readonly string[],
   return problems;
 }
 
-/** Merge the resource overrides field by field over the configured resources. */
-export function mergeResources(base: Resources, o: PodOverrides): Resources {
+/**
+ * The proxy's resources when any resource annotation is set: exactly what the annotations give
+ * (the configured requests and limits are dropped, as Istio does); null when none is set.
+ */
+export function resourcesFromAnnotations(o: PodOverrides): Resources | null {
+  if (o.proxyCPU === undefined && o.proxyMemory === undefined && o.proxyCPULimit === undefined && o.proxyMemoryLimit === undefined) {
+    return null;
+  }
   return {
     requests: {
-      ...base.requests,
       ...(o.proxyCPU !== undefined && { cpu: o.proxyCPU }),
       ...(o.proxyMemory !== undefined && { memory: o.proxyMemory }),
     },
     limits: {
-      ...base.limits,
       ...(o.proxyCPULimit !== undefined && { cpu: o.proxyCPULimit }),
       ...(o.proxyMemoryLimit !== undefined && { memory: o.proxyMemoryLimit }),
     },

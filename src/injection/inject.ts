@@ -11,6 +11,7 @@ import { Annotation, ContainerName } from "../config/config.js";
 import type { Pod, StringMap } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
+import { applyOverlay } from "./templates.js";
 
 function setIfAbsent(map: StringMap, key: string, value: string): void {
   if (!Object.hasOwn(map, key)) map[key] = value;
@@ -63,30 +64,50 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
 
   const annotations: StringMap = meta.annotations ?? {};
   for (const [k, v] of Object.entries(rendered.annotations)) setIfAbsent(annotations, k, v);
+  for (const k of rendered.clearAnnotations) delete annotations[k];
   Object.assign(annotations, rendered.overwriteAnnotations);
-  annotations[Annotation.Status] = formatStatus(rendered.status);
-  if (rendered.status.templateHash !== undefined) annotations[Annotation.TemplateHash] = rendered.status.templateHash;
   meta.annotations = annotations;
 
   // The app's containers (with rewritten probes, when any), in order; a user-declared istio-proxy
   // is not one of them: it has been merged into rendered.proxy.
   const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
   const current = spec.containers.map((c) => rewritten.get(c.name) ?? c);
-  const apps = current.filter((c) => c.name !== ContainerName.Proxy);
-  const userInit = spec.initContainers ?? [];
+  const proxy = rendered.proxy;
+  const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
+  const userInit = proxy === null ? (spec.initContainers ?? []) : (spec.initContainers ?? []).filter((c) => c.name !== ContainerName.Proxy);
   // istio-validation (CNI mode) goes first, to hold the app's init containers until the
   // redirection is in place; istio-init goes last, so theirs run before traffic is captured.
-  const validation = rendered.init.name === ContainerName.Validation;
-  if (rendered.native) {
-    spec.initContainers = [rendered.init, rendered.proxy, ...userInit];
+  const init = rendered.init === null ? [] : [rendered.init];
+  const validation = rendered.init?.name === ContainerName.Validation;
+  if (proxy !== null && rendered.native) {
+    spec.initContainers = [...init, proxy, ...userInit];
     spec.containers = apps;
   } else {
-    spec.initContainers = validation ? [rendered.init, ...userInit] : [...userInit, rendered.init];
-    if (rendered.holdApplication) spec.containers = [rendered.proxy, ...apps];
-    else if (apps.length < current.length) spec.containers = current.map((c) => (c.name === ContainerName.Proxy ? rendered.proxy : c));
-    else spec.containers = [...apps, rendered.proxy];
+    if (init.length > 0 || spec.initContainers !== undefined) spec.initContainers = validation ? [...init, ...userInit] : [...userInit, ...init];
+    if (proxy === null) spec.containers = apps;
+    else if (rendered.holdApplication) spec.containers = [proxy, ...apps];
+    else if (apps.length < current.length) spec.containers = current.map((c) => (c.name === ContainerName.Proxy ? proxy : c));
+    else spec.containers = [...apps, proxy];
   }
-  spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
+  if (rendered.volumes.length > 0) spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
+  if (rendered.podSecurityContext) spec.securityContext = { ...(spec.securityContext as object | undefined), ...rendered.podSecurityContext };
+
+  let status = rendered.status;
+  if (rendered.overlays.length > 0) {
+    const appNames = new Set(apps.map((c) => c.name));
+    const added = { initContainers: [...status.initContainers], containers: [...status.containers], volumes: [...status.volumes] };
+    for (const overlay of rendered.overlays) {
+      const more = applyOverlay(pod, overlay, appNames);
+      added.initContainers.push(...more.initContainers);
+      added.containers.push(...more.containers);
+      added.volumes.push(...more.volumes);
+    }
+    status = { ...status, ...added };
+  }
+  const finalAnnotations = pod.metadata.annotations ?? annotations;
+  finalAnnotations[Annotation.Status] = formatStatus(status);
+  if (status.templateHash !== undefined) finalAnnotations[Annotation.TemplateHash] = status.templateHash;
+  pod.metadata.annotations = finalAnnotations;
 
   if (rendered.imagePullSecrets.length > 0) {
     const secrets = spec.imagePullSecrets ?? [];

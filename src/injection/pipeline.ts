@@ -13,7 +13,8 @@ import { type Operation, createPatch } from "./patch.js";
 import { type Pod, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
 import { userProxyOf } from "./proxy-overrides.js";
-import { renderSidecar } from "./render.js";
+import { interceptionOf, renderSidecar, templatesOf } from "./render.js";
+import { BuiltinTemplate } from "./templates.js";
 import type { InjectionTemplate } from "./template.js";
 import { type WorkloadRef, isJobPod, workloadOf } from "./workload.js";
 
@@ -131,7 +132,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       reportOnly: false,
     };
   }
-  const overrides = readOverrides(readable.metadata.annotations, t.config.sidecar.resources);
+  const overrides = readOverrides(readable.metadata.annotations, t.templateNames);
   if (overrides.userVolumes || overrides.userVolumeMounts) {
     const ours = new Set(decision.previous?.volumes ?? []);
     const volumeProblems = checkUserVolumes(
@@ -141,10 +142,15 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     );
     if (volumeProblems.length > 0) throw new InvalidAnnotationError(volumeProblems);
   }
+  if (overrides.ignored) {
+    decision = { ...decision, reasons: [...decision.reasons, ...overrides.ignored.map((m) => reason(ReasonCode.AnnotationIgnored, m))] };
+  }
   const native = resolveNative(ctx, overrides.nativeSidecar);
+  // Only the sidecar template captures traffic with a privileged init container (not with NONE).
+  const capturesTraffic = templatesOf(t, overrides).includes(BuiltinTemplate.Sidecar) && interceptionOf(t, overrides) !== "NONE";
   const workload = input.workload ?? workloadOf(readable);
   const runsToCompletion = isJobPod(readable) || workload.kind === "Job" || workload.kind === "CronJob";
-  if (!native && runsToCompletion) {
+  if (!native && runsToCompletion && templatesOf(t, overrides).includes(BuiltinTemplate.Sidecar)) {
     const job = workload;
     decision = {
       ...decision,
@@ -158,7 +164,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     };
   }
   const enforce = input.namespaceLabels?.[POD_SECURITY_ENFORCE_LABEL];
-  if (!t.config.cni && (enforce === "baseline" || enforce === "restricted")) {
+  if (capturesTraffic && !t.config.cni && (enforce === "baseline" || enforce === "restricted")) {
     decision = {
       ...decision,
       reasons: [

@@ -28,8 +28,8 @@ function mergeBy(key: string, base: unknown, user: unknown): unknown {
 
 const BY_KEY: Readonly<Record<string, string>> = { env: "name", ports: "containerPort", volumeMounts: "mountPath" };
 
-/** The rendered proxy with the user's fields applied. */
-export function mergeProxy(rendered: Container, user: Json): Container {
+/** A container with another's fields applied over it (the user's istio-proxy, a template's container). */
+export function mergeContainer(rendered: Container, user: Json): Container {
   const out: Json = { ...rendered };
   for (const [field, value] of Object.entries(user)) {
     if (field === "name" || value === undefined) continue;
@@ -52,22 +52,52 @@ export function mergeProxy(rendered: Container, user: Json): Container {
   return out as Container;
 }
 
+/** An image of "auto" on the user's istio-proxy means "the configured proxy image" (as Istio). */
+export const AUTO_IMAGE = "auto";
+
+function withoutAutoImage(c: Json): Json {
+  if (c.image !== AUTO_IMAGE) return c;
+  const { image: _auto, ...rest } = c;
+  return rest;
+}
+
 /**
- * The user's proxy fields for this pod: its own istio-proxy app container on first injection, or
- * the remembered ones when the injector re-injects a pod it injected before. Null when none.
+ * The remembered user container, from the annotation in Istio's format
+ * ({"containers":[...]} or {"initContainers":[...]}) or in the format of versions before 0.3 (the
+ * container itself).
+ */
+function rememberedProxy(text: string): Json | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(parsed)) return null;
+  if (Array.isArray(parsed.containers) || Array.isArray(parsed.initContainers)) {
+    const all = [...(Array.isArray(parsed.containers) ? parsed.containers : []), ...(Array.isArray(parsed.initContainers) ? parsed.initContainers : [])];
+    const own = all.find((c) => isObject(c) && c.name === ContainerName.Proxy);
+    return isObject(own) ? withoutAutoImage(own) : null;
+  }
+  return parsed.name === ContainerName.Proxy || parsed.name === undefined ? withoutAutoImage(parsed) : null;
+}
+
+/** The annotation that remembers the user's istio-proxy, in Istio's format. */
+export function formatProxyOverrides(user: Json, native: boolean): string {
+  return JSON.stringify(native ? { initContainers: [user] } : { containers: [user] });
+}
+
+/**
+ * The user's proxy fields for this pod: its own istio-proxy (container or init container) on first
+ * injection, or the remembered ones when the injector re-injects a pod it injected before. Null
+ * when none. An image of "auto" is dropped, so the configured image applies.
  */
 export function userProxyOf(pod: Pod, previous: SidecarStatus | null): Json | null {
   const ours = previous !== null && [...previous.containers, ...previous.initContainers].includes(ContainerName.Proxy);
   if (!ours) {
-    const own = pod.spec.containers.find((c) => c.name === ContainerName.Proxy);
-    return own ? { ...own } : null;
+    const own = pod.spec.containers.find((c) => c.name === ContainerName.Proxy) ?? pod.spec.initContainers?.find((c) => c.name === ContainerName.Proxy);
+    return own ? withoutAutoImage({ ...own }) : null;
   }
   const remembered = lookup(pod.metadata.annotations, Annotation.ProxyOverrides);
-  if (remembered === undefined) return null;
-  try {
-    const parsed: unknown = JSON.parse(remembered);
-    return isObject(parsed) ? parsed : null;
-  } catch {
-    return null;
-  }
+  return remembered === undefined ? null : rememberedProxy(remembered);
 }

@@ -35,6 +35,7 @@ export const ReasonCode = {
   StatusAnnotationUnreadable: "status_annotation_unreadable",
   ReinjectPartial: "reinject_partial",
   JobWithoutNativeSidecar: "job_without_native_sidecar",
+  AnnotationIgnored: "annotation_ignored",
   PodSecurityConflict: "podsecurity_conflict",
   ReportOnly: "report_only",
   // Informational only (logs, audit, explain), not shown as a warning.
@@ -76,6 +77,7 @@ export const REASON_EFFECT: Readonly<Record<ReasonCode, ReasonEffect>> = {
   status_annotation_unreadable: "warn",
   reinject_partial: "warn",
   job_without_native_sidecar: "warn",
+  annotation_ignored: "warn",
   podsecurity_conflict: "warn",
   report_only: "warn",
   user_proxy_overrides: "info",

@@ -8,14 +8,17 @@ import {
   ContainerName,
   Label,
   PROXY_UID,
+  type PodInterceptionMode,
   ProxyPort,
   VolumeName,
   type Resources,
 } from "../config/config.js";
 import { deepFreeze } from "../json-values.js";
-import { type PodOverrides, mergeResources } from "./annotations.js";
+import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
-import { mergeProxy } from "./proxy-overrides.js";
+import { PROMETHEUS_ENV, prometheusMerge } from "./prometheus.js";
+import { formatProxyOverrides, mergeContainer } from "./proxy-overrides.js";
+import { BuiltinTemplate, GRPC_AGENT_APPS, type OverlayTemplate, PROXY_TEMPLATES, type ProxyTemplate } from "./templates.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
 import type { InjectionTemplate } from "./template.js";
@@ -24,21 +27,29 @@ import { type WorkloadRef, workloadOf } from "./workload.js";
 export interface RenderedSidecar {
   /** Whether the proxy is a native sidecar (an init container with restartPolicy: Always). */
   readonly native: boolean;
-  readonly init: Container;
-  readonly proxy: Container;
+  /** The traffic-capture init container; null when the pod asks for no capture (interceptionMode NONE). */
+  readonly init: Container | null;
+  /** The proxy; null when no template of the pod's renders one (e.g. grpc-simple alone). */
+  readonly proxy: Container | null;
   readonly volumes: readonly Volume[];
   /** Labels to add where the pod does not set them already. */
   readonly labels: StringMap;
   /** Annotations to add where the pod does not set them already. */
   readonly annotations: StringMap;
-  /** Annotations to set even where the pod sets them (the Prometheus merge). */
+  /** Annotations to set even where the pod sets them (the revision, the Prometheus merge). */
   readonly overwriteAnnotations: StringMap;
+  /** The pod's annotations to remove first (every spelling of the app's Prometheus keys). */
+  readonly clearAnnotations: readonly string[];
   /** Classic mode with holdApplicationUntilProxyStarts: the proxy goes first and the app waits. */
   readonly holdApplication: boolean;
   /** The app containers with rewritten probes, when any probe was rewritten. */
   readonly appContainers?: readonly Container[];
   readonly imagePullSecrets: readonly string[];
   readonly status: SidecarStatus;
+  /** Fields merged into the pod's securityContext (the gateway template's sysctl). */
+  readonly podSecurityContext?: Readonly<Record<string, unknown>>;
+  /** Overlay templates applied after the proxy, in order. */
+  readonly overlays: readonly OverlayTemplate[];
 }
 
 export interface RenderInput {
@@ -88,17 +99,25 @@ function resourcesJson(r: Resources): Record<string, Record<string, string>> {
 }
 
 /**
- * The ports excluded from inbound capture: Envoy's Prometheus and health ports always, then the
- * user's list, then the agent's status port unless listed already (Istio's excludeInboundPort).
+ * Istio's excludeInboundPort: the agent's status port is added to the user's excluded inbound
+ * ports unless listed already (a status port of 0 or "" adds nothing).
  */
-export function excludedInboundPorts(userList: string): string {
-  const status = String(ProxyPort.AgentStatus);
-  const user = userList
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p !== "");
-  const rest = user.includes(status) ? user : [...user, status];
-  return [String(ProxyPort.EnvoyPrometheus), String(ProxyPort.Health), ...rest].join(",");
+export function withStatusPort(statusPort: string, excluded: string): string {
+  const port = statusPort.trim();
+  if (port === "" || port === "0") return excluded;
+  const out: string[] = [];
+  for (const p of excluded.split(",")) {
+    if (p === port) return excluded;
+    if (p.trim() !== "") out.push(p.trim());
+  }
+  return [...out, port].join(",");
+}
+
+/** istio-iptables -d: Envoy's Prometheus and health ports, then the user's list with the status port. */
+export function excludedInboundPorts(statusPort: string, userList: string): string {
+  const rest = withStatusPort(statusPort, userList);
+  const fixed = `${ProxyPort.EnvoyPrometheus},${ProxyPort.Health}`;
+  return rest === "" ? fixed : `${fixed},${rest}`;
 }
 
 function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
@@ -106,11 +125,11 @@ function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
 }
 
 function resourceEnv(name: string, resource: string): Record<string, unknown> {
-  return { name, valueFrom: { resourceFieldRef: { resource } } };
+  return { name, valueFrom: { resourceFieldRef: { divisor: "1", resource } } };
 }
 
 /** The app's containers: all but a user-declared istio-proxy (which overrides the sidecar). */
-function appContainersOf(pod: Pod): Container[] {
+export function appContainersOf(pod: Pod): Container[] {
   return pod.spec.containers.filter((c) => c.name !== ContainerName.Proxy);
 }
 
@@ -118,12 +137,24 @@ function appPorts(pod: Pod): ContainerPort[] {
   return appContainersOf(pod).flatMap((c) => c.ports ?? []);
 }
 
-function renderInit(t: InjectionTemplate, o: PodOverrides): Container {
-  // Most pods carry no overrides: their key is a constant.
-  const key = isEmpty(o)
-    ? "init"
-    : `init\u0000${o.interceptionMode}\u0000${o.includeOutboundIPRanges}\u0000${o.excludeOutboundIPRanges}\u0000${o.includeInboundPorts}\u0000${o.excludeInboundPorts}\u0000${o.includeOutboundPorts}\u0000${o.excludeOutboundPorts}`;
-  return memoized(t, key, () => buildInit(t, o));
+/** Memo key for values shaped by the template and the pod's overrides (a constant for most pods). */
+function keyOf(prefix: string, o: PodOverrides): string {
+  return isEmpty(o) ? prefix : `${prefix}\u0000${JSON.stringify(o)}`;
+}
+
+export function interceptionOf(t: InjectionTemplate, o: PodOverrides): PodInterceptionMode {
+  return o.interceptionMode ?? t.config.sidecar.interceptionMode;
+}
+
+/** The agent's status port for this pod, as text (the annotation, else 15020). */
+function statusPortOf(o: PodOverrides): string {
+  return String(o.statusPort ?? ProxyPort.AgentStatus);
+}
+
+/** The traffic-capture init container, or null when the pod asks for no capture (NONE). */
+function renderInit(t: InjectionTemplate, o: PodOverrides): Container | null {
+  if (interceptionOf(t, o) === "NONE") return null;
+  return memoized(t, keyOf("init", o), () => buildInit(t, o));
 }
 
 function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
@@ -137,7 +168,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     "-u",
     String(PROXY_UID),
     "-m",
-    o.interceptionMode ?? s.interceptionMode,
+    interceptionOf(t, o),
     "-i",
     o.includeOutboundIPRanges ?? s.includeOutboundIPRanges,
     "-x",
@@ -145,22 +176,28 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     "-b",
     o.includeInboundPorts ?? s.includeInboundPorts,
     "-d",
-    excludedInboundPorts(o.excludeInboundPorts ?? s.excludeInboundPorts),
+    excludedInboundPorts(statusPortOf(o), o.excludeInboundPorts ?? s.excludeInboundPorts),
   ];
   const includeOut = o.includeOutboundPorts ?? s.includeOutboundPorts;
-  if (includeOut !== "") args.push("-q", includeOut);
+  if (o.includeOutboundPorts !== undefined || includeOut !== "") args.push("-q", includeOut);
   const excludeOut = o.excludeOutboundPorts ?? s.excludeOutboundPorts;
-  if (excludeOut !== "") args.push("-o", excludeOut);
-  args.push(`--log_output_level=${s.agentLogLevel}`);
+  if (o.excludeOutboundPorts !== undefined || excludeOut !== "") args.push("-o", excludeOut);
+  if (o.rerouteInterfaces !== undefined) args.push("-k", o.rerouteInterfaces);
+  if (o.excludeInterfaces !== undefined) args.push("-c", o.excludeInterfaces);
+  args.push(`--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`);
+  // As Istio: an image named by the proxyImage annotation runs the init container too.
+  const image = o.proxyImage ?? s.initImage;
+  // As Istio: resource annotations size the init container too; else its own configured resources.
+  const resources = resourcesJson(resourcesFromAnnotations(o) ?? s.initResources);
   if (t.config.cni) {
     // CNI mode: the CNI plugin installs the rules; this container only checks them, unprivileged,
     // so namespaces enforcing the baseline or restricted Pod Security Standard admit the pod.
     return {
       name: ContainerName.Validation,
-      image: s.initImage,
+      image,
       imagePullPolicy: s.imagePullPolicy,
       args: [...args, "--run-validation", "--skip-rule-apply"],
-      resources: resourcesJson(s.initResources),
+      resources,
       securityContext: {
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },
@@ -174,10 +211,10 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   }
   return {
     name: ContainerName.Init,
-    image: s.initImage,
+    image,
     imagePullPolicy: s.imagePullPolicy,
     args,
-    resources: resourcesJson(s.initResources),
+    resources,
     securityContext: {
       allowPrivilegeEscalation: false,
       capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
@@ -190,10 +227,10 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   };
 }
 
-function healthProbe(periodSeconds: number, failureThreshold: number): Record<string, unknown> {
+function healthProbe(periodSeconds: number, failureThreshold: number, initialDelaySeconds = 0): Record<string, unknown> {
   return {
     httpGet: { path: "/healthz/ready", port: ProxyPort.Health },
-    initialDelaySeconds: 0,
+    initialDelaySeconds,
     periodSeconds,
     timeoutSeconds: 3,
     failureThreshold,
@@ -202,10 +239,7 @@ function healthProbe(periodSeconds: number, failureThreshold: number): Record<st
 
 /** The parts of the proxy container that do not depend on the pod itself (memoized, frozen). */
 function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
-  const key = isEmpty(o)
-    ? `proxy\u0000${native}\u0000${hold}`
-    : `proxy\u0000${native}\u0000${hold}\u0000${o.interceptionMode}\u0000${o.proxyImage}\u0000${o.logLevel}\u0000${o.proxyCPU}\u0000${o.proxyMemory}\u0000${o.proxyCPULimit}\u0000${o.proxyMemoryLimit}`;
-  return memoized(t, key, () => buildProxyBase(t, o, native, hold));
+  return memoized(t, keyOf(`proxy\u0000${native}\u0000${hold}`, o), () => buildProxyBase(t, o, native, hold));
 }
 
 interface StaticEnv {
@@ -216,8 +250,9 @@ interface StaticEnv {
 
 function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
   const s = t.config.sidecar;
-  const mode = o.interceptionMode ?? s.interceptionMode;
+  const mode = interceptionOf(t, o);
   const tproxy = mode === "TPROXY";
+  const statusPort = statusPortOf(o);
   const proxy: Omit<Container, "env"> & { staticEnv: StaticEnv } = {
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
@@ -228,8 +263,8 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       "--domain",
       `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
       `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
-      `--proxyComponentLogLevel=${s.componentLogLevel}`,
-      `--log_output_level=${s.agentLogLevel}`,
+      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
+      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
     ],
     staticEnv: {
       head: [
@@ -256,9 +291,12 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
     },
     // As Istio 1.30: only Envoy's Prometheus port is declared (the probes name 15021 by number).
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
-    readinessProbe: healthProbe(15, 4),
-    startupProbe: healthProbe(1, 600),
-    resources: resourcesJson(mergeResources(s.resources, o)),
+    // A status port of 0 turns the proxy's probes off (as Istio).
+    ...(statusPort !== "0" && {
+      readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+      startupProbe: healthProbe(1, 600),
+    }),
+    resources: resourcesJson(resourcesFromAnnotations(o) ?? s.resources),
     securityContext: {
       allowPrivilegeEscalation: false,
       capabilities: tproxy ? { add: ["NET_ADMIN"], drop: ["ALL"] } : { drop: ["ALL"] },
@@ -286,7 +324,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
     // shutdown it drains Envoy's listeners first.
     proxy.restartPolicy = "Always";
     proxy.lifecycle = {
-      preStop: { exec: { command: ["pilot-agent", "request", `--debug-port=${ProxyPort.AgentStatus}`, "POST", "drain"] } },
+      preStop: { exec: { command: ["pilot-agent", "request", `--debug-port=${statusPort}`, "POST", "drain"] } },
     };
   } else if (hold) {
     // The kubelet starts containers in order and runs postStart before the next one: the app
@@ -296,111 +334,275 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
   return proxy;
 }
 
-/** The app's Prometheus annotations, when the merge applies to this pod; else null. */
-function prometheusScrape(t: InjectionTemplate, pod: Pod, o: PodOverrides): StringMap | null {
-  if (!(o.prometheusMerge ?? t.config.prometheusMerge)) return null;
-  const annotations = pod.metadata.annotations;
-  const declared: StringMap = {};
-  for (const [field, key] of [
-    ["scrape", Annotation.PrometheusScrape],
-    ["path", Annotation.PrometheusPath],
-    ["port", Annotation.PrometheusPort],
-  ] as const) {
-    const value = lookup(annotations, key);
-    if (value !== undefined) declared[field] = value;
-  }
-  if (Object.keys(declared).length === 0) return null; // the app does not ask to be scraped
-  if (declared.scrape?.trim().toLowerCase() === "false") return null;
-  if (declared.port === String(ProxyPort.AgentStatus)) return null; // already pointed at the agent
-  return declared;
-}
+type EnvVar = Record<string, unknown>;
 
 function renderProxy(
   t: InjectionTemplate,
   input: RenderInput,
   workload: WorkloadRef,
   hold: boolean,
-  scrape: StringMap | null,
+  prometheusEnv: string | null,
   probers: string | null,
 ): Container {
   const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native, hold);
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
   const { name, image, imagePullPolicy, args, ...rest } = base as Container;
-  const proxyConfig = { discoveryAddress: t.config.sidecar.discoveryAddress, ...input.overrides.proxyConfig };
+  const pod = podEnv(t, input, workload);
   const env = [
     ...staticEnv.head,
-    { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
-    { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
-    { name: "ISTIO_META_APP_CONTAINERS", value: appContainersOf(input.pod).map((c) => c.name).join(",") },
+    pod.proxyConfig,
+    pod.ports,
+    pod.apps,
     ...staticEnv.middle,
-    { name: "ISTIO_META_WORKLOAD_NAME", value: workload.name },
-    {
-      name: "ISTIO_META_OWNER",
-      value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
-    },
+    ...pod.workload,
     ...staticEnv.tail,
-    ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
-    ...(scrape ? [{ name: "ISTIO_PROMETHEUS_ANNOTATIONS", value: JSON.stringify(scrape) }] : []),
+    ...lateEnv(prometheusEnv, probers),
   ];
-  const userMounts = Object.entries(input.overrides.userVolumeMounts ?? {}).map(([volume, mount]) => ({ ...mount, name: volume }));
+  const userMounts = userMountsOf(input.overrides);
   if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
   return { name, image, imagePullPolicy, args, env, ...rest };
 }
 
-function canonicalLabels(pod: Pod, workload: WorkloadRef): StringMap {
+function userMountsOf(o: PodOverrides): EnvVar[] {
+  return Object.entries(o.userVolumeMounts ?? {}).map(([volume, mount]) => ({ ...mount, name: volume }));
+}
+
+/** Env set after rendering, as Istio: the Prometheus merge runs before probe rewriting. */
+function lateEnv(prometheusEnv: string | null, probers: string | null): EnvVar[] {
+  return [
+    ...(prometheusEnv !== null ? [{ name: PROMETHEUS_ENV, value: prometheusEnv }] : []),
+    ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
+  ];
+}
+
+/** The proxy env that depends on the pod itself. */
+function podEnv(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): { proxyConfig: EnvVar; ports: EnvVar; apps: EnvVar; workload: EnvVar[] } {
+  const proxyConfig = { discoveryAddress: t.config.sidecar.discoveryAddress, ...input.overrides.proxyConfig };
+  const workloadName = lookup(input.pod.metadata.labels, Label.WorkloadName) ?? workload.name;
+  return {
+    proxyConfig: { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
+    ports: { name: "ISTIO_META_POD_PORTS", value: JSON.stringify(appPorts(input.pod)) },
+    apps: { name: "ISTIO_META_APP_CONTAINERS", value: appContainersOf(input.pod).map((c) => c.name).join(",") },
+    workload: [
+      { name: "ISTIO_META_WORKLOAD_NAME", value: workloadName },
+      {
+        name: "ISTIO_META_OWNER",
+        value: `kubernetes://apis/${workload.apiVersion}/namespaces/${input.namespace}/${workload.kind.toLowerCase()}s/${workload.name}`,
+      },
+    ],
+  };
+}
+
+const HEALTH_MOUNTS = {
+  workloadSocket: { mountPath: "/var/run/secrets/workload-spiffe-uds", name: VolumeName.WorkloadSocket },
+  credentialSocket: { mountPath: "/var/run/secrets/credential-uds", name: VolumeName.CredentialSocket },
+  workloadCerts: { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: VolumeName.WorkloadCerts },
+  istiodCA: { mountPath: "/var/run/secrets/istio", name: VolumeName.IstiodCA },
+  data: { mountPath: "/var/lib/istio/data", name: VolumeName.Data },
+  token: { mountPath: "/var/run/secrets/tokens", name: VolumeName.Token },
+  podInfo: { mountPath: "/etc/istio/pod", name: VolumeName.PodInfo },
+} as const;
+
+/**
+ * The gateway template's proxy (Istio's gateway-injection-template): `proxy router`, no traffic
+ * capture, no startup probe, resources and the rest from the pod's own istio-proxy container.
+ */
+function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef, prometheusEnv: string | null, probers: string | null): Container {
+  const s = t.config.sidecar;
+  const o = input.overrides;
+  const pod = podEnv(t, input, workload);
+  const common = proxyBase(t, o, false, false).staticEnv;
+  return {
+    name: ContainerName.Proxy,
+    image: o.proxyImage ?? s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    args: [
+      "proxy",
+      "router",
+      "--domain",
+      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
+      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
+      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
+    ],
+    env: [
+      ...common.head,
+      pod.proxyConfig,
+      pod.ports,
+      resourceEnv("GOMEMLIMIT", "limits.memory"),
+      resourceEnv("GOMAXPROCS", "limits.cpu"),
+      pod.apps,
+      { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
+      fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
+      { name: "ISTIO_META_INTERCEPTION_MODE", value: s.interceptionMode },
+      ...pod.workload,
+      ...common.tail,
+      ...lateEnv(prometheusEnv, probers),
+    ],
+    ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
+    readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+    securityContext: { runAsGroup: PROXY_UID, runAsUser: PROXY_UID },
+    volumeMounts: [
+      HEALTH_MOUNTS.workloadSocket,
+      HEALTH_MOUNTS.credentialSocket,
+      HEALTH_MOUNTS.workloadCerts,
+      HEALTH_MOUNTS.istiodCA,
+      HEALTH_MOUNTS.data,
+      { mountPath: "/etc/istio/proxy", name: VolumeName.Envoy },
+      HEALTH_MOUNTS.token,
+      HEALTH_MOUNTS.podInfo,
+    ],
+  };
+}
+
+/**
+ * The grpc-agent template's proxy (Istio's grpc-agent): the agent alone (DISABLE_ENVOY), serving
+ * xDS and certificates to a proxyless gRPC app over the istio-xds socket; the app starts once the
+ * agent is ready.
+ */
+function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef, prometheusEnv: string | null, probers: string | null): Container {
+  const s = t.config.sidecar;
+  const o = input.overrides;
+  const pod = podEnv(t, input, workload);
+  const statusPort = statusPortOf(o);
+  const head = proxyBase(t, o, false, false).staticEnv.head.slice(0, 7); // without ISTIO_CPU_LIMIT
+  return {
+    name: ContainerName.Proxy,
+    image: o.proxyImage ?? s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    args: [
+      "proxy",
+      "sidecar",
+      "--domain",
+      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
+      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
+      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
+    ],
+    env: [
+      { name: "ISTIO_META_GENERATOR", value: "grpc" },
+      { name: "OUTPUT_CERTS", value: "/var/lib/istio/data" },
+      ...head,
+      pod.proxyConfig,
+      pod.ports,
+      pod.apps,
+      { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
+      fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
+      ...pod.workload,
+      { name: "ISTIO_META_MESH_ID", value: s.meshId },
+      { name: "TRUST_DOMAIN", value: s.trustDomain },
+      { name: "ISTIO_META_DNS_CAPTURE", value: "false" },
+      { name: "DISABLE_ENVOY", value: "true" },
+      ...lateEnv(prometheusEnv, probers),
+    ],
+    ports: [{ containerPort: ProxyPort.AgentStatus, name: "mesh-metrics", protocol: "TCP" }],
+    lifecycle: { postStart: { exec: { command: ["pilot-agent", "wait", `--url=http://localhost:${ProxyPort.AgentStatus}/healthz/ready`] } } },
+    ...(statusPort !== "0" && {
+      readinessProbe: {
+        ...healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+        httpGet: { path: "/healthz/ready", port: ProxyPort.AgentStatus },
+      },
+    }),
+    resources: resourcesJson(resourcesFromAnnotations(o) ?? s.resources),
+    volumeMounts: [
+      HEALTH_MOUNTS.workloadSocket,
+      HEALTH_MOUNTS.workloadCerts,
+      HEALTH_MOUNTS.istiodCA,
+      HEALTH_MOUNTS.data,
+      { mountPath: "/etc/istio/proxy", name: VolumeName.Xds },
+      HEALTH_MOUNTS.token,
+      HEALTH_MOUNTS.podInfo,
+      ...userMountsOf(o),
+    ],
+  };
+}
+
+/** Istio's canonical name: at most 63 characters, without a trailing "-". */
+function canonicalName(name: string): string {
+  return name.slice(0, 63).replace(/-+$/, "");
+}
+
+function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean): StringMap {
   const labels = pod.metadata.labels;
   return {
-    [Label.TlsMode]: "istio",
-    [Label.CanonicalName]: lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name,
+    ...(tlsMode && { [Label.TlsMode]: "istio" }),
+    [Label.CanonicalName]: canonicalName(lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name),
     [Label.CanonicalRevision]: lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest",
   };
+}
+
+/** The template names for a pod: its annotation, else the configured default. */
+export function templatesOf(t: InjectionTemplate, o: PodOverrides): readonly string[] {
+  return o.templates ?? t.config.defaultTemplates;
 }
 
 /** Render the sidecar for one pod (already decided "inject", overrides already validated). */
 export function renderSidecar(t: InjectionTemplate, input: RenderInput): RenderedSidecar {
   const workload = input.workload ?? workloadOf(input.pod);
-  const init = renderInit(t, input.overrides);
+  const names = templatesOf(t, input.overrides);
+  const proxyTemplate = (PROXY_TEMPLATES as readonly string[]).find((p) => names.includes(p)) as ProxyTemplate | undefined;
+  const overlays = names.filter((n) => n !== proxyTemplate).flatMap((n) => t.overlays[n] ?? []);
+  if (proxyTemplate === BuiltinTemplate.GrpcAgent) overlays.unshift(GRPC_AGENT_APPS);
+  const sidecar = proxyTemplate === BuiltinTemplate.Sidecar;
+  // Gateways and the gRPC agent run as regular containers, without traffic capture (as Istio's templates).
+  const native = sidecar && input.native;
+  const init = sidecar ? renderInit(t, input.overrides) : null;
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
-  const hold = !input.native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
-  const scrape = prometheusScrape(t, input.pod, input.overrides);
-  const probes = (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers) ? rewriteAppProbes(appContainersOf(input.pod)) : null;
-  const rendered = renderProxy(t, input, workload, hold, scrape, probes?.probers ?? null);
-  const proxy = input.userProxy ? mergeProxy(rendered, input.userProxy) : rendered;
+  const hold = sidecar && !native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
+  const merge = prometheusMerge(input.pod.metadata.annotations, input.overrides.prometheusMerge ?? t.config.prometheusMerge);
+  // The grpc templates turn probe rewriting off (their annotation wins, as in Istio).
+  const grpc = names.includes(BuiltinTemplate.GrpcAgent) || names.includes(BuiltinTemplate.GrpcSimple);
+  const rewrite = !grpc && proxyTemplate !== undefined && (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers);
+  const probes = rewrite ? rewriteAppProbes(appContainersOf(input.pod)) : null;
+  const prometheusEnv = proxyTemplate === undefined ? null : (merge?.env ?? null);
+  const probers = probes?.probers ?? null;
+  let rendered: Container | null = null;
+  if (proxyTemplate === BuiltinTemplate.Sidecar) rendered = renderProxy(t, { ...input, native }, workload, hold, prometheusEnv, probers);
+  else if (proxyTemplate === BuiltinTemplate.Gateway) rendered = renderGatewayProxy(t, input, workload, prometheusEnv, probers);
+  else if (proxyTemplate === BuiltinTemplate.GrpcAgent) rendered = renderGrpcAgent(t, input, workload, prometheusEnv, probers);
+  const proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers.find((c) => c.name !== ContainerName.Proxy)?.name;
-  const userVolumes: Volume[] = Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
+  const userVolumes: Volume[] =
+    proxyTemplate === undefined || proxyTemplate === BuiltinTemplate.Gateway
+      ? []
+      : Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
+  const baseVolumes = proxyTemplate === undefined ? [] : t.volumesFor[proxyTemplate];
   const buildStatus = (): SidecarStatus => ({
-    initContainers: input.native ? [init.name, proxy.name] : [init.name],
-    containers: input.native ? [] : [proxy.name],
+    initContainers: [...(init ? [init.name] : []), ...(native && proxy ? [proxy.name] : [])],
+    containers: !native && proxy ? [proxy.name] : [],
     // User volumes are listed too, so a later re-injection replaces them instead of duplicating.
-    volumes: [...t.volumes, ...userVolumes].map((v) => v.name),
+    volumes: [...baseVolumes, ...userVolumes].map((v) => v.name),
     imagePullSecrets: pullSecrets.length > 0 ? [...pullSecrets] : null,
     revision: t.config.revision,
     templateHash: t.hash,
   });
+  const plain = sidecar && userVolumes.length === 0 && init !== null;
   return {
-    native: input.native,
+    native,
     init,
     proxy,
-    volumes: userVolumes.length === 0 ? t.volumes : [...t.volumes, ...userVolumes], // template volumes are frozen: safe to share
-    labels: canonicalLabels(input.pod, workload),
+    volumes: userVolumes.length === 0 ? baseVolumes : [...baseVolumes, ...userVolumes], // template volumes are frozen: safe to share
+    labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar),
     annotations: {
-      ...(firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
-      ...(input.userProxy && { [Annotation.ProxyOverrides]: JSON.stringify(input.userProxy) }),
+      ...(proxyTemplate !== undefined && firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
+      ...(proxy && input.userProxy && { [Annotation.ProxyOverrides]: formatProxyOverrides(input.userProxy, native) }),
     },
     // The revision as an annotation on every injected pod, as Istio's template writes it (it
     // replaces the pod's own; a label would clash with revision tags).
     overwriteAnnotations: {
-      [Label.Revision]: t.config.revision || "default",
-      ...(scrape && {
-        [Annotation.PrometheusScrape]: "true",
-        [Annotation.PrometheusPort]: String(ProxyPort.AgentStatus),
-        [Annotation.PrometheusPath]: "/stats/prometheus",
-      }),
+      ...(proxyTemplate !== undefined && { [Label.Revision]: t.config.revision || "default" }),
+      ...merge?.set,
     },
+    clearAnnotations: merge?.clear ?? [],
     holdApplication: hold,
     ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,
-    status: userVolumes.length === 0 ? memoized(t, `status\u0000${input.native}`, buildStatus) : buildStatus(),
+    ...(proxyTemplate === BuiltinTemplate.Gateway && { podSecurityContext: GATEWAY_POD_SECURITY }),
+    overlays,
+    status: plain ? memoized(t, `status\u0000${native}`, buildStatus) : buildStatus(),
   };
 }
+
+/** Gateways bind ports below 1024 without privileges (Istio's gateway template default). */
+const GATEWAY_POD_SECURITY = { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] };

@@ -6,6 +6,7 @@ import { type Config, ContainerName, VolumeName, ignoredNamespacesOf } from "../
 import { deepFreeze, hashOf } from "../json-values.js";
 import type { DecisionPolicy } from "./decision.js";
 import type { Volume } from "./pod.js";
+import { BuiltinTemplate, type OverlayTemplate, type ProxyTemplate, grpcSimpleOverlay, templateNames } from "./templates.js";
 
 /**
  * Bumped whenever the render code changes what it produces for the same configuration, so the
@@ -18,8 +19,39 @@ export interface InjectionTemplate {
   /** Stable hash of what shapes the injected sidecar (recorded in the status annotation). */
   readonly hash: string;
   readonly policy: DecisionPolicy;
-  /** The volumes every injected pod gets, in order. */
+  /** The volumes every injected pod gets, in order (the sidecar template's). */
   readonly volumes: readonly Volume[];
+  /** The volumes of each template that renders the proxy. */
+  readonly volumesFor: Readonly<Record<ProxyTemplate, readonly Volume[]>>;
+  /** The overlay templates by name: grpc-simple and the configured ones. */
+  readonly overlays: Readonly<Record<string, OverlayTemplate>>;
+  /** Every template name a pod may ask for. */
+  readonly templateNames: ReadonlySet<string>;
+}
+
+/** The istiod namespace, read from the discovery address (istiod.<namespace>.svc:15012). */
+function istioNamespaceOf(discoveryAddress: string): string {
+  return discoveryAddress.split(":")[0]?.split(".")[1] || "istio-system";
+}
+
+/** Volumes of the gateway and grpc-agent templates, from the sidecar's (as Istio's templates list them). */
+function proxyTemplateVolumes(sidecar: readonly Volume[]): Record<ProxyTemplate, readonly Volume[]> {
+  const byName = new Map(sidecar.map((v) => [v.name, v]));
+  const pick = (...names: string[]) => names.map((n) => byName.get(n) ?? { name: n, emptyDir: { medium: "Memory" } });
+  return {
+    sidecar,
+    gateway: pick(
+      VolumeName.WorkloadSocket,
+      VolumeName.CredentialSocket,
+      VolumeName.WorkloadCerts,
+      VolumeName.Envoy,
+      VolumeName.Data,
+      VolumeName.PodInfo,
+      VolumeName.Token,
+      VolumeName.IstiodCA,
+    ),
+    "grpc-agent": pick(VolumeName.WorkloadSocket, VolumeName.WorkloadCerts, VolumeName.Xds, VolumeName.Data, VolumeName.PodInfo, VolumeName.Token, VolumeName.IstiodCA),
+  };
 }
 
 function renderVolumes(config: Config): Volume[] {
@@ -61,8 +93,16 @@ function renderVolumes(config: Config): Volume[] {
 /** Compile a validated configuration into the template used for every request. */
 export function compileTemplate(config: Config): InjectionTemplate {
   const volumes = deepFreeze(renderVolumes(config));
+  const volumesFor = deepFreeze(proxyTemplateVolumes(volumes));
+  const overlays: Record<string, OverlayTemplate> = {
+    ...(config.templates as Record<string, OverlayTemplate>),
+    [BuiltinTemplate.GrpcSimple]: grpcSimpleOverlay(istioNamespaceOf(config.sidecar.discoveryAddress), config.sidecar.clusterDomain),
+  };
   return {
     config,
+    volumesFor,
+    overlays: deepFreeze(overlays),
+    templateNames: templateNames(config.templates),
     hash: hashOf({
       renderVersion: RENDER_VERSION,
       sidecar: config.sidecar,
@@ -72,6 +112,8 @@ export function compileTemplate(config: Config): InjectionTemplate {
       holdApplicationUntilProxyStarts: config.holdApplicationUntilProxyStarts,
       prometheusMerge: config.prometheusMerge,
       rewriteAppProbers: config.rewriteAppProbers,
+      defaultTemplates: config.defaultTemplates,
+      templates: config.templates,
     }),
     policy: {
       ignoredNamespaces: ignoredNamespacesOf(config),
@@ -80,7 +122,7 @@ export function compileTemplate(config: Config): InjectionTemplate {
       neverInjectSelector: config.neverInjectSelector,
       alwaysInjectSelector: config.alwaysInjectSelector,
       containerNames: [ContainerName.Init, ContainerName.Validation, ContainerName.Proxy],
-      volumeNames: volumes.map((v) => v.name),
+      volumeNames: [...new Set(Object.values(volumesFor).flatMap((list) => list.map((v) => v.name)))],
     },
     volumes,
   };

@@ -5,7 +5,7 @@
  * `kubectl apply` shows the problem at once instead of the ReplicaSet failing later. Never a patch.
  */
 import type { GroupVersionKind, Operation as AdmissionOperation } from "../admission/review.js";
-import { Annotation, Label, type Resources } from "../config/config.js";
+import { Annotation, Label } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "./annotations.js";
 import { type StringMap, lookup } from "./pod.js";
@@ -37,7 +37,7 @@ export function isWorkloadRequest(kind: GroupVersionKind, operation: AdmissionOp
 }
 
 /** Check a workload's pod template; pure. Returns every problem and note found. */
-export function checkWorkload(kind: string, object: unknown, resources: Resources): WorkloadFindings {
+export function checkWorkload(kind: string, object: unknown, knownTemplates: ReadonlySet<string>): WorkloadFindings {
   const obj = isObject(object) ? object : {};
   const meta = isObject(obj.metadata) ? obj.metadata : {};
   const workload = `${kind}/${typeof meta.name === "string" && meta.name ? meta.name : "<unnamed>"}`;
@@ -51,7 +51,7 @@ export function checkWorkload(kind: string, object: unknown, resources: Resource
 
   const problems: string[] = [];
   try {
-    readOverrides(annotations, resources);
+    readOverrides(annotations, knownTemplates);
   } catch (err) {
     if (!(err instanceof InjectorError)) throw err;
     problems.push(...err.problems);

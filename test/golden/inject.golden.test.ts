@@ -127,7 +127,9 @@ describe("golden injection cases", () => {
     // The patch only adds; it may replace an unreadable status record of ours, and the app's
     // prometheus.io annotations when the Prometheus merge points them at the agent (as Istio does).
     // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.
-    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|prometheus\.io~1(scrape|port|path))$/;
+    // The revision annotation replaces the pod's own; every spelling of the app's Prometheus keys
+    // is removed or replaced (Prometheus reads prometheus.io/x, prometheus.io.x, prometheus-io/x alike).
+    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|istio\.io~1rev|prometheus[^a-zA-Z0-9_]io[^a-zA-Z0-9_](scrape|port|path)|prometheus[^a-zA-Z0-9_]io~1(scrape|port|path))$/;
     const probe = /^\/spec\/containers\/\d+\/(readiness|liveness|startup)Probe\//;
     // A user-declared istio-proxy moves into initContainers in native mode (as in Istio).
     const containers = ((pod.spec as { containers?: Array<{ name?: string }> } | undefined)?.containers ?? []);
@@ -135,8 +137,15 @@ describe("golden injection cases", () => {
       const m = /^\/spec\/containers\/(\d+)$/.exec(path);
       return m !== null && containers[Number(m[1])]?.name === "istio-proxy";
     };
+    // The user's own istio-proxy is filled in place (image "auto", the gateway template).
+    const filledUserProxy = (path: string) => {
+      const m = /^\/spec\/containers\/(\d+)\//.exec(path);
+      return m !== null && containers[Number(m[1])]?.name === "istio-proxy";
+    };
+    // Re-injecting a pod injected before replaces what that injection added.
+    const reinjection = (pod.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.["sidecar.istio.io/status"] !== undefined;
     for (const op of ops) {
-      const allowed = op.op === "add" || replaceable.test(op.path) || probe.test(op.path) || (op.op === "remove" && movedUserProxy(op.path));
+      const allowed = reinjection || op.op === "add" || replaceable.test(op.path) || probe.test(op.path) || filledUserProxy(op.path) || (op.op === "remove" && movedUserProxy(op.path));
       expect({ op: op.op, path: op.path, allowed }).toEqual({ op: op.op, path: op.path, allowed: true });
     }
     const expected = structuredClone(result.mutated) as Record<string, unknown>;
