@@ -227,6 +227,20 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   };
 }
 
+/** pilot-agent's arguments: `proxy sidecar` or, for a gateway, `proxy router`. */
+function proxyArgs(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): string[] {
+  const s = t.config.sidecar;
+  return [
+    "proxy",
+    role,
+    "--domain",
+    `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+    `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
+    `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
+    `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
+  ];
+}
+
 function healthProbe(periodSeconds: number, failureThreshold: number, initialDelaySeconds = 0): Record<string, unknown> {
   return {
     httpGet: { path: "/healthz/ready", port: ProxyPort.Health },
@@ -257,15 +271,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
     imagePullPolicy: s.imagePullPolicy,
-    args: [
-      "proxy",
-      "sidecar",
-      "--domain",
-      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
-      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
-      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
-      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
-    ],
+    args: proxyArgs(t, o, "sidecar"),
     staticEnv: {
       head: [
         { name: "PILOT_CERT_PROVIDER", value: "istiod" },
@@ -416,15 +422,7 @@ function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: 
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
     imagePullPolicy: s.imagePullPolicy,
-    args: [
-      "proxy",
-      "router",
-      "--domain",
-      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
-      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
-      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
-      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
-    ],
+    args: proxyArgs(t, o, "router"),
     env: [
       ...common.head,
       pod.proxyConfig,
@@ -470,15 +468,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
     imagePullPolicy: s.imagePullPolicy,
-    args: [
-      "proxy",
-      "sidecar",
-      "--domain",
-      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
-      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
-      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
-      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
-    ],
+    args: proxyArgs(t, o, "sidecar"),
     env: [
       { name: "ISTIO_META_GENERATOR", value: "grpc" },
       { name: "OUTPUT_CERTS", value: "/var/lib/istio/data" },
