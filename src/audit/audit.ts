@@ -7,7 +7,6 @@
 import { Annotation, ContainerName, Label, type LabelSelector } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "../injection/annotations.js";
-import { templateNames } from "../injection/templates.js";
 import { decide } from "../injection/decision.js";
 import { ReasonCode } from "../injection/reasons.js";
 import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
@@ -170,7 +169,7 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
     const kind = typeof o.kind === "string" ? o.kind : "";
     if (!Object.hasOwn(WORKLOAD_GROUPS, kind)) continue;
     const m = metaOf(o);
-    const f = checkWorkload(kind, o, templateNames(config.templates));
+    const f = checkWorkload(kind, o, t.templateNames);
     for (const p of f.problems) {
       add(FindingCode.InvalidAnnotation, `${kind}/${m.namespace}/${m.name}`, p, "Fix the annotation on the pod template; new pods would be refused.");
     }
@@ -204,7 +203,7 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
     if (injected) injectedCount++;
 
     try {
-      readOverrides(m.annotations, templateNames(config.templates));
+      readOverrides(m.annotations, t.templateNames);
     } catch (err) {
       if (!(err instanceof InjectorError)) throw err;
       for (const p of err.problems) add(FindingCode.InvalidAnnotation, ref, p, "Fix the annotation; re-created pods would be refused.");

@@ -111,6 +111,27 @@ export const VolumeName = {
   Xds: "istio-xds",
 } as const;
 
+/** Where the proxy (and, for grpc-agent, the app) mounts each injected volume, as Istio's templates do. */
+const MountPath: Readonly<Record<string, string>> = {
+  [VolumeName.WorkloadSocket]: "/var/run/secrets/workload-spiffe-uds",
+  [VolumeName.CredentialSocket]: "/var/run/secrets/credential-uds",
+  [VolumeName.WorkloadCerts]: "/var/run/secrets/workload-spiffe-credentials",
+  [VolumeName.IstiodCA]: "/var/run/secrets/istio",
+  [VolumeName.CaCrl]: "/var/run/secrets/istio/crl",
+  [VolumeName.Data]: "/var/lib/istio/data",
+  [VolumeName.Envoy]: "/etc/istio/proxy",
+  [VolumeName.Xds]: "/etc/istio/proxy",
+  [VolumeName.Token]: "/var/run/secrets/tokens",
+  [VolumeName.PodInfo]: "/etc/istio/pod",
+};
+
+/** A mount of an injected volume at its usual path. */
+export function mountOf(volume: string): { mountPath: string; name: string } {
+  const mountPath = MountPath[volume];
+  if (mountPath === undefined) throw new Error(`no mount path for volume ${volume}`);
+  return { mountPath, name: volume };
+}
+
 /** Proxy ports (Istio's fixed values). */
 export const ProxyPort = {
   Outbound: 15001,

@@ -80,10 +80,13 @@ interface Validator {
   readonly parse?: (value: string) => unknown;
   /**
    * An invalid value is ignored with a warning (the default applies) instead of denying the pod:
-   * for switches that Istio reads this way, so a pod Istio admits is admitted here too.
+   * for switches that Istio reads this way, so a pod Istio admits is admitted here too. `value`
+   * is what Istio reads such a value as (absent: the default applies); `note` ends the warning.
    */
-  readonly ignoreInvalid?: boolean;
+  readonly onInvalid?: { readonly value?: unknown; readonly note: string };
 }
+
+const IGNORED = { note: "ignored (as Istio does), the default applies." } as const;
 
 const GO_BOOL_FORM = "true or false (also 1, t, TRUE, 0, f, FALSE, as Go reads booleans)";
 const isGoBool = (v: string) => parseGoBool(v) !== undefined;
@@ -94,7 +97,7 @@ const isInterfaceList = (v: string) =>
   v === "" || v.split(",").every((i) => /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/.test(i.trim()));
 const LOG_LEVEL_FORM = "log levels such as misc:error or default:info, comma-separated, without spaces";
 const isLogLevelText = (v: string) => /^[A-Za-z0-9_.:,-]+$/.test(v);
-export const TEMPLATE_LIST_FORM = "a comma-separated list of template names";
+const TEMPLATE_LIST_FORM = "a comma-separated list of template names";
 const parseTemplateList = (v: string) =>
   v
     .split(",")
@@ -207,7 +210,7 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     form: GO_BOOL_FORM,
     valid: isGoBool,
     parse: parseGoBool,
-    ignoreInvalid: true,
+    onInvalid: IGNORED,
   },
   [Annotation.UserVolume]: {
     field: "userVolumes",
@@ -228,7 +231,7 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
     form: "true or false",
     valid: oneOf(["true", "false"]),
     parse: (v) => v !== "false",
-    ignoreInvalid: true,
+    onInvalid: { value: true, note: 'read as true (any value but "false" turns it on, as in Istio).' },
   },
 };
 
@@ -250,11 +253,10 @@ export function readOverrides(annotations: StringMap | undefined, knownTemplates
     if (raw === undefined) continue;
     const value = raw.trim();
     if (!validator.valid(value)) {
-      if (validator.field === "nativeSidecar") {
-        ignored.push(`${key}=${show(raw)} is not true or false; read as true (any value but "false" turns it on, as in Istio).`);
-        out.nativeSidecar = true;
-      } else if (validator.ignoreInvalid) {
-        ignored.push(`${key}=${show(raw)} is not ${validator.form}; ignored (as Istio does), the default applies.`);
+      const lenient = validator.onInvalid;
+      if (lenient) {
+        ignored.push(`${key}=${show(raw)} is not ${validator.form}; ${lenient.note}`);
+        if (lenient.value !== undefined) out[validator.field] = lenient.value;
       } else {
         problems.push(`${key}=${show(raw)} is not valid: expected ${validator.form}`);
       }

@@ -146,11 +146,13 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     decision = { ...decision, reasons: [...decision.reasons, ...overrides.ignored.map((m) => reason(ReasonCode.AnnotationIgnored, m))] };
   }
   const native = resolveNative(ctx, overrides.nativeSidecar);
-  // Only the sidecar template captures traffic with a privileged init container (not with NONE).
-  const capturesTraffic = templatesOf(t, overrides).includes(BuiltinTemplate.Sidecar) && interceptionOf(t, overrides) !== "NONE";
+  // Only the sidecar template runs as a sidecar and captures traffic with a privileged init
+  // container (not with NONE); the Job and Pod Security warnings are about it.
+  const sidecarTemplate = templatesOf(t, overrides).includes(BuiltinTemplate.Sidecar);
+  const capturesTraffic = sidecarTemplate && interceptionOf(t, overrides) !== "NONE";
   const workload = input.workload ?? workloadOf(readable);
   const runsToCompletion = isJobPod(readable) || workload.kind === "Job" || workload.kind === "CronJob";
-  if (!native && runsToCompletion && templatesOf(t, overrides).includes(BuiltinTemplate.Sidecar)) {
+  if (!native && runsToCompletion && sidecarTemplate) {
     const job = workload;
     decision = {
       ...decision,

@@ -12,7 +12,7 @@ import { Annotation, ProxyPort } from "../config/config.js";
 import type { StringMap } from "./pod.js";
 
 /** The path the agent serves merged metrics on. */
-export const MERGED_METRICS_PATH = "/stats/prometheus";
+const MERGED_METRICS_PATH = "/stats/prometheus";
 
 /** The proxy env that carries the app's own scrape settings to the agent. */
 export const PROMETHEUS_ENV = "ISTIO_PROMETHEUS_ANNOTATIONS";

@@ -53,7 +53,7 @@ export function mergeContainer(rendered: Container, user: Json): Container {
 }
 
 /** An image of "auto" on the user's istio-proxy means "the configured proxy image" (as Istio). */
-export const AUTO_IMAGE = "auto";
+const AUTO_IMAGE = "auto";
 
 function withoutAutoImage(c: Json): Json {
   if (c.image !== AUTO_IMAGE) return c;

@@ -11,12 +11,13 @@ import {
   type PodInterceptionMode,
   ProxyPort,
   VolumeName,
+  mountOf,
   type Resources,
 } from "../config/config.js";
 import { deepFreeze } from "../json-values.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
-import { PROMETHEUS_ENV, prometheusMerge } from "./prometheus.js";
+import { PROMETHEUS_ENV, parseGoBool, prometheusMerge } from "./prometheus.js";
 import { formatProxyOverrides, mergeContainer } from "./proxy-overrides.js";
 import { BuiltinTemplate, GRPC_AGENT_APPS, type OverlayTemplate, PROXY_TEMPLATES, type ProxyTemplate } from "./templates.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
@@ -102,7 +103,7 @@ function resourcesJson(r: Resources): Record<string, Record<string, string>> {
  * Istio's excludeInboundPort: the agent's status port is added to the user's excluded inbound
  * ports unless listed already (a status port of 0 or "" adds nothing).
  */
-export function withStatusPort(statusPort: string, excluded: string): string {
+function withStatusPort(statusPort: string, excluded: string): string {
   const port = statusPort.trim();
   if (port === "" || port === "0") return excluded;
   const out: string[] = [];
@@ -129,7 +130,7 @@ function resourceEnv(name: string, resource: string): Record<string, unknown> {
 }
 
 /** The app's containers: all but a user-declared istio-proxy (which overrides the sidecar). */
-export function appContainersOf(pod: Pod): Container[] {
+function appContainersOf(pod: Pod): Container[] {
   return pod.spec.containers.filter((c) => c.name !== ContainerName.Proxy);
 }
 
@@ -312,17 +313,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       runAsNonRoot: !tproxy,
       runAsUser: tproxy ? 0 : PROXY_UID,
     },
-    volumeMounts: [
-      { mountPath: "/var/run/secrets/workload-spiffe-uds", name: VolumeName.WorkloadSocket },
-      { mountPath: "/var/run/secrets/credential-uds", name: VolumeName.CredentialSocket },
-      { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: VolumeName.WorkloadCerts },
-      { mountPath: "/var/run/secrets/istio", name: VolumeName.IstiodCA },
-      { mountPath: "/var/run/secrets/istio/crl", name: VolumeName.CaCrl },
-      { mountPath: "/var/lib/istio/data", name: VolumeName.Data },
-      { mountPath: "/etc/istio/proxy", name: VolumeName.Envoy },
-      { mountPath: "/var/run/secrets/tokens", name: VolumeName.Token },
-      { mountPath: "/etc/istio/pod", name: VolumeName.PodInfo },
-    ],
+    volumeMounts: SIDECAR_MOUNTS.map(mountOf),
   };
   if (native) {
     // A restartable init container: starts before the app's init containers, lives as long as the
@@ -369,7 +360,7 @@ function renderProxy(
   return { name, image, imagePullPolicy, args, env, ...rest };
 }
 
-function userMountsOf(o: PodOverrides): EnvVar[] {
+function userMountsOf(o: PodOverrides): Array<Record<string, unknown>> {
   return Object.entries(o.userVolumeMounts ?? {}).map(([volume, mount]) => ({ ...mount, name: volume }));
 }
 
@@ -399,15 +390,28 @@ function podEnv(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef)
   };
 }
 
-const HEALTH_MOUNTS = {
-  workloadSocket: { mountPath: "/var/run/secrets/workload-spiffe-uds", name: VolumeName.WorkloadSocket },
-  credentialSocket: { mountPath: "/var/run/secrets/credential-uds", name: VolumeName.CredentialSocket },
-  workloadCerts: { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: VolumeName.WorkloadCerts },
-  istiodCA: { mountPath: "/var/run/secrets/istio", name: VolumeName.IstiodCA },
-  data: { mountPath: "/var/lib/istio/data", name: VolumeName.Data },
-  token: { mountPath: "/var/run/secrets/tokens", name: VolumeName.Token },
-  podInfo: { mountPath: "/etc/istio/pod", name: VolumeName.PodInfo },
-} as const;
+// The proxy's mounts per template, in Istio's order.
+const SIDECAR_MOUNTS = [
+  VolumeName.WorkloadSocket,
+  VolumeName.CredentialSocket,
+  VolumeName.WorkloadCerts,
+  VolumeName.IstiodCA,
+  VolumeName.CaCrl,
+  VolumeName.Data,
+  VolumeName.Envoy,
+  VolumeName.Token,
+  VolumeName.PodInfo,
+];
+const GATEWAY_MOUNTS = SIDECAR_MOUNTS.filter((v) => v !== VolumeName.CaCrl);
+const GRPC_AGENT_MOUNTS = [
+  VolumeName.WorkloadSocket,
+  VolumeName.WorkloadCerts,
+  VolumeName.IstiodCA,
+  VolumeName.Data,
+  VolumeName.Xds,
+  VolumeName.Token,
+  VolumeName.PodInfo,
+];
 
 /**
  * The gateway template's proxy (Istio's gateway-injection-template): `proxy router`, no traffic
@@ -440,16 +444,7 @@ function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: 
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
     readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
     securityContext: { runAsGroup: PROXY_UID, runAsUser: PROXY_UID },
-    volumeMounts: [
-      HEALTH_MOUNTS.workloadSocket,
-      HEALTH_MOUNTS.credentialSocket,
-      HEALTH_MOUNTS.workloadCerts,
-      HEALTH_MOUNTS.istiodCA,
-      HEALTH_MOUNTS.data,
-      { mountPath: "/etc/istio/proxy", name: VolumeName.Envoy },
-      HEALTH_MOUNTS.token,
-      HEALTH_MOUNTS.podInfo,
-    ],
+    volumeMounts: GATEWAY_MOUNTS.map(mountOf),
   };
 }
 
@@ -463,7 +458,8 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
   const o = input.overrides;
   const pod = podEnv(t, input, workload);
   const statusPort = statusPortOf(o);
-  const head = proxyBase(t, o, false, false).staticEnv.head.slice(0, 7); // without ISTIO_CPU_LIMIT
+  const common = proxyBase(t, o, false, false).staticEnv;
+  const head = common.head.filter((e) => e.name !== "ISTIO_CPU_LIMIT");
   return {
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
@@ -479,8 +475,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
       { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
       fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
       ...pod.workload,
-      { name: "ISTIO_META_MESH_ID", value: s.meshId },
-      { name: "TRUST_DOMAIN", value: s.trustDomain },
+      ...common.tail,
       { name: "ISTIO_META_DNS_CAPTURE", value: "false" },
       { name: "DISABLE_ENVOY", value: "true" },
       ...lateEnv(prometheusEnv, probers),
@@ -494,16 +489,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
       },
     }),
     resources: resourcesJson(resourcesFromAnnotations(o) ?? s.resources),
-    volumeMounts: [
-      HEALTH_MOUNTS.workloadSocket,
-      HEALTH_MOUNTS.workloadCerts,
-      HEALTH_MOUNTS.istiodCA,
-      HEALTH_MOUNTS.data,
-      { mountPath: "/etc/istio/proxy", name: VolumeName.Xds },
-      HEALTH_MOUNTS.token,
-      HEALTH_MOUNTS.podInfo,
-      ...userMountsOf(o),
-    ],
+    volumeMounts: [...GRPC_AGENT_MOUNTS.map(mountOf), ...userMountsOf(o)],
   };
 }
 
@@ -521,6 +507,12 @@ function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean): Str
   };
 }
 
+/** A template's rewriteAppHTTPProbers annotation, read as Go reads booleans; undefined when absent or unreadable. */
+function overlayRewriteSetting(o: OverlayTemplate): boolean | undefined {
+  const value = o.metadata?.annotations?.[Annotation.RewriteAppProbers];
+  return value === undefined ? undefined : parseGoBool(value);
+}
+
 /** The template names for a pod: its annotation, else the configured default. */
 export function templatesOf(t: InjectionTemplate, o: PodOverrides): readonly string[] {
   return o.templates ?? t.config.defaultTemplates;
@@ -531,7 +523,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const workload = input.workload ?? workloadOf(input.pod);
   const names = templatesOf(t, input.overrides);
   const proxyTemplate = (PROXY_TEMPLATES as readonly string[]).find((p) => names.includes(p)) as ProxyTemplate | undefined;
-  const overlays = names.filter((n) => n !== proxyTemplate).flatMap((n) => t.overlays[n] ?? []);
+  const overlays = names.filter((n) => n !== proxyTemplate).flatMap((n) => t.overlays.get(n) ?? []);
   if (proxyTemplate === BuiltinTemplate.GrpcAgent) overlays.unshift(GRPC_AGENT_APPS);
   const sidecar = proxyTemplate === BuiltinTemplate.Sidecar;
   // Gateways and the gRPC agent run as regular containers, without traffic capture (as Istio's templates).
@@ -540,9 +532,10 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
   const hold = sidecar && !native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
   const merge = prometheusMerge(input.pod.metadata.annotations, input.overrides.prometheusMerge ?? t.config.prometheusMerge);
-  // The grpc templates turn probe rewriting off (their annotation wins, as in Istio).
-  const grpc = names.includes(BuiltinTemplate.GrpcAgent) || names.includes(BuiltinTemplate.GrpcSimple);
-  const rewrite = !grpc && proxyTemplate !== undefined && (input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers);
+  // A template's own rewriteAppHTTPProbers annotation wins over the pod's (the grpc templates turn
+  // rewriting off), as Istio merges template metadata before it rewrites probes.
+  const templateRewrite = overlays.reduce<boolean | undefined>((v, o) => overlayRewriteSetting(o) ?? v, undefined);
+  const rewrite = proxyTemplate !== undefined && (templateRewrite ?? input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers);
   const probes = rewrite ? rewriteAppProbes(appContainersOf(input.pod)) : null;
   const prometheusEnv = proxyTemplate === undefined ? null : (merge?.env ?? null);
   const probers = probes?.probers ?? null;
@@ -576,13 +569,14 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar),
     annotations: {
       ...(proxyTemplate !== undefined && firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
-      ...(proxy && input.userProxy && { [Annotation.ProxyOverrides]: formatProxyOverrides(input.userProxy, native) }),
     },
     // The revision as an annotation on every injected pod, as Istio's template writes it (it
     // replaces the pod's own; a label would clash with revision tags).
     overwriteAnnotations: {
       ...(proxyTemplate !== undefined && { [Label.Revision]: t.config.revision || "default" }),
       ...merge?.set,
+      // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
+      ...(proxy && input.userProxy && { [Annotation.ProxyOverrides]: formatProxyOverrides(input.userProxy, native) }),
     },
     clearAnnotations: merge?.clear ?? [],
     holdApplication: hold,

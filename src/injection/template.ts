@@ -24,7 +24,7 @@ export interface InjectionTemplate {
   /** The volumes of each template that renders the proxy. */
   readonly volumesFor: Readonly<Record<ProxyTemplate, readonly Volume[]>>;
   /** The overlay templates by name: grpc-simple and the configured ones. */
-  readonly overlays: Readonly<Record<string, OverlayTemplate>>;
+  readonly overlays: ReadonlyMap<string, OverlayTemplate>;
   /** Every template name a pod may ask for. */
   readonly templateNames: ReadonlySet<string>;
 }
@@ -94,14 +94,14 @@ function renderVolumes(config: Config): Volume[] {
 export function compileTemplate(config: Config): InjectionTemplate {
   const volumes = deepFreeze(renderVolumes(config));
   const volumesFor = deepFreeze(proxyTemplateVolumes(volumes));
-  const overlays: Record<string, OverlayTemplate> = {
-    ...(config.templates as Record<string, OverlayTemplate>),
-    [BuiltinTemplate.GrpcSimple]: grpcSimpleOverlay(istioNamespaceOf(config.sidecar.discoveryAddress), config.sidecar.clusterDomain),
-  };
+  const overlays = new Map<string, OverlayTemplate>([
+    ...(Object.entries(config.templates) as Array<[string, OverlayTemplate]>),
+    [BuiltinTemplate.GrpcSimple, deepFreeze(grpcSimpleOverlay(istioNamespaceOf(config.sidecar.discoveryAddress), config.sidecar.clusterDomain))],
+  ]);
   return {
     config,
     volumesFor,
-    overlays: deepFreeze(overlays),
+    overlays,
     templateNames: templateNames(config.templates),
     hash: hashOf({
       renderVersion: RENDER_VERSION,

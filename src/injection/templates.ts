@@ -13,7 +13,7 @@
  * the result, containers and volumes merged by name. A container named "*" in an overlay applies
  * to every app container. Overlays are data, validated when the configuration loads.
  */
-import { ContainerName } from "../config/config.js";
+import { Annotation, ContainerName, VolumeName, mountOf } from "../config/config.js";
 import { isObject } from "../json-values.js";
 import { isDnsLabel, isQualifiedName } from "../validation/formats.js";
 import type { Container, Pod, StringMap, Volume } from "./pod.js";
@@ -31,7 +31,7 @@ export type ProxyTemplate = typeof BuiltinTemplate.Sidecar | typeof BuiltinTempl
 export const PROXY_TEMPLATES: readonly ProxyTemplate[] = [BuiltinTemplate.Sidecar, BuiltinTemplate.Gateway, BuiltinTemplate.GrpcAgent];
 
 /** A container name in an overlay that stands for every app container. */
-export const EVERY_APP_CONTAINER = "*";
+const EVERY_APP_CONTAINER = "*";
 
 /** A partial pod merged over the injected pod. */
 export interface OverlayTemplate {
@@ -47,7 +47,7 @@ export interface OverlayAdded {
 }
 
 /** The volume the grpc templates share between the bootstrap writer and the app. */
-export const GRPC_BOOTSTRAP_VOLUME = "grpc-io-proxyless-bootstrap";
+const GRPC_BOOTSTRAP_VOLUME = "grpc-io-proxyless-bootstrap";
 
 /** grpc-simple: an init container writes a gRPC xDS bootstrap that points the app at istiod directly. */
 export function grpcSimpleOverlay(istioNamespace: string, clusterDomain: string): OverlayTemplate {
@@ -74,7 +74,7 @@ export function grpcSimpleOverlay(istioNamespace: string, clusterDomain: string)
     "}' > /var/lib/grpc/data/bootstrap.json",
   ].join("\n");
   return {
-    metadata: { annotations: { "sidecar.istio.io/rewriteAppHTTPProbers": "false" } },
+    metadata: { annotations: { [Annotation.RewriteAppProbers]: "false" } },
     spec: {
       initContainers: [
         {
@@ -108,7 +108,7 @@ export function grpcSimpleOverlay(istioNamespace: string, clusterDomain: string)
 
 /** grpc-agent's part for the app containers: the agent's bootstrap, xDS socket and certificates. */
 export const GRPC_AGENT_APPS: OverlayTemplate = {
-  metadata: { annotations: { "sidecar.istio.io/rewriteAppHTTPProbers": "false" } },
+  metadata: { annotations: { [Annotation.RewriteAppProbers]: "false" } },
   spec: {
     containers: [
       {
@@ -117,11 +117,7 @@ export const GRPC_AGENT_APPS: OverlayTemplate = {
           { name: "GRPC_XDS_EXPERIMENTAL_SECURITY_SUPPORT", value: "true" },
           { name: "GRPC_XDS_BOOTSTRAP", value: "/etc/istio/proxy/grpc-bootstrap.json" },
         ],
-        volumeMounts: [
-          { mountPath: "/var/lib/istio/data", name: "istio-data" },
-          { mountPath: "/etc/istio/proxy", name: "istio-xds" },
-          { mountPath: "/var/run/secrets/workload-spiffe-credentials", name: "workload-certs" },
-        ],
+        volumeMounts: [VolumeName.Data, VolumeName.Xds, VolumeName.WorkloadCerts].map(mountOf),
       },
     ],
   },

@@ -142,10 +142,24 @@ describe("golden injection cases", () => {
       const m = /^\/spec\/containers\/(\d+)\//.exec(path);
       return m !== null && containers[Number(m[1])]?.name === "istio-proxy";
     };
-    // Re-injecting a pod injected before replaces what that injection added.
-    const reinjection = (pod.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.["sidecar.istio.io/status"] !== undefined;
+    // Re-injecting a pod injected before replaces what that injection added (the containers and
+    // volumes its status record names) and the records of it.
+    const previous = (() => {
+      try {
+        return JSON.parse((pod.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.["sidecar.istio.io/status"] ?? "null") as Record<string, string[] | null> | null;
+      } catch {
+        return null;
+      }
+    })();
+    const ours = new Set([...(previous?.initContainers ?? []), ...(previous?.containers ?? []), ...(previous?.volumes ?? [])]);
+    const podSpec = (pod.spec ?? {}) as Record<string, Array<{ name?: string }> | undefined>;
+    const replacesOurs = (path: string) => {
+      const m = /^\/spec\/(containers|initContainers|volumes)\/(\d+)(\/|$)/.exec(path);
+      if (m !== null) return ours.has(podSpec[m[1] as string]?.[Number(m[2])]?.name ?? "");
+      return previous !== null && /^\/metadata\/annotations\/(sidecar-injector\.io~1template-hash|proxy\.istio\.io~1overrides)$/.test(path);
+    };
     for (const op of ops) {
-      const allowed = reinjection || op.op === "add" || replaceable.test(op.path) || probe.test(op.path) || filledUserProxy(op.path) || (op.op === "remove" && movedUserProxy(op.path));
+      const allowed = replacesOurs(op.path) || op.op === "add" || replaceable.test(op.path) || probe.test(op.path) || filledUserProxy(op.path) || (op.op === "remove" && movedUserProxy(op.path));
       expect({ op: op.op, path: op.path, allowed }).toEqual({ op: op.op, path: op.path, allowed: true });
     }
     const expected = structuredClone(result.mutated) as Record<string, unknown>;

@@ -1,8 +1,10 @@
 /**
- * The sidecar.istio.io/status annotation we write, read by Go the way Istio's own code reads it
- * (test/support/istio-status: Istio 1.30's five fields, unknown fields refused, encoded again with
- * encoding/json): every injected golden's annotation must come back byte for byte. Needs Go
- * (.ci/run installs it); says it skipped without.
+ * What we write into a pod for Istio's Go code to read, read by Go into the structs Istio reads it
+ * into (test/support/istio-status: unknown fields refused, encoded again with encoding/json): the
+ * sidecar.istio.io/status annotation (Istio 1.30's five fields; byte for byte), the
+ * proxy.istio.io/overrides annotation (istiod's ParsedContainers) and the proxy env
+ * ISTIO_PROMETHEUS_ANNOTATIONS (pilot-agent's PrometheusScrapeConfiguration; byte for byte), from
+ * every injected golden. Needs Go (.ci/run installs it); says it skipped without.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
@@ -29,6 +31,23 @@ function injectedStatuses(): Array<[string, string]> {
     });
 }
 
+interface GoldenPod {
+  metadata: { annotations: Record<string, string> };
+  spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }>; initContainers?: GoldenPod["spec"]["containers"] };
+}
+
+/** Every injected golden pod, by case name. */
+function injectedPods(): Array<[string, GoldenPod]> {
+  return injectedStatuses().map(([name]) => [name, JSON.parse(readFileSync(join(DIR, `${name}.injected.json`), "utf8")) as GoldenPod]);
+}
+
+/** Runs the Go reader in a mode over texts; one output line per text. */
+function goRead(mode: string, texts: readonly string[]): string[] {
+  const r = spawnSync((go as GoBuild).binary, [mode], { input: `${texts.map((t) => JSON.stringify(t)).join("\n")}\n`, encoding: "utf8" });
+  expect(r.status).toBe(0);
+  return r.stdout.trimEnd().split("\n");
+}
+
 let go: GoBuild | undefined;
 beforeAll(() => {
   if (hasGo) go = buildGoProgram("istio-status");
@@ -52,5 +71,32 @@ suite("sidecar.istio.io/status as Istio's Go code reads it", () => {
     const older = '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":null,"imagePullSecrets":null,"revision":"default","templateHash":"0123456789ab"}';
     const r = spawnSync((go as GoBuild).binary, [], { input: `${JSON.stringify(older)}\n`, encoding: "utf8" });
     expect(r.stdout).toMatch(/^error: json: unknown field "templateHash"/);
+  });
+
+  it("proxy.istio.io/overrides reads as istiod's ParsedContainers (and the format before 0.3 would not)", () => {
+    const overrides = injectedPods().flatMap(([name, pod]): Array<[string, string]> => {
+      const text = pod.metadata.annotations["proxy.istio.io/overrides"];
+      return text === undefined ? [] : [[name, text]];
+    });
+    expect(overrides.length).toBeGreaterThanOrEqual(5);
+    // Native (initContainers) and classic (containers) records are both among them.
+    expect(overrides.some(([, t]) => t.startsWith('{"initContainers"'))).toBe(true);
+    expect(overrides.some(([, t]) => t.startsWith('{"containers"'))).toBe(true);
+    const back = goRead("overrides", overrides.map(([, t]) => t));
+    // Go re-encodes containers as maps (sorted keys): compare as values.
+    expect(overrides.map(([name], i) => [name, JSON.parse(back[i] ?? "null")])).toEqual(overrides.map(([name, t]) => [name, JSON.parse(t)]));
+    expect(goRead("overrides", ['{"name":"istio-proxy","image":"my/envoy:1"}'])).toEqual(['error: json: unknown field "name"']);
+  });
+
+  it("ISTIO_PROMETHEUS_ANNOTATIONS reads as pilot-agent's PrometheusScrapeConfiguration, byte for byte", () => {
+    const values = injectedPods().flatMap(([name, pod]): Array<[string, string]> =>
+      [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]
+        .flatMap((c) => c.env ?? [])
+        .filter((e) => e.name === "ISTIO_PROMETHEUS_ANNOTATIONS")
+        .map((e): [string, string] => [name, e.value ?? ""]),
+    );
+    expect(values.length).toBeGreaterThanOrEqual(2);
+    const back = goRead("prometheus", values.map(([, v]) => v));
+    expect(values.map(([name], i) => [name, back[i]])).toEqual(values);
   });
 });
