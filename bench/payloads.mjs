@@ -1,6 +1,11 @@
 // AdmissionReview payloads for the benchmark: small (~2 KB), typical (~6 KB, a Deployment-made
-// pod with probes, env and managedFields) and large (~512 KB, a pod carrying a big
-// last-applied-configuration annotation and managedFields, as real clusters produce).
+// pod with probes, env and managedFields), large (~512 KB, a pod carrying a big
+// last-applied-configuration annotation and managedFields, as real clusters produce) and
+// large-env (~512 KB with its bulk in the containers' env and 200 annotations: a ConfigMap inlined
+// into env, a generated manifest). Every pod carries a `team.example/owner` annotation, which the
+// benchmark's never-seen-pod rows change in every request (DISTINCT_MARK).
+
+export const DISTINCT_MARK = '"team.example/owner":"';
 
 function review(uid, pod) {
   return {
@@ -107,10 +112,21 @@ function large() {
   const containers = [container("reviews", 1), container("cache", 2)];
   const lastApplied = JSON.stringify({ kind: "Pod", spec: { containers: Array.from({ length: 260 }, (_, i) => container(`c${i}`, i)) } });
   const pod = basePod(containers, {
-    annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
+    annotations: { "team.example/owner": "reviews", "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
     managedFields: Array.from({ length: 340 }, (_, i) => managedField(i)),
   });
   return review("bench-large", pod);
 }
 
-export const PAYLOADS = { small: small(), typical: typical(), large: large() };
+function largeEnv() {
+  const inlined = (name) =>
+    container(name, 1).env.concat(
+      Array.from({ length: 800 }, (_, k) => ({ name: `CONFIG_${name.toUpperCase()}_${String(k).padStart(4, "0")}`, value: `setting ${k} of ${name}: ${"x".repeat(80)}` })),
+    );
+  const containers = ["reviews", "cache", "worker", "metrics"].map((name, i) => ({ ...container(name, i + 1), env: inlined(name) }));
+  const annotations = { "team.example/owner": "reviews" };
+  for (let i = 0; i < 200; i++) annotations[`generated.example/key-${i}`] = `value ${i}: ${"y".repeat(160)}`;
+  return review("bench-large-env", basePod(containers, { annotations }));
+}
+
+export const PAYLOADS = { small: small(), typical: typical(), large: large(), "large-env": largeEnv() };

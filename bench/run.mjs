@@ -1,28 +1,37 @@
-// npm run bench: drive the injector and a bare node:https responder (the baseline, measured in
-// the same run) over keep-alive HTTPS with autocannon, for three payload sizes at concurrency
-// 1, 16 and 64. The bare responder runs twice: answering with a minimal review ("bare, tiny
-// reply") and with the injector's own recorded answer to that payload ("bare, same reply"), so the
-// second ratio measures reading and computing the answer, not moving its bytes. Prints req/s,
-// p50, p99, both ratios, and the injector's peak RSS (per measurement and over the whole run).
-// Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large") to pick payloads;
-// BENCH_NODE_FLAGS replaces the node flags taken from the Dockerfile's ENTRYPOINT.
-import { spawn } from "node:child_process";
+// npm run bench: drive the injector and two baselines, measured in the same run, over keep-alive
+// HTTPS with autocannon, for four payloads at concurrency 1 and 16 (and 64 for typical). Each
+// payload is sent twice: the same pod in every request (the replay cache answers the second and
+// later, as for a ReplicaSet's replicas) and a pod never seen before in every request ("new pods":
+// one annotation value changes, so every review is computed from scratch).
+// Baselines: a bare node:https responder that answers with the injector's own recorded reply to
+// that payload without parsing anything ("bare"), and a minimal hand-written injector that parses
+// the review and builds its patch by hand ("minimal", bench/minimal-injector.mjs).
+// Where taskset exists, the servers run on CPU 1 and this load generator on CPU 0.
+// Prints req/s, p50, p99, the ratios, and the injector's peak RSS (per row and over the whole run).
+// Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large-env-new") to pick
+// rows; BENCH_NODE_FLAGS replaces the node flags taken from the Dockerfile's ENTRYPOINT.
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { PAYLOADS } from "./payloads.mjs";
+import { DISTINCT_MARK, PAYLOADS } from "./payloads.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONCURRENCY = [1, 16, 64];
+const concurrencyOf = (payload) => (payload === "typical" ? [1, 16, 64] : [1, 16]);
+
+// One core for the load generator, the other for the server under load, when the machine has two
+// and taskset is installed; otherwise they share the cores (and the report says so).
+const pinned = cpus().length >= 2 && spawnSync("taskset", ["-p", "-c", "0", String(process.pid)], { stdio: "ignore" }).status === 0;
 
 // Each server logs to a file, as it would to a container runtime's log: a pipe read by this
 // (busy) load-generating process would throttle the server and measure the pipe instead.
 function startChild(args, logFile, env = {}) {
   const out = openSync(logFile, "w");
-  const child = spawn(process.execPath, args, { stdio: ["ignore", out, "inherit"], env: { PATH: process.env.PATH, ...env } });
+  const [cmd, argv] = pinned ? ["taskset", ["-c", "1", process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(cmd, argv, { stdio: ["ignore", out, "inherit"], env: { PATH: process.env.PATH, ...env } });
   return new Promise((resolve, reject) => {
     child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
     const timer = setInterval(() => {
@@ -66,10 +75,9 @@ function record(port, body) {
 // "distinct": every request carries another pod (one annotation value changes), so the
 // injector's replay cache never answers; otherwise every request is the same pod, as when a
 // ReplicaSet scales up.
-const DISTINCT_MARK = '"team.example/owner":"reviews"';
 async function drive(port, path, body, connections, seconds = SECONDS, distinct = false) {
   let n = 0;
-  const result = await autocannon({
+  const instance = autocannon({
     url: `https://127.0.0.1:${port}${path}`,
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -78,10 +86,18 @@ async function drive(port, path, body, connections, seconds = SECONDS, distinct 
     pipelining: 1,
     duration: seconds,
     ...(distinct && {
-      requests: [{ setupRequest: (req) => ({ ...req, body: body.replace(DISTINCT_MARK, `"team.example/owner":"reviews-${n++}"`) }) }],
+      requests: [{ setupRequest: (req) => ({ ...req, body: body.replace(DISTINCT_MARK, `${DISTINCT_MARK}${n++}-`) }) }],
     }),
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  // autocannon's own percentiles are whole milliseconds; the response event has the float value.
+  const times = [];
+  instance.on("response", (_client, status, _bytes, ms) => {
+    if (status < 300) times.push(ms);
+  });
+  const result = await instance;
+  times.sort((a, b) => a - b);
+  const at = (q) => (times.length === 0 ? NaN : Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] * 100) / 100);
+  return { rps: result.requests.average, p50: at(0.5), p99: at(0.99), errors: result.errors + result.non2xx };
 }
 
 /**
@@ -103,6 +119,7 @@ for (const [name, review] of Object.entries(PAYLOADS)) {
   writeFileSync(join(dir, `${name}.response.json`), await record(injector.port, JSON.stringify(review)));
 }
 const bare = await startChild([join(ROOT, "bench", "bare-responder.mjs"), dir], join(dir, "bare.log"));
+const minimal = await startChild([join(ROOT, "bench", "minimal-injector.mjs"), dir], join(dir, "minimal.log"));
 let peakRss = rssMiB(injector.child.pid);
 let rowPeak = 0;
 const sampler = setInterval(() => {
@@ -114,49 +131,53 @@ const sampler = setInterval(() => {
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`machine: ${machine}`);
 console.log(`injector: node ${[...flags, "dist/cli.js", "serve"].join(" ")}`);
-console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 1 s warm-up, pipelining 1`);
+console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 2 s warm-up of each server, pipelining 1`);
+console.log(pinned ? "cores: load generator on CPU 0, the server under load on CPU 1 (taskset)" : "cores: not pinned (taskset missing or one CPU): load generator and servers share the cores");
 const rows = [];
-const picked = (process.env.BENCH_PAYLOADS ?? [...Object.keys(PAYLOADS), "typical-distinct"].join(",")).split(",");
-const runs = [...Object.entries(PAYLOADS), ["typical-distinct", PAYLOADS.typical]].filter(([n]) => picked.includes(n));
-for (const [name, review] of runs) {
-  const distinct = name.endsWith("-distinct");
-  const body = JSON.stringify(review);
-  if (distinct && !body.includes(DISTINCT_MARK)) throw new Error("the typical payload lost the annotation the distinct run varies");
-  const path = `/inject?payload=${name.replace(/-distinct$/, "")}`;
-  const replyKB = (readFileSync(join(dir, `${name.replace(/-distinct$/, "")}.response.json`)).length / 1024).toFixed(1);
-  for (const c of CONCURRENCY) {
-    await drive(injector.port, path, body, c, 1); // warm-up
-    await drive(bare.port, path, body, c, 1);
-    // The baselines get the same requests as the injector: in a distinct row, the load generator
+const all = Object.keys(PAYLOADS).flatMap((n) => [n, `${n}-new`]);
+const picked = (process.env.BENCH_PAYLOADS ?? all.join(",")).split(",");
+const unknown = picked.filter((p) => !all.includes(p));
+if (unknown.length > 0) throw new Error(`unknown BENCH_PAYLOADS ${unknown.join(", ")}; known: ${all.join(", ")}`);
+for (const row of all.filter((n) => picked.includes(n))) {
+  const distinct = row.endsWith("-new");
+  const name = distinct ? row.slice(0, -"-new".length) : row;
+  const body = JSON.stringify(PAYLOADS[name]);
+  const path = `/inject?payload=${name}`;
+  const replyKB = (readFileSync(join(dir, `${name}.response.json`)).length / 1024).toFixed(1);
+  for (const c of concurrencyOf(name)) {
+    for (const server of [injector, bare, minimal]) await drive(server.port, path, body, c, 2, distinct); // warm-up
+    // The baselines get the same requests as the injector: in a new-pods row, the load generator
     // rebuilds every request for them too.
-    const tiny = await drive(bare.port, "/inject", body, c, SECONDS, distinct);
     const same = await drive(bare.port, path, body, c, SECONDS, distinct);
+    const hand = await drive(minimal.port, path, body, c, SECONDS, distinct);
     rowPeak = 0;
     const ours = await drive(injector.port, path, body, c, SECONDS, distinct);
     rows.push({
-      payload: `${distinct ? "typical, every pod distinct" : name} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
+      payload: `${name}${distinct ? ", new pods" : ", same pod"} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
       conc: c,
-      tinyRps: Math.round(tiny.rps),
-      sameRps: Math.round(same.rps),
-      sameP99: same.p99,
+      bare: Math.round(same.rps),
+      minimal: Math.round(hand.rps),
+      minimalP50: hand.p50,
+      minimalP99: hand.p99,
       rps: Math.round(ours.rps),
       p50: ours.p50,
       p99: ours.p99,
-      ratio: (ours.rps / same.rps).toFixed(2),
-      ratioTiny: (ours.rps / tiny.rps).toFixed(2),
-      errors: ours.errors,
+      toMinimal: (ours.rps / hand.rps).toFixed(2),
+      toBare: (ours.rps / same.rps).toFixed(2),
+      errors: ours.errors + hand.errors + same.errors,
       rss: Math.round(rowPeak),
     });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
 clearInterval(sampler);
-console.log("\n| payload (request → reply) | conc | bare, tiny reply req/s | bare, same reply req/s | bare p99 ms | injector req/s | p50 ms | p99 ms | ratio to same reply | ratio to tiny reply | errors | peak RSS MiB |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("\n| payload (request → reply) | conc | bare req/s | minimal req/s · p50 / p99 ms | injector req/s · p50 / p99 ms | injector / minimal | injector / bare | errors | peak RSS MiB |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| ${r.payload} | ${r.conc} | ${r.tinyRps} | ${r.sameRps} | ${r.sameP99} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ratio} | ${r.ratioTiny} | ${r.errors} | ${r.rss} |`);
+  console.log(`| ${r.payload} | ${r.conc} | ${r.bare} | ${r.minimal} · ${r.minimalP50} / ${r.minimalP99} | ${r.rps} · ${r.p50} / ${r.p99} | ${r.toMinimal} | ${r.toBare} | ${r.errors} | ${r.rss} |`);
 }
 console.log(`\ninjector peak RSS: ${peakRss.toFixed(0)} MiB`);
 injector.child.kill("SIGTERM");
 bare.child.kill("SIGTERM");
+minimal.child.kill("SIGTERM");
 rmSync(dir, { recursive: true, force: true });
