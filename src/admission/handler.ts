@@ -104,7 +104,7 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
 }
 
 /**
- * Answer one parsed review. With its replay key (replayKey of its text) and deps.replay, the
+ * Answer one parsed review. With its replay key (replayKey of its bytes) and deps.replay, the
  * answer is remembered for the next identical review (see replayAdmission).
  */
 export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: ReplayKey): AdmissionResponse {

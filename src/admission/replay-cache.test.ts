@@ -1,22 +1,35 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "@jest/globals";
 import { aPod, reviewFor, testContext } from "../../test/support/builders.js";
 import { silentLogger } from "../log.js";
 import { createMetrics } from "../metrics.js";
 import type { InjectionContext } from "../injection/pipeline.js";
 import { handleAdmission, replayAdmission } from "./handler.js";
-import { REPLAY_MAX_KEY_CHARS, ReplayCache, type StoredAnswer, replayKey } from "./replay-cache.js";
+import { REPLAY_MAX_REVIEW_BYTES, ReplayCache, type StoredAnswer, replayKey } from "./replay-cache.js";
 import { parseAdmissionReview } from "./review.js";
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("base64");
+}
 
 describe("replayKey", () => {
   it.each([
-    ["cuts the first uid out", '{"request":{"uid":"u-1","object":{"metadata":{"uid":"x"}}}}', { key: '{"request":{"uid":"","object":{"metadata":{"uid":"x"}}}}', uid: "u-1" }],
+    ["cuts the first uid out", '{"request":{"uid":"u-1","object":{"metadata":{"uid":"x"}}}}', { key: sha256('{"request":{"uid":"","object":{"metadata":{"uid":"x"}}}}'), uid: "u-1" }],
+    ["reads a uid of any characters but a quote or backslash", '{"request":{"uid":"é-1"}}', { key: sha256('{"request":{"uid":""}}'), uid: "é-1" }],
     ["refuses a text without a uid", '{"request":{}}', undefined],
     ["refuses an empty uid", '{"request":{"uid":""}}', undefined],
     ["refuses an escaped uid", '{"request":{"uid":"a\\"b"}}', undefined],
     ["refuses an unterminated uid", '{"request":{"uid":"abc', undefined],
-    ["refuses a large review", `{"request":{"uid":"u-1","x":"${"a".repeat(REPLAY_MAX_KEY_CHARS)}"}}`, undefined],
+    ["refuses a large review", `{"request":{"uid":"u-1","x":"${"a".repeat(REPLAY_MAX_REVIEW_BYTES)}"}}`, undefined],
   ])("%s", (_name, text, expected) => {
     expect(replayKey(text)).toEqual(expected);
+    expect(replayKey(Buffer.from(text))).toEqual(expected);
+  });
+
+  it("gives reviews that differ only in their uid the same key, and any other difference another", () => {
+    const review = (uid: string, owner: string) => JSON.stringify(reviewFor(aPod({ annotations: { owner } }), { uid }));
+    expect(replayKey(review("u-1", "a"))?.key).toBe(replayKey(review("u-2", "a"))?.key);
+    expect(replayKey(review("u-1", "a"))?.key).not.toBe(replayKey(review("u-1", "b"))?.key);
   });
 });
 

@@ -2,16 +2,19 @@
  * Identical reviews get identical answers: the pipeline is a pure function of the review, the
  * configuration and the namespace's labels, and the pods of one ReplicaSet, Job or StatefulSet
  * rollout reach the webhook as the same review except for its uid (names are generated after
- * admission). A small LRU keyed by the review's text without its uid remembers, for each answer,
+ * admission). A small LRU keyed by a digest of the review without its uid remembers, for each answer,
  * the context it was computed under and the namespace's labels; the next review with the same
  * text, under the same context and labels, is answered without parsing it. The log line and the
  * metrics are written for every review as usual (the log says `replayed: true`).
  *
- * The uid is the value of the first `"uid":"…"` in the text (the API server writes the request's
- * uid first). An answer is stored only when that value is the parsed request's uid, so a text that
- * matches a stored key has the request's uid at the same place: two texts with equal keys share
- * everything before the first `"uid":"` and everything after the value.
+ * The uid is the value of the first `"uid":"…"` in the review (the API server writes the request's
+ * uid first). The key is the SHA-256 of the review's bytes without that value: a digest, not the
+ * text, so a remembered answer holds 44 characters of key instead of a copy of the review (for a
+ * stream of pods never seen before, those copies were most of the process's garbage). An answer is
+ * stored only when that value is the parsed request's uid, so a review whose key matches a
+ * stored one has the request's uid at the same place: the two share every byte but the uid's.
  */
+import { createHash } from "node:crypto";
 import type { PartialResponse } from "./responses.js";
 import type { AdmissionApiVersion } from "./review.js";
 import type { ReviewOutcome } from "../metrics.js";
@@ -35,28 +38,32 @@ export interface StoredAnswer {
   readonly entry: ReplayEntry;
 }
 
-/** Reviews larger than this are not replayed (their text is the key). */
-export const REPLAY_MAX_KEY_CHARS = 64 * 1024;
+/** Reviews larger than this are not replayed (large pods are rarely created in series). */
+export const REPLAY_MAX_REVIEW_BYTES = 64 * 1024;
 export const REPLAY_CAPACITY = 256;
-const UID_MARK = '"uid":"';
+const UID_MARK = Buffer.from('"uid":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 export interface ReplayKey {
-  /** The review's text with its uid cut out. */
+  /** SHA-256 (base64) of the review's bytes with its uid cut out. */
   readonly key: string;
   readonly uid: string;
 }
 
 /** The review's replay key; undefined when it must not be replayed. */
-export function replayKey(text: string): ReplayKey | undefined {
-  if (text.length > REPLAY_MAX_KEY_CHARS) return undefined;
-  const at = text.indexOf(UID_MARK);
+export function replayKey(review: Buffer | string): ReplayKey | undefined {
+  const bytes = typeof review === "string" ? Buffer.from(review, "utf8") : review;
+  if (bytes.length > REPLAY_MAX_REVIEW_BYTES) return undefined;
+  const at = bytes.indexOf(UID_MARK);
   if (at < 0) return undefined;
   const start = at + UID_MARK.length;
-  const end = text.indexOf('"', start);
-  if (end < 0) return undefined;
-  const uid = text.slice(start, end);
-  if (uid === "" || uid.includes("\\")) return undefined;
-  return { key: text.slice(0, start) + text.slice(end), uid };
+  const end = bytes.indexOf(QUOTE, start);
+  if (end <= start) return undefined;
+  const uid = bytes.subarray(start, end);
+  if (uid.includes(BACKSLASH)) return undefined;
+  const key = createHash("sha256").update(bytes.subarray(0, start)).update(bytes.subarray(end)).digest("base64");
+  return { key, uid: uid.toString("utf8") };
 }
 
 export class ReplayCache {

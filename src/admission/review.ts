@@ -3,19 +3,13 @@
  * turns an HTTP body into a request, or throws BadRequestError naming what is wrong.
  */
 import { BadRequestError } from "../errors.js";
+import { type GroupVersionKind, REQUEST_OPERATIONS, type RequestOperation } from "../injection/request.js";
 import { isObject } from "../json-values.js";
 
 export const AdmissionApiVersions = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
 export type AdmissionApiVersion = (typeof AdmissionApiVersions)[number];
 
-export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
-const OPERATIONS: readonly string[] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
-
-export interface GroupVersionKind {
-  readonly group: string;
-  readonly version: string;
-  readonly kind: string;
-}
+const OPERATIONS: readonly string[] = REQUEST_OPERATIONS;
 
 export interface GroupVersionResource {
   readonly group: string;
@@ -35,7 +29,7 @@ export interface AdmissionRequest {
   readonly subResource?: string;
   readonly name?: string;
   readonly namespace?: string;
-  readonly operation: Operation;
+  readonly operation: RequestOperation;
   /** The object as admitted so far (after earlier mutating webhooks); absent for DELETE. */
   readonly object?: unknown;
   /** True when the request will not be persisted. We have no side effects, so it changes nothing. */
@@ -144,7 +138,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
     uid: req.uid as string,
     kind: kind as unknown as GroupVersionKind,
     resource: resource as unknown as GroupVersionResource,
-    operation: req.operation as Operation,
+    operation: req.operation as RequestOperation,
     object: req.object,
     dryRun: req.dryRun === true,
     ...(subResource !== undefined && { subResource }),

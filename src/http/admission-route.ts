@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AdmissionDeps, handleAdmission, replayAdmission } from "../admission/handler.js";
-import { REPLAY_MAX_KEY_CHARS, type ReplayKey, replayKey } from "../admission/replay-cache.js";
+import { REPLAY_MAX_REVIEW_BYTES, type ReplayKey, replayKey } from "../admission/replay-cache.js";
 import { type AdmissionReviewOut, parseAdmissionReview, toReview } from "../admission/review.js";
 import { BadRequestError } from "../errors.js";
 import { HttpError, parseJsonText, readJsonBytes } from "./body.js";
@@ -58,15 +58,14 @@ export async function serveAdmission(req: IncomingMessage, res: ServerResponse, 
     try {
       // Small reviews (all but the rare large pod) may be replays; large ones are parsed without
       // the fields the injector never reads.
-      if (body.length <= REPLAY_MAX_KEY_CHARS) {
-        const text = body.toString("utf8");
-        key = deps.replay === undefined ? undefined : replayKey(text);
+      if (body.length <= REPLAY_MAX_REVIEW_BYTES) {
+        key = deps.replay === undefined ? undefined : replayKey(body);
         const replayed = replayAdmission(key, deps);
         if (replayed !== undefined) {
           writeJson(res, 200, reviewText(toReview(replayed.apiVersion, replayed.response)), draining);
           return;
         }
-        value = parseJsonText(text);
+        value = parseJsonText(body.toString("utf8"));
       } else {
         value = parseReviewBytes(body);
       }

@@ -27,7 +27,7 @@
  *   absent     | other      | warning, default
  *   absent     | absent     | default (namespace_enabled)
  */
-import type { GroupVersionKind, Operation } from "../admission/review.js";
+import type { RequestFacts } from "./request.js";
 import {
   Annotation,
   ContainerName,
@@ -59,11 +59,7 @@ export interface InjectionDecision {
   readonly previous: SidecarStatus | null;
 }
 
-export interface RequestFacts {
-  readonly operation: Operation;
-  readonly kind: GroupVersionKind;
-  readonly subResource?: string | undefined;
-}
+export type { RequestFacts };
 
 export interface DecisionPolicy {
   readonly ignoredNamespaces: ReadonlySet<string>;

@@ -8,7 +8,7 @@
  * Missing parents come out as one `add` of the whole object; keys are escaped (~0, ~1).
  * The result is checked in tests by applying it with fast-json-patch and a strict RFC 6902 applier.
  */
-import type { Operation } from "fast-json-patch";
+import fjp, { type Operation } from "fast-json-patch";
 import { isObject } from "../json-values.js";
 
 export type { Operation };
@@ -120,6 +120,21 @@ function diff(a: Json, b: Json, path: string, ops: Operation[]): void {
   if (!jsonEqual(a, b)) ops.push({ op: "replace", path, value: b });
 }
 
+/**
+ * `doc` with `ops` applied, `doc` untouched: a copy of it is patched (the values of the operations
+ * are shared, not copied). For the paths that show the injected pod (tests, explain); the
+ * webhook sends the patch and never builds it.
+ */
+export function applyPatchTo<T>(doc: T, ops: readonly Operation[]): T {
+  if (ops.length === 0) return doc;
+  return fjp.applyPatch(structuredClone(doc), ops as Operation[], false, true).newDocument;
+}
+
+/** Append to `ops` the operations that turn `a` into `b` at `path` (a region of a larger patch). */
+export function diffInto(a: Json, b: Json, path: string, ops: Operation[]): void {
+  diff(a, b, path, ops);
+}
+
 /** The JSON Patch that turns `original` into `mutated` (both plain JSON; neither is modified). */
 export function createPatch(original: Json, mutated: Json): Operation[] {
   const ops: Operation[] = [];
@@ -128,17 +143,27 @@ export function createPatch(original: Json, mutated: Json): Operation[] {
 }
 
 /**
- * JSON text of a value, reusing the text of frozen objects. The render step shares frozen,
- * memoized pieces (volumes, the init container, most of the proxy) between pods, so their text is
- * built once; everything else is serialized as JSON.stringify would (same output).
+ * JSON text of a value, reusing known text: the render step shares frozen, memoized pieces
+ * (volumes, the init container) between pods, whose text is built once, and it builds the proxy
+ * container's text by splicing the pod's values into text serialized once per configuration
+ * (withJsonText). Everything else is serialized as JSON.stringify would (same output).
  */
-const frozenText = new WeakMap<object, string>();
+const knownText = new WeakMap<object, string>();
+
+/**
+ * Record `text` as the JSON text of `value` (the caller guarantees JSON.stringify(value) === text;
+ * tests check it). `value` must not change afterwards.
+ */
+export function withJsonText<T extends object>(value: T, text: string): T {
+  knownText.set(value, text);
+  return value;
+}
 
 /** Characters JSON.stringify would escape in a string (quote, backslash, controls, surrogates). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** JSON text of a string; most keys and values need no escaping, and this skips the general call. */
-function quote(s: string): string {
+export function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
@@ -158,12 +183,11 @@ function primitiveText(value: Json): string {
 
 export function toJsonText(value: Json): string {
   if (typeof value !== "object" || value === null) return primitiveText(value);
+  let text = knownText.get(value);
+  if (text !== undefined) return text;
   if (Object.isFrozen(value)) {
-    let text = frozenText.get(value);
-    if (text === undefined) {
-      text = JSON.stringify(value);
-      frozenText.set(value, text);
-    }
+    text = JSON.stringify(value);
+    knownText.set(value, text);
     return text;
   }
   if (Array.isArray(value)) {

@@ -8,9 +8,10 @@ import { Annotation } from "../config/config.js";
 import { InvalidAnnotationError } from "../errors.js";
 import { checkUserVolumes, readOverrides } from "./annotations.js";
 import { type InjectionDecision, type RequestFacts, checkApplicability, decide } from "./decision.js";
+import { constructPatch } from "./build-patch.js";
 import { injectPod } from "./inject.js";
-import { type Operation, createPatch } from "./patch.js";
-import { type Pod, assertPodShape } from "./pod.js";
+import { type Operation, applyPatchTo, createPatch } from "./patch.js";
+import { type Pod, assertNotTooDeep, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
 import { userProxyOf } from "./proxy-overrides.js";
 import { interceptionOf, renderSidecar, templatesOf } from "./render.js";
@@ -48,7 +49,10 @@ export const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
 export interface InjectionResult {
   readonly decision: InjectionDecision;
-  /** The pod after injection (the pod as received when nothing is injected; absent when not a Pod). */
+  /**
+   * The pod after injection (the pod as received when nothing is injected; absent when not a Pod).
+   * Built on first read by applying the patch: the webhook never reads it.
+   */
   readonly mutated?: Pod;
   readonly patch: readonly Operation[];
   /** Short sentences for the user (≤ 120 characters each). */
@@ -180,11 +184,29 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   }
   const userProxy = userProxyOf(readable, decision.previous);
   const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy });
-  const mutated = injectPod(readable, rendered, decision.previous);
-  const patch = createPatch(original, mutated);
+  // A first injection's patch is built directly; re-injections, overlay templates and a user's
+  // istio-proxy go through the general diff, which walks the whole pod (hence the full depth check).
+  let patch = decision.previous === null ? constructPatch(original, rendered) : null;
+  let injected: Pod | undefined;
+  if (patch === null) {
+    assertNotTooDeep(readable);
+    injected = injectPod(readable, rendered, decision.previous);
+    patch = createPatch(original, injected);
+  }
+  const ops = patch;
+  const mutated = (): Pod => (injected ??= applyPatchTo(original, ops));
   const reportOnly = t.config.policy === "audit" || input.namespaceLabels?.["istio-injection"] === REPORT_ONLY_LABEL_VALUE;
   if (!reportOnly) {
-    return { decision, mutated, patch, warnings: warningsOf(decision.reasons), auditAnnotations: auditOf(decision, t.hash), reportOnly };
+    return {
+      decision,
+      get mutated() {
+        return mutated();
+      },
+      patch,
+      warnings: warningsOf(decision.reasons),
+      auditAnnotations: auditOf(decision, t.hash),
+      reportOnly,
+    };
   }
   const added = [...rendered.status.initContainers, ...rendered.status.containers].join(", ");
   const bytes = Buffer.byteLength(JSON.stringify(patch));
@@ -197,7 +219,9 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   };
   return {
     decision,
-    mutated,
+    get mutated() {
+      return mutated();
+    },
     patch,
     warnings: warningsOf(decision.reasons),
     auditAnnotations: { ...auditOf(decision, t.hash), decision: "report_only", "would-inject": added, "patch-operations": String(patch.length), "patch-bytes": String(bytes) },

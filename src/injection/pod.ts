@@ -2,6 +2,7 @@
  * Wire-JSON Pod types (only the fields the injector reads; everything else is carried untouched)
  * and the shape check that runs before any rule reads them.
  */
+import { ContainerName } from "../config/config.js";
 import { InvalidPodError } from "../errors.js";
 import { isObject } from "../json-values.js";
 import {
@@ -178,10 +179,6 @@ export function assertPodShape(obj: unknown): asserts obj is Pod {
   const problems: string[] = [];
   if (!isObject(obj)) throw new InvalidPodError(["object must be a Pod object"]);
   const meta = obj.metadata;
-  // Refuse absurd nesting up front (iteratively), so nothing later can overflow the stack on it.
-  // managedFields is skipped: it is dropped before anything reads the pod.
-  const deep = findTooDeep(obj, MAX_POD_DEPTH, (parent, key) => parent === meta && key === "managedFields");
-  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
   if (meta !== undefined && meta !== null && !isObject(meta)) problems.push("metadata must be an object");
   if (isObject(meta)) {
     for (const key of ["name", "generateName", "namespace"] as const) {
@@ -225,6 +222,55 @@ export function assertPodShape(obj: unknown): asserts obj is Pod {
     }
   }
   if (problems.length > 0) throw new InvalidPodError(problems);
+  // Refuse absurd nesting (iteratively) in what injection walks recursively, so nothing later can
+  // overflow the stack on it; the rest of the pod is carried untouched and never walked.
+  const deep = tooDeepInRead(obj as Pod);
+  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
+}
+
+/** The container fields injection reads and serializes (ports into the proxy's env, probes rewritten). */
+const WALKED_CONTAINER_FIELDS = ["ports", "readinessProbe", "livenessProbe", "startupProbe"] as const;
+
+/** The path of a value nested deeper than MAX_POD_DEPTH in `value`, which sits `depth` levels down at `path`. */
+function tooDeepUnder(value: unknown, path: string, depth: number): string | null {
+  const inner = findTooDeep(value, MAX_POD_DEPTH - depth);
+  if (inner === null) return null;
+  return inner === "object" ? path : inner.startsWith("[") ? `${path}${inner}` : `${path}.${inner}`;
+}
+
+/**
+ * Depth check of what injection walks: the containers' ports and probes, and a user-declared
+ * istio-proxy (merged and recorded whole). Containers sit 3 levels down (spec.containers[i]).
+ */
+function tooDeepInRead(pod: Pod): string | null {
+  for (const list of ["containers", "initContainers"] as const) {
+    const containers = pod.spec[list] ?? [];
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i] as Container;
+      const at = `spec.${list}[${i}]`;
+      if (c.name === ContainerName.Proxy) {
+        const deep = tooDeepUnder(c, at, 3);
+        if (deep !== null) return deep;
+        continue;
+      }
+      for (const field of WALKED_CONTAINER_FIELDS) {
+        const deep = tooDeepUnder(c[field], `${at}.${field}`, 4);
+        if (deep !== null) return deep;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Depth check of the whole pod (managedFields aside), for the paths that walk all of it: the
+ * general patch diff, the preview's patched copy and YAML diff. Throws InvalidPodError naming
+ * where.
+ */
+export function assertNotTooDeep(pod: unknown): void {
+  const meta = isObject(pod) ? pod.metadata : undefined;
+  const deep = findTooDeep(pod, MAX_POD_DEPTH, (parent, key) => parent === meta && key === "managedFields");
+  if (deep !== null) throw new InvalidPodError([`${deep} nests deeper than ${MAX_POD_DEPTH} levels`]);
 }
 
 /** Own-property lookup in a string map (safe for keys like "__proto__"). */

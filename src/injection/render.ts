@@ -15,6 +15,7 @@ import {
   type Resources,
 } from "../config/config.js";
 import { deepFreeze } from "../json-values.js";
+import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
 import { PROMETHEUS_ENV, parseGoBool, prometheusMerge } from "./prometheus.js";
@@ -253,14 +254,51 @@ function healthProbe(periodSeconds: number, failureThreshold: number, initialDel
 }
 
 /** The parts of the proxy container that do not depend on the pod itself (memoized, frozen). */
-function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
-  return memoized(t, keyOf(`proxy\u0000${native}\u0000${hold}`, o), () => buildProxyBase(t, o, native, hold));
+function proxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): ProxyLayout {
+  return memoized(t, keyOf(`proxy\u0000${native}\u0000${hold}`, o), () => layoutOf(buildProxyBase(t, o, native, hold), o));
 }
 
 interface StaticEnv {
   readonly head: ReadonlyArray<Record<string, unknown>>;
   readonly middle: ReadonlyArray<Record<string, unknown>>;
   readonly tail: ReadonlyArray<Record<string, unknown>>;
+}
+
+/**
+ * The sidecar proxy as the configuration and the pod's overrides shape it: its fields in Istio's
+ * order around the env, the env that does not depend on the pod, and the container's JSON text
+ * cut where the pod's own env goes (before the pod env, between it and the workload env, before
+ * the late env, after it), so a pod's proxy is serialized by splicing, not by walking it.
+ */
+interface ProxyLayout {
+  readonly head: Pick<Container, "name" | "image" | "imagePullPolicy" | "args">;
+  readonly rest: Readonly<Record<string, unknown>>;
+  readonly staticEnv: StaticEnv;
+  readonly text: readonly [string, string, string, string];
+}
+
+/** Stand-ins for the pod's env in the serialized layout (a name no env var can have). */
+const POD_ENV_MARK = { name: "\u0000pod env" };
+const WORKLOAD_ENV_MARK = { name: "\u0000workload env" };
+const LATE_ENV_MARK = { name: "\u0000late env" };
+
+function layoutOf(base: Omit<Container, "env"> & { staticEnv: StaticEnv }, o: PodOverrides): ProxyLayout {
+  const { staticEnv, name, image, imagePullPolicy, args, ...rest } = base as Container & { staticEnv: StaticEnv };
+  const userMounts = userMountsOf(o);
+  if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
+  const head = { name, image, imagePullPolicy, args };
+  const env = [...staticEnv.head, POD_ENV_MARK, ...staticEnv.middle, WORKLOAD_ENV_MARK, ...staticEnv.tail, LATE_ENV_MARK];
+  const whole = JSON.stringify({ ...head, env, ...rest });
+  const [before, afterPod] = splitOnce(whole, JSON.stringify(POD_ENV_MARK));
+  const [between, afterWorkload] = splitOnce(afterPod, JSON.stringify(WORKLOAD_ENV_MARK));
+  const [beforeLate, after] = splitOnce(afterWorkload, `,${JSON.stringify(LATE_ENV_MARK)}`);
+  return { head, rest, staticEnv, text: [before, between, beforeLate, after] };
+}
+
+function splitOnce(text: string, mark: string): [string, string] {
+  const at = text.indexOf(mark);
+  if (at < 0 || text.indexOf(mark, at + 1) >= 0) throw new Error(`proxy layout: ${JSON.stringify(mark)} must occur once`);
+  return [text.slice(0, at), text.slice(at + mark.length)];
 }
 
 function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, hold: boolean): Omit<Container, "env"> & { staticEnv: StaticEnv } {
@@ -333,6 +371,15 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
 
 type EnvVar = Record<string, unknown>;
 
+/** JSON text of env vars (name and value strings), each preceded by a comma when `lead`. */
+function envText(vars: readonly EnvVar[], lead: boolean): string {
+  let out = "";
+  vars.forEach((v, i) => {
+    out += `${lead || i > 0 ? "," : ""}{"name":${quote(v.name as string)},"value":${quote(v.value as string)}}`;
+  });
+  return out;
+}
+
 function renderProxy(
   t: InjectionTemplate,
   input: RenderInput,
@@ -341,23 +388,15 @@ function renderProxy(
   prometheusEnv: string | null,
   probers: string | null,
 ): Container {
-  const { staticEnv, ...base } = proxyBase(t, input.overrides, input.native, hold);
-  // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
-  const { name, image, imagePullPolicy, args, ...rest } = base as Container;
+  const layout = proxyBase(t, input.overrides, input.native, hold);
+  const { staticEnv, head, rest, text } = layout;
   const pod = podEnv(t, input, workload);
-  const env = [
-    ...staticEnv.head,
-    pod.proxyConfig,
-    pod.ports,
-    pod.apps,
-    ...staticEnv.middle,
-    ...pod.workload,
-    ...staticEnv.tail,
-    ...lateEnv(prometheusEnv, probers),
-  ];
-  const userMounts = userMountsOf(input.overrides);
-  if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
-  return { name, image, imagePullPolicy, args, env, ...rest };
+  const own = [pod.proxyConfig, pod.ports, pod.apps];
+  const late = lateEnv(prometheusEnv, probers);
+  const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
+  // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
+  const proxy: Container = { ...head, env, ...rest };
+  return withJsonText(proxy, text[0] + envText(own, false) + text[1] + envText(pod.workload, false) + text[2] + envText(late, true) + text[3]);
 }
 
 function userMountsOf(o: PodOverrides): Array<Record<string, unknown>> {

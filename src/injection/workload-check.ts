@@ -4,7 +4,7 @@
  * template — the same override validators and opt-in/out parsing the injection uses — so
  * `kubectl apply` shows the problem at once instead of the ReplicaSet failing later. Never a patch.
  */
-import type { GroupVersionKind, Operation as AdmissionOperation } from "../admission/review.js";
+import type { GroupVersionKind, RequestOperation } from "./request.js";
 import { Annotation, Label } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import { readOverrides } from "./annotations.js";
@@ -30,7 +30,7 @@ function stringMap(v: unknown): StringMap | undefined {
 }
 
 /** Is this request a workload we check? */
-export function isWorkloadRequest(kind: GroupVersionKind, operation: AdmissionOperation, subResource?: string): boolean {
+export function isWorkloadRequest(kind: GroupVersionKind, operation: RequestOperation, subResource?: string): boolean {
   if (subResource || (operation !== "CREATE" && operation !== "UPDATE")) return false;
   const group = Object.hasOwn(WORKLOAD_GROUPS, kind.kind) ? WORKLOAD_GROUPS[kind.kind] : undefined;
   return group !== undefined && group === kind.group;

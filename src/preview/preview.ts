@@ -11,6 +11,7 @@ import { Label } from "../config/config.js";
 import { InjectorError } from "../errors.js";
 import type { Operation } from "../injection/patch.js";
 import { type InjectionContext, runInjection } from "../injection/pipeline.js";
+import { assertNotTooDeep } from "../injection/pod.js";
 import { lookup, podDisplayName } from "../injection/pod.js";
 import { type Reason, ReasonCode, reason } from "../injection/reasons.js";
 import type { InputDocument, InputObject } from "./documents.js";
@@ -104,6 +105,8 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
   const workload =
     kind === "Pod" ? undefined : { apiVersion: typeof object.apiVersion === "string" ? object.apiVersion : "v1", kind, name };
   try {
+    // The preview copies, patches and diffs the whole object: refuse what nests too deep to walk.
+    assertNotTooDeep(template);
     const result = runInjection(
       {
         request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } },

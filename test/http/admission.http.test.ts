@@ -197,10 +197,23 @@ describe("POST /inject: reviews", () => {
     expect(responseOf(ok).allowed).toBe(true);
   });
 
-  it("denies a pod nested 200,000 levels deep with 400 naming where", async () => {
+  it("injects a pod nested 200,000 levels deep in a field injection never walks, carrying it untouched", async () => {
     const n = 200_000;
     const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
     const body = JSON.stringify(reviewFor(aPod({ spec: { extra: "DEEP" } as never }))).replace('"DEEP"', deep);
+    const resp = responseOf(await post(body));
+    expect(resp.allowed).toBe(true);
+    const ops = JSON.parse(Buffer.from(resp.patch ?? "", "base64").toString("utf8")) as Array<{ path: string }>;
+    expect(ops.length).toBeGreaterThan(0);
+    expect(ops.filter((op) => op.path.startsWith("/spec/extra"))).toEqual([]);
+  });
+
+  it("denies re-injecting such a pod (the general path walks the whole pod) with 400 naming where", async () => {
+    const n = 200_000;
+    const deep = `${'{"x":'.repeat(n)}"leaf"${"}".repeat(n)}`;
+    const status = JSON.stringify({ initContainers: ["istio-init"], containers: ["istio-proxy"], volumes: [], imagePullSecrets: null, revision: "default" });
+    const pod = aPod({ annotations: { "sidecar.istio.io/status": status }, spec: { extra: "DEEP" } as never });
+    const body = JSON.stringify(reviewFor(pod)).replace('"DEEP"', deep);
     const resp = responseOf(await post(body));
     expect(resp).toMatchObject({ allowed: false, status: { code: 400, reason: "BadRequest" } });
     expect(resp.status?.message).toMatch(/spec\.extra(\.x)+ nests deeper than 64 levels/);

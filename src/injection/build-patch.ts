@@ -1,0 +1,171 @@
+/**
+ * The injection patch built by construction. We know what injection changes: labels and
+ * annotations, the app containers' probes, the proxy and init containers at known indexes, volumes
+ * and image pull secrets. So the operations are built from the rendered sidecar directly, region by
+ * region, in the order a diff of the whole pod would list them (the pod's own key order, new keys
+ * last), and nothing else of the pod is copied or walked: a container's env, the user's volumes
+ * and everything the injector does not touch are never visited.
+ *
+ * The result is, operation for operation, createPatch(original, injectPod(...)): the diff stays
+ * as the oracle (the property test checks the two agree on generated pods) and as the path for
+ * the cases this does not construct (see constructPatch). Values are shared, never copied: the
+ * rendered containers carry their JSON text (patch.ts), so encoding the patch splices text.
+ */
+import { Annotation, ContainerName } from "../config/config.js";
+import { isObject } from "../json-values.js";
+import { type Operation, diffInto, escapePointer } from "./patch.js";
+import type { Container, Pod, Volume } from "./pod.js";
+import type { RenderedSidecar } from "./render.js";
+import { formatStatus } from "./status.js";
+
+/** Whether every item is an object with a name and no two share one (how the diff aligns lists). */
+function uniquelyNamed(list: readonly unknown[], taken: Set<string>): boolean {
+  for (const item of list) {
+    if (!isObject(item) || typeof item.name !== "string" || taken.has(item.name)) return false;
+    taken.add(item.name);
+  }
+  return true;
+}
+
+/**
+ * Whether the pod is one whose patch is constructed: a first injection (nothing of ours to
+ * replace), the proxy template alone (no overlay templates, no pod securityContext), no
+ * user-declared istio-proxy, metadata present, and uniquely named containers and volumes that do
+ * not clash with ours. Everything else goes through injectPod and the diff.
+ */
+function constructible(pod: Pod, rendered: RenderedSidecar): boolean {
+  if (rendered.overlays.length > 0 || rendered.podSecurityContext !== undefined) return false;
+  if (!isObject(pod.metadata)) return false;
+  const spec = pod.spec;
+  const containers = new Set<string>();
+  if (!uniquelyNamed(spec.containers, containers)) return false;
+  if (Array.isArray(spec.initContainers) && !uniquelyNamed(spec.initContainers, containers)) return false;
+  if (containers.has(ContainerName.Proxy)) return false;
+  if (rendered.init !== null && containers.has(rendered.init.name)) return false;
+  const volumes = new Set<string>();
+  if (Array.isArray(spec.volumes) && !uniquelyNamed(spec.volumes, volumes)) return false;
+  return rendered.volumes.every((v) => !volumes.has(v.name));
+}
+
+/** The labels to add: ours where the pod has none of that key (the diff of a map we only add to). */
+function labelOps(before: unknown, rendered: RenderedSidecar, ops: Operation[]): void {
+  if (!isObject(before)) {
+    ops.push({ op: "add", path: "/metadata/labels", value: { ...rendered.labels } });
+    return;
+  }
+  for (const k of Object.keys(rendered.labels)) {
+    if (!Object.hasOwn(before, k)) ops.push({ op: "add", path: `/metadata/labels/${escapePointer(k)}`, value: rendered.labels[k] });
+  }
+}
+
+/** The annotations injection sets, in the order injectPod sets them (later values win). */
+function ourAnnotations(rendered: RenderedSidecar, present: Readonly<Record<string, unknown>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of Object.keys(rendered.annotations)) if (!Object.hasOwn(present, k)) out.set(k, rendered.annotations[k] as string);
+  for (const k of Object.keys(rendered.overwriteAnnotations)) out.set(k, rendered.overwriteAnnotations[k] as string);
+  out.set(Annotation.Status, formatStatus(rendered.status));
+  if (rendered.status.templateHash !== undefined) out.set(Annotation.TemplateHash, rendered.status.templateHash);
+  return out;
+}
+
+/**
+ * The annotation ops. Usually every key we set is new to the pod: one add each, in order. When the
+ * pod has keys we remove or set (its Prometheus settings, a revision), the map after injection is
+ * built and diffed, as the diff orders removals and keys set again.
+ */
+function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operation[]): void {
+  if (!isObject(before)) {
+    ops.push({ op: "add", path: "/metadata/annotations", value: Object.fromEntries(ourAnnotations(rendered, {})) });
+    return;
+  }
+  const ours = ourAnnotations(rendered, before);
+  const touches = rendered.clearAnnotations.some((k) => Object.hasOwn(before, k)) || [...ours.keys()].some((k) => Object.hasOwn(before, k));
+  if (!touches) {
+    for (const [k, v] of ours) ops.push({ op: "add", path: `/metadata/annotations/${escapePointer(k)}`, value: v });
+    return;
+  }
+  const after: Record<string, unknown> = { ...before };
+  for (const k of rendered.clearAnnotations) delete after[k];
+  for (const [k, v] of ours) after[k] = v;
+  diffInto(before, after, "/metadata/annotations", ops);
+}
+
+/** Ops for a list we add items to: the whole list when the pod has none, else one add per new item. */
+function listOps(before: unknown, after: readonly unknown[], path: string, ops: Operation[]): void {
+  if (!Array.isArray(before)) {
+    ops.push({ op: "add", path, value: after });
+    return;
+  }
+  const mine = new Set(before);
+  after.forEach((item, i) => {
+    if (!mine.has(item)) ops.push({ op: "add", path: `${path}/${i}`, value: item });
+  });
+}
+
+function containerOps(pod: Pod, rendered: RenderedSidecar, ops: Operation[]): void {
+  const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
+  const apps = pod.spec.containers.map((c) => rewritten.get(c.name) ?? c);
+  const proxy = rendered.proxy;
+  let after: Container[] = apps;
+  if (proxy !== null && !rendered.native) after = rendered.holdApplication ? [proxy, ...apps] : [...apps, proxy];
+  after.forEach((c, i) => {
+    const path = `/spec/containers/${i}`;
+    if (c === proxy) ops.push({ op: "add", path, value: c });
+    else {
+      const was = pod.spec.containers.find((o) => o.name === c.name);
+      if (was !== c) diffInto(was, c, path, ops);
+    }
+  });
+}
+
+/** The init containers after injection (as injectPod places them), or undefined when unchanged and absent. */
+function initContainersAfter(pod: Pod, rendered: RenderedSidecar): Container[] | undefined {
+  const user = pod.spec.initContainers ?? [];
+  const init = rendered.init === null ? [] : [rendered.init];
+  if (rendered.proxy !== null && rendered.native) return [...init, rendered.proxy, ...user];
+  if (init.length === 0 && pod.spec.initContainers === undefined) return undefined;
+  return rendered.init?.name === ContainerName.Validation ? [...init, ...user] : [...user, ...init];
+}
+
+function pullSecretsAfter(pod: Pod, rendered: RenderedSidecar): Array<{ name?: string }> {
+  const secrets = [...(pod.spec.imagePullSecrets ?? [])];
+  const have = new Set(secrets.map((s) => s.name));
+  for (const name of rendered.imagePullSecrets) if (!have.has(name)) secrets.push({ name });
+  return secrets;
+}
+
+/**
+ * The patch for a first injection of `pod` (managedFields already dropped), or null when the pod
+ * is not one this builds (see constructible): the caller then diffs injectPod's result.
+ */
+export function constructPatch(pod: Pod, rendered: RenderedSidecar): Operation[] | null {
+  if (!constructible(pod, rendered)) return null;
+  const ops: Operation[] = [];
+  const meta = pod.metadata;
+  const spec = pod.spec;
+  const metaOps = (key: string): void => {
+    if (key === "labels") labelOps(meta.labels, rendered, ops);
+    else if (key === "annotations") annotationOps(meta.annotations, rendered, ops);
+  };
+  const init = initContainersAfter(pod, rendered);
+  const volumes: readonly Volume[] | undefined = rendered.volumes.length > 0 ? [...(spec.volumes ?? []), ...rendered.volumes] : undefined;
+  const secrets = rendered.imagePullSecrets.length > 0 ? pullSecretsAfter(pod, rendered) : undefined;
+  const specOps = (key: string): void => {
+    if (key === "containers") containerOps(pod, rendered, ops);
+    else if (key === "initContainers" && init !== undefined) listOps(spec.initContainers, init, "/spec/initContainers", ops);
+    else if (key === "volumes" && volumes !== undefined) listOps(spec.volumes, volumes, "/spec/volumes", ops);
+    else if (key === "imagePullSecrets" && secrets !== undefined) listOps(spec.imagePullSecrets, secrets, "/spec/imagePullSecrets", ops);
+  };
+  for (const key of Object.keys(pod)) {
+    if (key === "metadata") {
+      for (const k of Object.keys(meta)) metaOps(k);
+      // Maps the pod lacks come after its own keys, labels first (as injectPod sets them).
+      if (!Object.hasOwn(meta, "labels")) metaOps("labels");
+      if (!Object.hasOwn(meta, "annotations")) metaOps("annotations");
+    } else if (key === "spec") {
+      for (const k of Object.keys(spec)) specOps(k);
+      for (const k of ["initContainers", "volumes", "imagePullSecrets"]) if (!Object.hasOwn(spec, k)) specOps(k);
+    }
+  }
+  return ops;
+}
