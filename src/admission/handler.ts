@@ -13,7 +13,7 @@ import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
-import type { ReplayCache, ReplayEntry, ReplayKey } from "./replay-cache.js";
+import { type ReplayCache, type ReplayEntry, type ReplayKey, storedResponse, toStored } from "./replay-cache.js";
 import { canonicalJson, deepFreeze } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
@@ -100,7 +100,7 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
     { uid: k.uid, namespace: stored.namespace, ...stored.fields, ...stored.entry.log, replayed: true, durationMs: roundMs(elapsed) },
     "admission review",
   );
-  return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
+  return { apiVersion: stored.apiVersion, response: complete(storedResponse(stored), { uid: k.uid }) };
 }
 
 /**
@@ -133,7 +133,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
     // Stored only when the key's uid is this request's (see replay-cache.ts).
     if (k !== undefined && deps.replay !== undefined && k.uid === req.uid) {
       const { uid: _uid, namespace: _ns, ...own } = fields;
-      deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, entry });
+      deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, ...toStored(entry) });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
     deps.logger.info({ ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");

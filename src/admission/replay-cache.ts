@@ -35,7 +35,27 @@ export interface StoredAnswer {
   readonly apiVersion: AdmissionApiVersion;
   /** The review's own log fields (pod, operation, dryRun). */
   readonly fields: Readonly<Record<string, unknown>>;
+  /** The answer, its response without the patch (see patchBytes). */
   readonly entry: ReplayEntry;
+  /**
+   * The response's base64 patch as bytes outside the JavaScript heap: every answer is kept for a
+   * few hundred reviews, long enough to be promoted to the old generation, and as heap strings the
+   * patches of a stream of pods never seen before were most of what was promoted.
+   */
+  readonly patchBytes?: Buffer;
+}
+
+/** The stored form of an answer: the patch moved out of the heap. */
+export function toStored(entry: ReplayEntry): { entry: ReplayEntry; patchBytes?: Buffer } {
+  const { patch, ...response } = entry.response;
+  if (patch === undefined) return { entry };
+  return { entry: { ...entry, response }, patchBytes: Buffer.from(patch, "latin1") };
+}
+
+/** The response of a stored answer, patch included. */
+export function storedResponse(stored: StoredAnswer): ReplayEntry["response"] {
+  const response = stored.entry.response;
+  return stored.patchBytes === undefined ? response : { ...response, patch: stored.patchBytes.toString("latin1") };
 }
 
 /** Reviews larger than this are not replayed (large pods are rarely created in series). */
