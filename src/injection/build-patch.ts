@@ -3,8 +3,8 @@
  * annotations, the app containers' probes, the proxy and init containers at known indexes, volumes
  * and image pull secrets. So the operations are built from the rendered sidecar directly, region by
  * region, in the order a diff of the whole pod would list them (the pod's own key order, new keys
- * last), and nothing else of the pod is copied or walked: a container's env, the user's volumes
- * and everything the injector does not touch are never visited.
+ * last). Of the pod's own lists only the names are read; a container's env and everything else
+ * the injector does not touch are neither copied nor walked.
  *
  * The result is, operation for operation, createPatch(original, injectPod(...)): the diff stays
  * as the oracle (the property test checks the two agree on generated pods) and as the path for
