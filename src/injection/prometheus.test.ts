@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
+import fc from "fast-check";
 import { excludedInboundPorts } from "./render.js";
 import { parseGoBool, prometheusMerge, sanitizeLabelName } from "./prometheus.js";
 
@@ -51,5 +52,21 @@ describe("excludedInboundPorts (istio-iptables -d, as Istio's excludeInboundPort
     ["blank entries are dropped", "15020", "9000,,", "15090,15021,9000,15020"],
   ])("%s", (_name, status, user, expected) => {
     expect(excludedInboundPorts(status, user)).toBe(expected);
+  });
+});
+
+describe("the keys the merge reads", () => {
+  it("are exactly those whose Prometheus-sanitized form is one of its three fields, whatever the key", () => {
+    const targets = new Set(["prometheus_io_scrape", "prometheus_io_path", "prometheus_io_port"]);
+    const spelling = fc.constantFrom("prometheus.io/scrape", "prometheus-io.port", "prometheus_io/path", "Prometheus.io/scrape", "prometheus.io/scrapes");
+    const key = fc.oneof(spelling, fc.string({ maxLength: 24 }), fc.string({ unit: "grapheme", maxLength: 12 }), spelling.map((s) => s.replace(".", "\u{1F600}")));
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 6 }), (keys) => {
+        const annotations = Object.fromEntries(keys.map((k) => [k, "9090"]));
+        const expected = keys.filter((k) => targets.has(sanitizeLabelName(k)));
+        expect(prometheusMerge(annotations, true)?.clear ?? []).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

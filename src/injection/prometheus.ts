@@ -31,6 +31,17 @@ const FIELD_OF: ReadonlyMap<string, Field> = new Map([
   [sanitizeLabelName(Annotation.PrometheusPort), "port"],
 ]);
 
+/**
+ * The field a key sets, in any spelling. Sanitizing keeps a key's length and its letters, so only
+ * a key of one of those lengths that starts with "prometheus" can match: the others (most of a
+ * pod's annotations) are not sanitized at all.
+ */
+const FIELD_KEY_LENGTHS = new Set([...FIELD_OF.keys()].map((k) => k.length));
+function fieldOf(key: string): Field | undefined {
+  if (!FIELD_KEY_LENGTHS.has(key.length) || !key.startsWith("prometheus")) return undefined;
+  return FIELD_OF.get(sanitizeLabelName(key));
+}
+
 const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
@@ -61,9 +72,10 @@ export function prometheusMerge(annotations: StringMap | undefined, enabled: boo
   const clear: string[] = [];
   let scrape: boolean | undefined;
   let port: string | undefined;
-  for (const [key, value] of Object.entries(annotations ?? {})) {
-    const field = FIELD_OF.get(sanitizeLabelName(key));
+  for (const key of Object.keys(annotations ?? {})) {
+    const field = fieldOf(key);
     if (field === undefined) continue;
+    const value = (annotations as StringMap)[key] as string;
     clear.push(key);
     found[field] = value;
     if (field === "scrape" && scrape === undefined) scrape = parseGoBool(value);
