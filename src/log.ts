@@ -17,6 +17,7 @@ const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_AT_BYTES = 4096;
 /** pino's numeric level of "warn": this level and above are written at once. */
 const WARN_LEVEL = 40;
+const INFO_LEVEL = 30;
 
 function options(level: LogLevel) {
   return {
@@ -81,6 +82,37 @@ export function bufferedDestination(fd: number, flushAtBytes = FLUSH_AT_BYTES): 
   } as BufferedDestination;
 }
 
+/** Loggers whose info lines can be written without pino's per-call work (see logInfoLine). */
+const directLines = new WeakMap<Logger, BufferedDestination>();
+
+/**
+ * Log one info line, as `logger.info(fields, msg)` would write it: same keys in the same order
+ * (level, time, service, the fields, msg; a test compares the two). On the server's stdout logger
+ * the line is built with JSON.stringify and handed to the buffer directly, for the one line every
+ * review writes: measured with the injection itself stubbed out, pino's call left about 70 KB
+ * surviving each young-generation collection (4 KB without it) and cost 451 against 410 µs of CPU
+ * per review. Any other logger (tests, silent) gets the call.
+ */
+export function logInfoLine(logger: Logger, fields: Readonly<Record<string, unknown>>, msg: string): void {
+  const destination = directLines.get(logger);
+  if (destination === undefined) {
+    logger.info(fields, msg);
+    return;
+  }
+  if (!logger.isLevelEnabled("info")) return;
+  const own = JSON.stringify(fields);
+  const body = own.length > 2 ? `,${own.slice(1, -1)}` : "";
+  destination.lastLevel = INFO_LEVEL;
+  destination.write(`{"level":"info","time":"${new Date().toISOString()}","service":"sidecar-injector"${body},"msg":${JSON.stringify(msg)}}\n`);
+}
+
+/** A logger writing to a buffered destination, whose info lines logInfoLine writes directly. */
+export function createBufferedLogger(level: LogLevel, destination: BufferedDestination): Logger {
+  const logger = pino(options(level), destination);
+  directLines.set(logger, destination);
+  return logger;
+}
+
 /** The server's logger: buffered stdout (see bufferedDestination), flushed every second and when the process exits. */
 export function createStdoutLogger(level: LogLevel): Logger {
   const destination = bufferedDestination(1);
@@ -93,7 +125,7 @@ export function createStdoutLogger(level: LogLevel): Logger {
       // stdout already closed: nothing left to do
     }
   });
-  return pino(options(level), destination);
+  return createBufferedLogger(level, destination);
 }
 
 /** A logger that discards everything (tests, CLI paths that print their own output). */

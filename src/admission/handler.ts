@@ -9,6 +9,7 @@ import type { WorkloadValidationMode } from "../config/config.js";
 import { InvalidAnnotationError, toInjectorError } from "../errors.js";
 import { type InjectionContext, namespaceOf, runInjection, toWarning } from "../injection/pipeline.js";
 import { podDisplayName } from "../injection/pod.js";
+import { logInfoLine } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
@@ -96,7 +97,8 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   const elapsed = deps.now() - started;
   deps.metrics?.observeReview(stored.entry.outcome, elapsed / 1000);
   deps.metrics?.replayed();
-  deps.logger.info(
+  logInfoLine(
+    deps.logger,
     { uid: k.uid, namespace: stored.namespace, ...stored.fields, ...stored.entry.log, replayed: true, durationMs: roundMs(elapsed) },
     "admission review",
   );
@@ -136,7 +138,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
       deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, ...toStored(entry) });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
-    deps.logger.info({ ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");
+    logInfoLine(deps.logger, { ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");
     return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);
