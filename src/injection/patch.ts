@@ -144,18 +144,25 @@ export function createPatch(original: Json, mutated: Json): Operation[] {
 
 /**
  * JSON text of a value, reusing known text: the render step shares frozen, memoized pieces
- * (volumes, the init container) between pods, whose text is built once, and it builds the proxy
- * container's text by splicing the pod's values into text serialized once per configuration
- * (withJsonText). Everything else is serialized as JSON.stringify would (same output).
+ * (volumes, the init container) between pods, whose text is built once and kept here, and it
+ * builds the proxy container's text by splicing the pod's values into text serialized once per
+ * configuration (withJsonText). Everything else is serialized as JSON.stringify would (same output).
  */
-const knownText = new WeakMap<object, string>();
+const frozenText = new WeakMap<object, string>();
+
+/**
+ * A per-review text rides on its object, under a symbol no JSON reader sees (non-enumerable). In
+ * a weak map, every review's proxy and text stayed alive through the next young-generation
+ * collection (the map lives in the old generation): twice the survivors and twice the pause.
+ */
+const JSON_TEXT = Symbol("json text");
 
 /**
  * Record `text` as the JSON text of `value` (the caller guarantees JSON.stringify(value) === text;
  * tests check it). `value` must not change afterwards.
  */
 export function withJsonText<T extends object>(value: T, text: string): T {
-  knownText.set(value, text);
+  Object.defineProperty(value, JSON_TEXT, { value: text });
   return value;
 }
 
@@ -183,11 +190,14 @@ function primitiveText(value: Json): string {
 
 export function toJsonText(value: Json): string {
   if (typeof value !== "object" || value === null) return primitiveText(value);
-  let text = knownText.get(value);
-  if (text !== undefined) return text;
+  const own = (value as { [JSON_TEXT]?: string })[JSON_TEXT];
+  if (own !== undefined) return own;
   if (Object.isFrozen(value)) {
-    text = JSON.stringify(value);
-    knownText.set(value, text);
+    let text = frozenText.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      frozenText.set(value, text);
+    }
     return text;
   }
   if (Array.isArray(value)) {
