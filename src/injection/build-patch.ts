@@ -14,7 +14,8 @@
 import { Annotation, ContainerName } from "../config/config.js";
 import { isObject } from "../json-values.js";
 import { type Operation, diffInto, escapePointer } from "./patch.js";
-import type { Container, Pod, Volume } from "./pod.js";
+import { containersWith, initContainersWith, pullSecretsWith } from "./inject.js";
+import type { Pod, Volume } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
 import { formatStatus } from "./status.js";
 
@@ -105,33 +106,13 @@ function listOps(before: unknown, after: readonly unknown[], path: string, ops: 
 function containerOps(pod: Pod, rendered: RenderedSidecar, ops: Operation[]): void {
   const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
   const apps = pod.spec.containers.map((c) => rewritten.get(c.name) ?? c);
-  const proxy = rendered.proxy;
-  let after: Container[] = apps;
-  if (proxy !== null && !rendered.native) after = rendered.holdApplication ? [proxy, ...apps] : [...apps, proxy];
-  after.forEach((c, i) => {
+  const before = new Map(pod.spec.containers.map((c) => [c.name, c]));
+  containersWith(apps, rendered).forEach((c, i) => {
     const path = `/spec/containers/${i}`;
-    if (c === proxy) ops.push({ op: "add", path, value: c });
-    else {
-      const was = pod.spec.containers.find((o) => o.name === c.name);
-      if (was !== c) diffInto(was, c, path, ops);
-    }
+    const was = before.get(c.name);
+    if (was === undefined) ops.push({ op: "add", path, value: c });
+    else if (was !== c) diffInto(was, c, path, ops);
   });
-}
-
-/** The init containers after injection (as injectPod places them), or undefined when unchanged and absent. */
-function initContainersAfter(pod: Pod, rendered: RenderedSidecar): Container[] | undefined {
-  const user = pod.spec.initContainers ?? [];
-  const init = rendered.init === null ? [] : [rendered.init];
-  if (rendered.proxy !== null && rendered.native) return [...init, rendered.proxy, ...user];
-  if (init.length === 0 && pod.spec.initContainers === undefined) return undefined;
-  return rendered.init?.name === ContainerName.Validation ? [...init, ...user] : [...user, ...init];
-}
-
-function pullSecretsAfter(pod: Pod, rendered: RenderedSidecar): Array<{ name?: string }> {
-  const secrets = [...(pod.spec.imagePullSecrets ?? [])];
-  const have = new Set(secrets.map((s) => s.name));
-  for (const name of rendered.imagePullSecrets) if (!have.has(name)) secrets.push({ name });
-  return secrets;
 }
 
 /**
@@ -147,9 +128,9 @@ export function constructPatch(pod: Pod, rendered: RenderedSidecar): Operation[]
     if (key === "labels") labelOps(meta.labels, rendered, ops);
     else if (key === "annotations") annotationOps(meta.annotations, rendered, ops);
   };
-  const init = initContainersAfter(pod, rendered);
+  const init = initContainersWith(spec.initContainers ?? [], spec.initContainers !== undefined, rendered);
   const volumes: readonly Volume[] | undefined = rendered.volumes.length > 0 ? [...(spec.volumes ?? []), ...rendered.volumes] : undefined;
-  const secrets = rendered.imagePullSecrets.length > 0 ? pullSecretsAfter(pod, rendered) : undefined;
+  const secrets = rendered.imagePullSecrets.length > 0 ? pullSecretsWith(spec.imagePullSecrets ?? [], rendered.imagePullSecrets) : undefined;
   const specOps = (key: string): void => {
     if (key === "containers") containerOps(pod, rendered, ops);
     else if (key === "initContainers" && init !== undefined) listOps(spec.initContainers, init, "/spec/initContainers", ops);

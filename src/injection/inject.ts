@@ -8,7 +8,7 @@
  * already have the mesh. In CNI mode istio-validation replaces istio-init and always goes first.
  */
 import { Annotation, ContainerName } from "../config/config.js";
-import type { Pod, StringMap } from "./pod.js";
+import type { Container, Pod, StringMap } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
 import { applyOverlay } from "./templates.js";
@@ -75,20 +75,11 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   const proxy = rendered.proxy;
   const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
   const userInit = proxy === null ? (spec.initContainers ?? []) : (spec.initContainers ?? []).filter((c) => c.name !== ContainerName.Proxy);
-  // istio-validation (CNI mode) goes first, to hold the app's init containers until the
-  // redirection is in place; istio-init goes last, so theirs run before traffic is captured.
-  const init = rendered.init === null ? [] : [rendered.init];
-  const validation = rendered.init?.name === ContainerName.Validation;
-  if (proxy !== null && rendered.native) {
-    spec.initContainers = [...init, proxy, ...userInit];
-    spec.containers = apps;
-  } else {
-    if (init.length > 0 || spec.initContainers !== undefined) spec.initContainers = validation ? [...init, ...userInit] : [...userInit, ...init];
-    if (proxy === null) spec.containers = apps;
-    else if (rendered.holdApplication) spec.containers = [proxy, ...apps];
-    else if (apps.length < current.length) spec.containers = current.map((c) => (c.name === ContainerName.Proxy ? proxy : c));
-    else spec.containers = [...apps, proxy];
-  }
+  const init = initContainersWith(userInit, spec.initContainers !== undefined, rendered);
+  if (init !== undefined) spec.initContainers = init;
+  // A user-declared istio-proxy (classic mode, no hold) is replaced where it stands.
+  const inPlace = proxy !== null && !rendered.native && !rendered.holdApplication && apps.length < current.length;
+  spec.containers = inPlace ? current.map((c) => (c.name === ContainerName.Proxy ? proxy : c)) : containersWith(apps, rendered);
   if (rendered.volumes.length > 0) spec.volumes = [...(spec.volumes ?? []), ...rendered.volumes];
   if (rendered.podSecurityContext) spec.securityContext = { ...(spec.securityContext as object | undefined), ...rendered.podSecurityContext };
 
@@ -109,12 +100,38 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   if (status.templateHash !== undefined) finalAnnotations[Annotation.TemplateHash] = status.templateHash;
   pod.metadata.annotations = finalAnnotations;
 
-  if (rendered.imagePullSecrets.length > 0) {
-    const secrets = spec.imagePullSecrets ?? [];
-    const have = new Set(secrets.map((s) => s.name));
-    for (const name of rendered.imagePullSecrets) if (!have.has(name)) secrets.push({ name });
-    spec.imagePullSecrets = secrets;
-  }
+  if (rendered.imagePullSecrets.length > 0) spec.imagePullSecrets = pullSecretsWith(spec.imagePullSecrets ?? [], rendered.imagePullSecrets);
   return pod;
+}
+
+/**
+ * The app containers with the proxy placed: classic mode appends it (the proxy goes first
+ * with holdApplicationUntilProxyStarts); native mode puts it among the init containers instead.
+ */
+export function containersWith(apps: readonly Container[], rendered: RenderedSidecar): Container[] {
+  const proxy = rendered.proxy;
+  if (proxy === null || rendered.native) return [...apps];
+  return rendered.holdApplication ? [proxy, ...apps] : [...apps, proxy];
+}
+
+/**
+ * The init containers after injection, or undefined when the pod has none and gets none.
+ * Native mode: istio-init (or istio-validation), then the proxy, then the app's. Classic mode:
+ * istio-validation (CNI) goes first, to hold the app's init containers until the redirection is
+ * in place; istio-init goes last, so theirs run before traffic is captured.
+ */
+export function initContainersWith(userInit: readonly Container[], hadList: boolean, rendered: RenderedSidecar): Container[] | undefined {
+  const init = rendered.init === null ? [] : [rendered.init];
+  if (rendered.proxy !== null && rendered.native) return [...init, rendered.proxy, ...userInit];
+  if (init.length === 0 && !hadList) return undefined;
+  return rendered.init?.name === ContainerName.Validation ? [...init, ...userInit] : [...userInit, ...init];
+}
+
+/** The pod's image pull secrets with ours appended where missing. */
+export function pullSecretsWith<T extends { name?: string }>(secrets: readonly T[], names: readonly string[]): Array<T | { name: string }> {
+  const out: Array<T | { name: string }> = [...secrets];
+  const have = new Set(secrets.map((s) => s.name));
+  for (const name of names) if (!have.has(name)) out.push({ name });
+  return out;
 }
 

@@ -65,7 +65,7 @@ function diffNamed(a: Json[], b: Json[], aNames: string[], bNames: string[], pat
   const byName = new Map(aNames.map((n, i) => [n, a[i]]));
   b.forEach((item, i) => {
     const name = bNames[i] as string;
-    if (byName.has(name)) diff(byName.get(name), item, `${path}/${i}`, ops);
+    if (byName.has(name)) diffInto(byName.get(name), item, `${path}/${i}`, ops);
     else ops.push({ op: "add", path: `${path}/${i}`, value: item });
   });
   return true;
@@ -90,12 +90,13 @@ function diffArrays(a: Json[], b: Json[], path: string, ops: Operation[]): void 
   if (aNames && bNames && a.length > 0 && diffNamed(a, b, aNames, bNames, path, ops)) return;
   if (diffInsertions(a, b, path, ops)) return;
   const common = Math.min(a.length, b.length);
-  for (let i = 0; i < common; i++) diff(a[i], b[i], `${path}/${i}`, ops);
+  for (let i = 0; i < common; i++) diffInto(a[i], b[i], `${path}/${i}`, ops);
   for (let i = common; i < b.length; i++) ops.push({ op: "add", path: `${path}/${i}`, value: b[i] });
   for (let i = a.length - 1; i >= b.length; i--) ops.push({ op: "remove", path: `${path}/${i}` });
 }
 
-function diff(a: Json, b: Json, path: string, ops: Operation[]): void {
+/** Append to `ops` the operations that turn `a` into `b` at `path` (also a region of a larger patch). */
+export function diffInto(a: Json, b: Json, path: string, ops: Operation[]): void {
   if (a === b) return;
   if (Array.isArray(a) && Array.isArray(b)) {
     diffArrays(a, b, path, ops);
@@ -113,7 +114,7 @@ function diff(a: Json, b: Json, path: string, ops: Operation[]): void {
       const at = `${path}/${escapePointer(key)}`;
       // `add` on an existing member replaces it (RFC 6902 4.1): used for members that were null.
       if (!Object.hasOwn(a, key) || a[key] === undefined || a[key] === null) ops.push({ op: "add", path: at, value: bv });
-      else diff(a[key], bv, at, ops);
+      else diffInto(a[key], bv, at, ops);
     }
     return;
   }
@@ -130,15 +131,10 @@ export function applyPatchTo<T>(doc: T, ops: readonly Operation[]): T {
   return fjp.applyPatch(structuredClone(doc), ops as Operation[], false, true).newDocument;
 }
 
-/** Append to `ops` the operations that turn `a` into `b` at `path` (a region of a larger patch). */
-export function diffInto(a: Json, b: Json, path: string, ops: Operation[]): void {
-  diff(a, b, path, ops);
-}
-
 /** The JSON Patch that turns `original` into `mutated` (both plain JSON; neither is modified). */
 export function createPatch(original: Json, mutated: Json): Operation[] {
   const ops: Operation[] = [];
-  diff(original, mutated, "", ops);
+  diffInto(original, mutated, "", ops);
   return ops;
 }
 

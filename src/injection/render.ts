@@ -229,18 +229,27 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   };
 }
 
-/** pilot-agent's arguments: `proxy sidecar` or, for a gateway, `proxy router`. */
-function proxyArgs(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): string[] {
+/**
+ * The proxy container's first fields, shared by the sidecar, gateway and grpc-agent templates:
+ * its name, image and pull policy, and pilot-agent's arguments (`proxy sidecar`, or `proxy router`
+ * for a gateway).
+ */
+function proxyHead(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): Pick<Container, "name" | "image" | "imagePullPolicy" | "args"> {
   const s = t.config.sidecar;
-  return [
-    "proxy",
-    role,
-    "--domain",
-    `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
-    `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
-    `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
-    `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
-  ];
+  return {
+    name: ContainerName.Proxy,
+    image: o.proxyImage ?? s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    args: [
+      "proxy",
+      role,
+      "--domain",
+      `$(POD_NAMESPACE).svc.${s.clusterDomain}`,
+      `--proxyLogLevel=${o.logLevel ?? s.logLevel}`,
+      `--proxyComponentLogLevel=${o.componentLogLevel ?? s.componentLogLevel}`,
+      `--log_output_level=${o.agentLogLevel ?? s.agentLogLevel}`,
+    ],
+  };
 }
 
 function healthProbe(periodSeconds: number, failureThreshold: number, initialDelaySeconds = 0): Record<string, unknown> {
@@ -307,10 +316,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
   const tproxy = mode === "TPROXY";
   const statusPort = statusPortOf(o);
   const proxy: Omit<Container, "env"> & { staticEnv: StaticEnv } = {
-    name: ContainerName.Proxy,
-    image: o.proxyImage ?? s.image,
-    imagePullPolicy: s.imagePullPolicy,
-    args: proxyArgs(t, o, "sidecar"),
+    ...proxyHead(t, o, "sidecar"),
     staticEnv: {
       head: [
         { name: "PILOT_CERT_PROVIDER", value: "istiod" },
@@ -462,10 +468,7 @@ function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: 
   const pod = podEnv(t, input, workload);
   const common = proxyBase(t, o, false, false).staticEnv;
   return {
-    name: ContainerName.Proxy,
-    image: o.proxyImage ?? s.image,
-    imagePullPolicy: s.imagePullPolicy,
-    args: proxyArgs(t, o, "router"),
+    ...proxyHead(t, o, "router"),
     env: [
       ...common.head,
       pod.proxyConfig,
@@ -500,10 +503,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
   const common = proxyBase(t, o, false, false).staticEnv;
   const head = common.head.filter((e) => e.name !== "ISTIO_CPU_LIMIT");
   return {
-    name: ContainerName.Proxy,
-    image: o.proxyImage ?? s.image,
-    imagePullPolicy: s.imagePullPolicy,
-    args: proxyArgs(t, o, "sidecar"),
+    ...proxyHead(t, o, "sidecar"),
     env: [
       { name: "ISTIO_META_GENERATOR", value: "grpc" },
       { name: "OUTPUT_CERTS", value: "/var/lib/istio/data" },

@@ -152,16 +152,23 @@ describe.each(contexts)("the constructed patch (%s)", (_name, ctx) => {
 });
 
 describe("the general path", () => {
-  it("is taken for a re-injection and for a user-declared istio-proxy, and its patch is the diff of the pod it shows", () => {
+  it("is taken for a re-injection and for a user-declared istio-proxy, and its patch gives the pod it shows", () => {
     const ctx = testContext();
     const first = runInjection({ request, namespace: "default", object: { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "web" }] } } }, ctx);
-    const injected = first.mutated as Pod;
+    // Injected before, but its proxy is gone: injected again, replacing what the record names.
+    const injected = structuredClone(first.mutated) as Pod;
+    injected.spec.containers = injected.spec.containers.filter((c) => c.name !== "istio-proxy");
     const userProxy = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "web" }, { name: "istio-proxy", resources: { limits: { cpu: "2" } } }] } } as unknown as Pod;
     expect(constructPatch(userProxy, renderedFor(userProxy, ctx))).toBeNull();
     for (const p of [injected, userProxy]) {
       const result = runInjection({ request, namespace: "default", object: p }, ctx);
-      expect(applyStrict(p, result.patch)).toEqual(result.mutated);
-      expect(createPatch(p, result.mutated)).toEqual(result.patch);
+      expect(result.decision.verdict).toBe("inject");
+      expect(result.patch.length).toBeGreaterThan(0);
+      const applied = applyStrict(p, result.patch);
+      expect(applied).toEqual(result.mutated);
+      expect(fjp.applyPatch(structuredClone(p), structuredClone(result.patch as fjp.Operation[]), true, false).newDocument).toEqual(applied);
+      expect((applied as Pod).spec.containers.filter((c) => c.name === "istio-proxy")).toHaveLength(1);
     }
+    expect(runInjection({ request, namespace: "default", object: injected }, ctx).decision.previous).not.toBeNull();
   });
 });
