@@ -14,8 +14,8 @@ import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
-import { type ReplayCache, type ReplayEntry, type ReplayKey, storedResponse, toStored } from "./replay-cache.js";
-import { canonicalJson, deepFreeze } from "../json-values.js";
+import type { ReplayCache, ReplayEntry, ReplayKey } from "./replay-cache.js";
+import { canonicalJson, deepFreeze, withProps } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
 export interface AdmissionDeps {
@@ -99,10 +99,10 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   deps.metrics?.replayed();
   logInfoLine(
     deps.logger,
-    { uid: k.uid, namespace: stored.namespace, ...stored.fields, ...stored.entry.log, replayed: true, durationMs: roundMs(elapsed) },
+    withProps(withProps({ uid: k.uid, namespace: stored.namespace }, stored.fields), withProps(stored.entry.log, { replayed: true, durationMs: roundMs(elapsed) })),
     "admission review",
   );
-  return { apiVersion: stored.apiVersion, response: complete(storedResponse(stored), { uid: k.uid }) };
+  return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
 }
 
 /**
@@ -134,11 +134,17 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
     const entry = answer(runInjection({ request: req, namespace, object: req.object, namespaceLabels }, ctx));
     // Stored only when the key's uid is this request's (see replay-cache.ts).
     if (k !== undefined && deps.replay !== undefined && k.uid === req.uid) {
-      const { uid: _uid, namespace: _ns, ...own } = fields;
-      deps.replay.set(k.key, { contextId: deps.replay.contextId(ctx), namespace, labels: labelsKey(namespaceLabels), apiVersion: review.apiVersion, fields: own, ...toStored(entry) });
+      deps.replay.set(k.key, {
+        contextId: deps.replay.contextId(ctx),
+        namespace,
+        labels: labelsKey(namespaceLabels),
+        apiVersion: review.apiVersion,
+        fields: { pod: fields.pod, operation: fields.operation, dryRun: fields.dryRun },
+        entry,
+      });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
-    logInfoLine(deps.logger, { ...fields, ...entry.log, durationMs: roundMs(elapsedMs()) }, "admission review");
+    logInfoLine(deps.logger, withProps(withProps(fields, entry.log), { durationMs: roundMs(elapsedMs()) }), "admission review");
     return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);

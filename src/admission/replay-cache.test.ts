@@ -44,6 +44,49 @@ describe("ReplayCache", () => {
     expect([cache.get("a") !== undefined, cache.get("b") !== undefined, cache.get("c") !== undefined]).toEqual([true, false, true]);
     expect(cache.size).toBe(2);
   });
+
+  const answer = (patch?: string): StoredAnswer =>
+    ({
+      contextId: 1,
+      namespace: "a",
+      labels: "-",
+      apiVersion: "admission.k8s.io/v1",
+      fields: {},
+      entry: { response: { allowed: true, ...(patch !== undefined && { patchType: "JSONPatch", patch }), warnings: ["w"] }, outcome: { result: "inject" }, log: {} },
+    }) as StoredAnswer;
+
+  it("gives a stored patch back whole, with the response's other fields in their order", () => {
+    const cache = new ReplayCache(8, 64);
+    cache.set("a", answer("QUJD"));
+    cache.set("b", answer());
+    expect(cache.get("a")?.entry.response).toEqual({ allowed: true, patchType: "JSONPatch", patch: "QUJD", warnings: ["w"] });
+    expect(Object.keys(cache.get("a")?.entry.response ?? {})).toEqual(["allowed", "patchType", "warnings", "patch"]);
+    expect(cache.get("b")?.entry.response).toEqual({ allowed: true, warnings: ["w"] });
+  });
+
+  it.each([
+    // Ring of 64 bytes; patches of 12: the sixth write comes round over the first.
+    ["keeps patches until the ring comes round over them", 5, [true, true, true, true, true]],
+    ["misses an answer whose patch was written over", 6, [false, true, true, true, true, true]],
+    ["misses every answer written over in a second round", 11, [false, false, false, false, false, false, true, true, true, true, true]],
+  ])("%s", (_name, writes, kept) => {
+    const cache = new ReplayCache(100, 64);
+    for (let i = 0; i < writes; i++) cache.set(`k${i}`, answer(String(i).padStart(12, "x")));
+    expect(Array.from({ length: writes }, (_, i) => cache.get(`k${i}`)?.entry.response.patch === String(i).padStart(12, "x"))).toEqual(kept);
+  });
+
+  it("does not wrap a patch round the end of the ring, and does not keep one over a quarter of it", () => {
+    const cache = new ReplayCache(100, 64);
+    cache.set("a", answer("a".repeat(16)));
+    cache.set("b", answer("b".repeat(16)));
+    cache.set("c", answer("c".repeat(16)));
+    cache.set("d", answer("d".repeat(10)));
+    cache.set("e", answer("e".repeat(16))); // does not fit in the last 6 bytes: starts the next round
+    expect(["a", "b", "c", "d", "e"].map((k) => cache.get(k)?.entry.response.patch?.[0])).toEqual([undefined, "b", "c", "d", "e"]);
+    cache.set("big", answer("z".repeat(17)));
+    expect(cache.get("big")).toBeUndefined();
+    expect(cache.get("e")?.entry.response.patch).toBe("e".repeat(16));
+  });
 });
 
 describe("the admission path with a replay cache", () => {

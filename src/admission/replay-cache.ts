@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import type { PartialResponse } from "./responses.js";
 import type { AdmissionApiVersion } from "./review.js";
 import type { ReviewOutcome } from "../metrics.js";
+import { withProps, withoutKey } from "../json-values.js";
 
 export interface ReplayEntry {
   readonly response: PartialResponse;
@@ -35,27 +36,53 @@ export interface StoredAnswer {
   readonly apiVersion: AdmissionApiVersion;
   /** The review's own log fields (pod, operation, dryRun). */
   readonly fields: Readonly<Record<string, unknown>>;
-  /** The answer, its response without the patch (see patchBytes). */
+  /** The answer; its response's patch is kept apart (see PatchRing) and put back by get(). */
   readonly entry: ReplayEntry;
-  /**
-   * The response's base64 patch as bytes outside the JavaScript heap: every answer is kept for a
-   * few hundred reviews, long enough to be promoted to the old generation, and as heap strings the
-   * patches of a stream of pods never seen before were most of what was promoted.
-   */
-  readonly patchBytes?: Buffer;
 }
 
-/** The stored form of an answer: the patch moved out of the heap. */
-export function toStored(entry: ReplayEntry): { entry: ReplayEntry; patchBytes?: Buffer } {
-  const { patch, ...response } = entry.response;
-  if (patch === undefined) return { entry };
-  return { entry: { ...entry, response }, patchBytes: Buffer.from(patch, "latin1") };
+/** Bytes of base64 patch text the cache keeps at most, in one ring. */
+export const REPLAY_PATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The stored patches, as bytes in one buffer allocated once and written round: every answer is
+ * kept for a few hundred reviews, long enough to be promoted to the old generation. As heap
+ * strings the patches of a stream of pods never seen before were most of what was promoted; as a
+ * Buffer each, they were external memory that only full collections free, and they set off one
+ * every thousand reviews. A patch is addressed by its position in the stream of bytes written;
+ * once the ring has come round over it, it is gone and its answer is a miss.
+ */
+class PatchRing {
+  #bytes: Buffer | undefined;
+  #head = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** Keep base64 text; its position, or -1 when it is too large to keep (over a quarter of the ring). */
+  put(text: string): number {
+    const n = text.length;
+    if (n > this.size / 4) return -1;
+    this.#bytes ??= Buffer.allocUnsafeSlow(this.size);
+    let at = this.#head;
+    const offset = at % this.size;
+    if (offset + n > this.size) at += this.size - offset; // no patch wraps round the end
+    this.#bytes.write(text, at % this.size, n, "latin1");
+    this.#head = at + n;
+    return at;
+  }
+
+  /** The text kept at `at`, or undefined once written over. */
+  get(at: number, length: number): string | undefined {
+    if (this.#bytes === undefined || this.#head > at + this.size) return undefined;
+    const offset = at % this.size;
+    return this.#bytes.toString("latin1", offset, offset + length);
+  }
 }
 
-/** The response of a stored answer, patch included. */
-export function storedResponse(stored: StoredAnswer): ReplayEntry["response"] {
-  const response = stored.entry.response;
-  return stored.patchBytes === undefined ? response : { ...response, patch: stored.patchBytes.toString("latin1") };
+interface Slot {
+  readonly answer: StoredAnswer;
+  /** Where the patch is in the ring (-1: the response has none), and its length. */
+  readonly patchAt: number;
+  readonly patchLength: number;
 }
 
 /** Reviews larger than this are not replayed (large pods are rarely created in series). */
@@ -87,11 +114,17 @@ export function replayKey(review: Buffer | string): ReplayKey | undefined {
 }
 
 export class ReplayCache {
-  private readonly entries = new Map<string, StoredAnswer>();
+  private readonly entries = new Map<string, Slot>();
   private readonly contexts = new WeakMap<object, number>();
+  private readonly patches: PatchRing;
   private nextContext = 1;
 
-  constructor(private readonly capacity = REPLAY_CAPACITY) {}
+  constructor(
+    private readonly capacity = REPLAY_CAPACITY,
+    patchBytes = REPLAY_PATCH_BYTES,
+  ) {
+    this.patches = new PatchRing(patchBytes);
+  }
 
   /** A number per context object: a reloaded configuration is a new context, so old entries never match. */
   contextId(ctx: object): number {
@@ -103,19 +136,37 @@ export class ReplayCache {
     return id;
   }
 
+  /** The stored answer for a key, its response's patch put back; undefined when none is kept. */
   get(key: string): StoredAnswer | undefined {
     const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      // Most recently used last.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
+    if (hit === undefined) return undefined;
+    let answer = hit.answer;
+    if (hit.patchAt >= 0) {
+      const patch = this.patches.get(hit.patchAt, hit.patchLength);
+      if (patch === undefined) {
+        this.entries.delete(key);
+        return undefined;
+      }
+      answer = withProps(answer, { entry: withProps(answer.entry, { response: withProps(answer.entry.response, { patch }) }) });
     }
-    return hit;
+    // Most recently used last.
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return answer;
   }
 
-  set(key: string, entry: StoredAnswer): void {
+  /** Keep an answer; a patch too large for the ring is not kept, and neither is its answer. */
+  set(key: string, answer: StoredAnswer): void {
+    const patch = answer.entry.response.patch;
+    let slot: Slot = { answer, patchAt: -1, patchLength: 0 };
+    if (patch !== undefined) {
+      const at = this.patches.put(patch);
+      if (at < 0) return;
+      const entry = { response: withoutKey(answer.entry.response, "patch"), outcome: answer.entry.outcome, log: answer.entry.log };
+      slot = { answer: withProps(answer, { entry }), patchAt: at, patchLength: patch.length };
+    }
     this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.entries.set(key, slot);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -5,6 +5,7 @@
 import type { InjectorError } from "../errors.js";
 import { type Operation, encodePatch } from "../injection/patch.js";
 import type { AdmissionRequest, AdmissionResponse } from "./review.js";
+import { withProps } from "../json-values.js";
 
 /** A response without its uid, filled in by complete(). */
 export type PartialResponse = Omit<AdmissionResponse, "uid">;
@@ -27,15 +28,15 @@ export function errored(err: InjectorError): PartialResponse {
 
 /** Add warnings (empty lists are dropped). */
 export function withWarnings(resp: PartialResponse, warnings: readonly string[]): PartialResponse {
-  return warnings.length === 0 ? resp : { ...resp, warnings: [...warnings] };
+  return warnings.length === 0 ? resp : withProps(resp, { warnings: [...warnings] });
 }
 
 /** Add audit annotations (empty maps are dropped). */
 export function withAuditAnnotations(resp: PartialResponse, annotations: Readonly<Record<string, string>>): PartialResponse {
-  return Object.keys(annotations).length === 0 ? resp : { ...resp, auditAnnotations: { ...annotations } };
+  return Object.keys(annotations).length === 0 ? resp : withProps(resp, { auditAnnotations: withProps(annotations) });
 }
 
 /** Finish a response for a request: the uid always comes from the request. */
 export function complete(resp: PartialResponse, req: Pick<AdmissionRequest, "uid">): AdmissionResponse {
-  return { uid: req.uid, ...resp };
+  return withProps({ uid: req.uid }, resp) as AdmissionResponse;
 }

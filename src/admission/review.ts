@@ -134,17 +134,17 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
   }
   if (problems.length > 0) throw new BadRequestError(problems.join("; "));
 
-  const request: AdmissionRequest = {
+  const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = {
     uid: req.uid as string,
     kind: kind as unknown as GroupVersionKind,
     resource: resource as unknown as GroupVersionResource,
     operation: req.operation as RequestOperation,
     object: req.object,
     dryRun: req.dryRun === true,
-    ...(subResource !== undefined && { subResource }),
-    ...(name !== undefined && { name }),
-    ...(namespace !== undefined && { namespace }),
   };
+  if (subResource !== undefined) request.subResource = subResource;
+  if (name !== undefined) request.name = name;
+  if (namespace !== undefined) request.namespace = namespace;
   return { apiVersion: apiVersion as AdmissionApiVersion, request };
 }
 

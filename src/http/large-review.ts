@@ -1,9 +1,10 @@
 /**
- * Parsing a large review without the parts the injector never reads. A pod's review is large
- * because of two fields: `metadata.managedFields` (dropped before anything reads the pod, see the
- * injection pipeline) and the `kubectl.kubernetes.io/last-applied-configuration` annotation (a
- * copy of the whole manifest, never read: the patch only adds). Both are cut out of the bytes
- * before JSON.parse, which otherwise spends most of a large review's time building them.
+ * Parsing a review without the parts the injector never reads: `metadata.managedFields` (dropped
+ * before anything reads the pod, see the injection pipeline) and the
+ * `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the whole manifest,
+ * never read: the patch only adds). They make a large review large, and they are a quarter of a
+ * typical Deployment pod's review; both are cut out of the bytes before JSON.parse, which
+ * otherwise spends that share of its time building them.
  *
  * The cut is found by a byte scan (no decoding), replaced by a marker string, and checked after
  * parsing: the marker must sit exactly at `request.object.metadata.managedFields` (resp. the
@@ -12,6 +13,7 @@
  * those of a plain JSON.parse.
  */
 import { parseJsonText } from "./body.js";
+import { withoutKey } from "../json-values.js";
 
 const MANAGED_FIELDS = Buffer.from('"managedFields":');
 const LAST_APPLIED_KEY = "kubectl.kubernetes.io/last-applied-configuration";
@@ -89,7 +91,7 @@ function metadataOf(review: unknown): Elided["metadata"] | undefined {
 }
 
 /**
- * Parse a review body; large pods lose managedFields and the last-applied annotation's value (the
+ * Parse a review body; the pod loses managedFields and the last-applied annotation's value (the
  * annotation stays, with ELIDED as its value). Errors are parseJsonText's.
  */
 export function parseReviewBytes(body: Buffer): unknown {
@@ -114,6 +116,8 @@ export function parseReviewBytes(body: Buffer): unknown {
   const meta = metadataOf(review);
   const markers = (meta?.managedFields === ELIDED ? 1 : 0) + (meta?.annotations?.[LAST_APPLIED_KEY] === ELIDED ? 1 : 0);
   if (meta === undefined || markers !== cuts.length) return whole();
-  delete meta.managedFields;
+  // A copy without the marker rather than `delete`, which would leave metadata a slow dictionary.
+  const object = (review as { request: { object: Elided } }).request.object;
+  object.metadata = withoutKey(meta, "managedFields");
   return review;
 }

@@ -7,7 +7,7 @@
  */
 import { ProxyPort } from "../config/config.js";
 import type { Container } from "./pod.js";
-import { isObject } from "../json-values.js";
+import { isObject, setOwn, withProps } from "../json-values.js";
 
 const KINDS = [
   ["readinessProbe", "readyz"],
@@ -30,33 +30,35 @@ function resolvePort(port: unknown, container: Container): number | null {
 
 /** The agent-side prober for a probe (Istio's Prober JSON), or null when it is not rewritten. */
 function proberFor(probe: Json, container: Container): Json | null {
-  const timeout = typeof probe.timeoutSeconds === "number" && probe.timeoutSeconds > 0 ? { timeoutSeconds: probe.timeoutSeconds } : {};
+  let prober: Json;
   if (isObject(probe.httpGet)) {
     const h = probe.httpGet;
     const port = resolvePort(h.port, container);
     if (port === null) return null;
-    return {
-      httpGet: {
-        ...(typeof h.path === "string" && { path: h.path }),
-        port,
-        ...(typeof h.host === "string" && h.host !== "" && { host: h.host }),
-        ...(typeof h.scheme === "string" && { scheme: h.scheme }),
-        ...(Array.isArray(h.httpHeaders) && h.httpHeaders.length > 0 && { httpHeaders: h.httpHeaders }),
-      },
-      ...timeout,
-    };
-  }
-  if (isObject(probe.tcpSocket)) {
+    const httpGet: Json = {};
+    if (typeof h.path === "string") httpGet.path = h.path;
+    httpGet.port = port;
+    if (typeof h.host === "string" && h.host !== "") httpGet.host = h.host;
+    if (typeof h.scheme === "string") httpGet.scheme = h.scheme;
+    if (Array.isArray(h.httpHeaders) && h.httpHeaders.length > 0) httpGet.httpHeaders = h.httpHeaders;
+    prober = { httpGet };
+  } else if (isObject(probe.tcpSocket)) {
     const port = resolvePort(probe.tcpSocket.port, container);
     if (port === null) return null;
-    return { tcpSocket: { port, ...(typeof probe.tcpSocket.host === "string" && { host: probe.tcpSocket.host }) }, ...timeout };
-  }
-  if (isObject(probe.grpc)) {
+    const tcpSocket: Json = { port };
+    if (typeof probe.tcpSocket.host === "string") tcpSocket.host = probe.tcpSocket.host;
+    prober = { tcpSocket };
+  } else if (isObject(probe.grpc)) {
     const port = resolvePort(probe.grpc.port, container);
     if (port === null) return null;
-    return { grpc: { port, ...(typeof probe.grpc.service === "string" && { service: probe.grpc.service }) }, ...timeout };
+    const grpc: Json = { port };
+    if (typeof probe.grpc.service === "string") grpc.service = probe.grpc.service;
+    prober = { grpc };
+  } else {
+    return null; // exec probes (and anything else) stay as they are
   }
-  return null; // exec probes (and anything else) stay as they are
+  if (typeof probe.timeoutSeconds === "number" && probe.timeoutSeconds > 0) prober.timeoutSeconds = probe.timeoutSeconds;
+  return prober;
 }
 
 /**
@@ -65,13 +67,20 @@ function proberFor(probe: Json, container: Container): Json | null {
  * GET on the agent. Timing settings are kept.
  */
 function rewrite(probe: Json, path: string): Json {
-  const { tcpSocket: _tcp, grpc: _grpc, ...rest } = probe;
+  let httpGet: Json;
   if (isObject(probe.httpGet)) {
-    const httpGet: Json = { ...probe.httpGet, path, port: ProxyPort.AgentStatus };
+    httpGet = withProps(probe.httpGet, { path, port: ProxyPort.AgentStatus });
     if (httpGet.scheme === "HTTPS") httpGet.scheme = "HTTP";
-    return { ...rest, httpGet };
+  } else {
+    httpGet = { path, port: ProxyPort.AgentStatus };
   }
-  return { ...rest, httpGet: { path, port: ProxyPort.AgentStatus } };
+  // The probe without tcpSocket and grpc, its httpGet replaced (or added last).
+  const out: Json = {};
+  for (const k of Object.keys(probe)) {
+    if (k !== "tcpSocket" && k !== "grpc") setOwn(out, k, k === "httpGet" ? httpGet : probe[k]);
+  }
+  out.httpGet = httpGet;
+  return out;
 }
 
 export interface RewrittenProbes {
@@ -82,7 +91,9 @@ export interface RewrittenProbes {
 }
 
 export function rewriteAppProbes(containers: readonly Container[]): RewrittenProbes {
-  const probers: Record<string, Json> = {};
+  // Agent paths are kept in a list, not as keys of an object: a string used as a property key is
+  // internalized, and each review's paths would outlive it in V8's string table.
+  const probers: Array<[string, Json]> = [];
   let changed = false;
   const out = containers.map((c) => {
     let copy: Container | undefined;
@@ -92,17 +103,32 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
       const prober = proberFor(probe, c);
       if (prober === null) continue;
       const path = `/app-health/${c.name}/${suffix}`;
-      probers[path] = prober;
-      copy ??= { ...c };
+      probers.push([path, prober]);
+      copy ??= withProps(c);
       copy[field] = rewrite(probe, path);
     }
     if (copy === undefined) return c;
     changed = true;
     return copy;
   });
-  const keys = Object.keys(probers).sort();
   return {
     containers: changed ? out : [...containers],
-    probers: keys.length === 0 ? null : JSON.stringify(Object.fromEntries(keys.map((k) => [k, probers[k]]))),
+    probers: probers.length === 0 ? null : probersText(probers),
   };
+}
+
+/**
+ * JSON.stringify of the path → prober object, keys sorted: built as text. A later entry for the
+ * same path wins, as it would in an object (container names are unique, so none does).
+ */
+function probersText(entries: Array<[string, Json]>): string {
+  const byPath = new Map<string, Json>();
+  for (const [path, prober] of entries) byPath.set(path, prober);
+  const paths = [...byPath.keys()].sort();
+  let text = "{";
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i] as string;
+    text += `${i > 0 ? "," : ""}${JSON.stringify(path)}:${JSON.stringify(byPath.get(path))}`;
+  }
+  return `${text}}`;
 }

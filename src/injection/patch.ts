@@ -215,14 +215,26 @@ export function toJsonText(value: Json): string {
   return `${out}}`;
 }
 
+/**
+ * Where encodePatch writes the patch's UTF-8 before base64-encoding it: reused (the admission path
+ * is synchronous from here to the base64 string), and grown when a patch needs more. A new Buffer
+ * per patch cost as much as the encoding itself.
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** base64 of the patch's JSON, as AdmissionResponse.patch wants it. */
 export function encodePatch(ops: readonly Operation[]): string {
   let text = "[";
-  ops.forEach((op, i) => {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
     // Operations have a fixed shape; only the value needs the general serializer.
     text += `${i > 0 ? "," : ""}{"op":"${op.op}","path":${quote(op.path)}`;
     if ("from" in op) text += `,"from":${quote(op.from)}`;
     text += "value" in op ? `,"value":${toJsonText(op.value)}}` : "}";
-  });
-  return Buffer.from(`${text}]`).toString("base64");
+  }
+  text += "]";
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafeSlow(text.length * 3);
+  const n = scratch.write(text, 0, "utf8");
+  return scratch.toString("base64", 0, n);
 }

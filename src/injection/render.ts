@@ -14,7 +14,7 @@ import {
   mountOf,
   type Resources,
 } from "../config/config.js";
-import { deepFreeze } from "../json-values.js";
+import { deepFreeze, withProps } from "../json-values.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
@@ -389,19 +389,21 @@ function envText(vars: readonly EnvVar[], lead: boolean): string {
 function renderProxy(
   t: InjectionTemplate,
   input: RenderInput,
+  native: boolean,
   workload: WorkloadRef,
   hold: boolean,
   prometheusEnv: string | null,
   probers: string | null,
 ): Container {
-  const layout = proxyBase(t, input.overrides, input.native, hold);
+  const layout = proxyBase(t, input.overrides, native, hold);
   const { staticEnv, head, rest, text } = layout;
   const pod = podEnv(t, input, workload);
   const own = [pod.proxyConfig, pod.ports, pod.apps];
   const late = lateEnv(prometheusEnv, probers);
   const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
-  // Field order as Istio renders it: name, image, pull policy, args, env, then the rest.
-  const proxy: Container = { ...head, env, ...rest };
+  // Field order as Istio renders it: name, image, pull policy, args, env, then the rest (built up
+  // from a literal, not spread from `head`: see withProps in json-values.ts).
+  const proxy: Container = Object.assign({ name: head.name, image: head.image, imagePullPolicy: head.imagePullPolicy, args: head.args, env }, rest);
   return withJsonText(proxy, text[0] + envText(own, false) + text[1] + envText(pod.workload, false) + text[2] + envText(late, true) + text[3]);
 }
 
@@ -419,7 +421,7 @@ function lateEnv(prometheusEnv: string | null, probers: string | null): EnvVar[]
 
 /** The proxy env that depends on the pod itself. */
 function podEnv(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): { proxyConfig: EnvVar; ports: EnvVar; apps: EnvVar; workload: EnvVar[] } {
-  const proxyConfig = { discoveryAddress: t.config.sidecar.discoveryAddress, ...input.overrides.proxyConfig };
+  const proxyConfig = withProps({ discoveryAddress: t.config.sidecar.discoveryAddress }, input.overrides.proxyConfig);
   const workloadName = lookup(input.pod.metadata.labels, Label.WorkloadName) ?? workload.name;
   return {
     proxyConfig: { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
@@ -539,11 +541,11 @@ function canonicalName(name: string): string {
 
 function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean): StringMap {
   const labels = pod.metadata.labels;
-  return {
-    ...(tlsMode && { [Label.TlsMode]: "istio" }),
-    [Label.CanonicalName]: canonicalName(lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name),
-    [Label.CanonicalRevision]: lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest",
-  };
+  const out: StringMap = {};
+  if (tlsMode) out[Label.TlsMode] = "istio";
+  out[Label.CanonicalName] = canonicalName(lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name);
+  out[Label.CanonicalRevision] = lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest";
+  return out;
 }
 
 /** A template's rewriteAppHTTPProbers annotation, read as Go reads booleans; undefined when absent or unreadable. */
@@ -579,7 +581,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const prometheusEnv = proxyTemplate === undefined ? null : (merge?.env ?? null);
   const probers = probes?.probers ?? null;
   let rendered: Container | null = null;
-  if (proxyTemplate === BuiltinTemplate.Sidecar) rendered = renderProxy(t, { ...input, native }, workload, hold, prometheusEnv, probers);
+  if (proxyTemplate === BuiltinTemplate.Sidecar) rendered = renderProxy(t, input, native, workload, hold, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.Gateway) rendered = renderGatewayProxy(t, input, workload, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.GrpcAgent) rendered = renderGrpcAgent(t, input, workload, prometheusEnv, probers);
   const proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
@@ -600,31 +602,36 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     templateHash: t.hash,
   });
   const plain = sidecar && userVolumes.length === 0 && init !== null;
-  return {
+  // Maps and the result are built up from literals, not from spreads (see withProps in json-values.ts).
+  const annotations: StringMap = {};
+  if (proxyTemplate !== undefined && firstApp !== undefined) {
+    annotations[Annotation.DefaultContainer] = firstApp;
+    annotations[Annotation.DefaultLogsContainer] = firstApp;
+  }
+  // The revision as an annotation on every injected pod, as Istio's template writes it (it
+  // replaces the pod's own; a label would clash with revision tags).
+  const overwriteAnnotations: StringMap = {};
+  if (proxyTemplate !== undefined) overwriteAnnotations[Label.Revision] = t.config.revision || "default";
+  if (merge !== null) for (const k of Object.keys(merge.set)) overwriteAnnotations[k] = merge.set[k] as string;
+  // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
+  if (proxy && input.userProxy) overwriteAnnotations[Annotation.ProxyOverrides] = formatProxyOverrides(input.userProxy, native);
+  const out: { -readonly [K in keyof RenderedSidecar]: RenderedSidecar[K] } = {
     native,
     init,
     proxy,
     volumes: userVolumes.length === 0 ? baseVolumes : [...baseVolumes, ...userVolumes], // template volumes are frozen: safe to share
     labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar),
-    annotations: {
-      ...(proxyTemplate !== undefined && firstApp !== undefined && { [Annotation.DefaultContainer]: firstApp, [Annotation.DefaultLogsContainer]: firstApp }),
-    },
-    // The revision as an annotation on every injected pod, as Istio's template writes it (it
-    // replaces the pod's own; a label would clash with revision tags).
-    overwriteAnnotations: {
-      ...(proxyTemplate !== undefined && { [Label.Revision]: t.config.revision || "default" }),
-      ...merge?.set,
-      // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
-      ...(proxy && input.userProxy && { [Annotation.ProxyOverrides]: formatProxyOverrides(input.userProxy, native) }),
-    },
+    annotations,
+    overwriteAnnotations,
     clearAnnotations: merge?.clear ?? [],
     holdApplication: hold,
-    ...(probes?.probers && { appContainers: probes.containers }),
     imagePullSecrets: pullSecrets,
-    ...(proxyTemplate === BuiltinTemplate.Gateway && { podSecurityContext: GATEWAY_POD_SECURITY }),
     overlays,
     status: plain ? memoized(t, `status\u0000${native}`, buildStatus) : buildStatus(),
   };
+  if (probes?.probers) out.appContainers = probes.containers;
+  if (proxyTemplate === BuiltinTemplate.Gateway) out.podSecurityContext = GATEWAY_POD_SECURITY;
+  return out;
 }
 
 /** Gateways bind ports below 1024 without privileges (Istio's gateway template default). */
