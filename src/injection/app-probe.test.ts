@@ -31,4 +31,19 @@ describe("rewriteAppProbes", () => {
     ]);
     expect(Object.keys(JSON.parse(out.probers ?? "{}"))).toEqual(["/app-health/a/readyz", "/app-health/a/startupz", "/app-health/z/livez"]);
   });
+
+  // The probers are written as text; each must be exactly JSON.stringify of Istio's Prober object.
+  it.each([
+    ["an HTTP probe, whole", { httpGet: { path: "/r", port: 80, host: "h", scheme: "HTTPS", httpHeaders: [{ name: "X", value: "1" }] }, timeoutSeconds: 2 }, { httpGet: { path: "/r", port: 80, host: "h", scheme: "HTTPS", httpHeaders: [{ name: "X", value: "1" }] }, timeoutSeconds: 2 }],
+    ["an HTTP probe without path, empty host and headers", { httpGet: { port: "http", host: "", httpHeaders: [] } }, { httpGet: { port: 8080 } }],
+    ["a path to escape", { httpGet: { path: '/a"b\\c\u0001\u00e9\ud83d\ude00\ud800', port: "81" } }, { httpGet: { path: '/a"b\\c\u0001\u00e9\ud83d\ude00\ud800', port: 81 } }],
+    ["a TCP probe with host", { tcpSocket: { port: 5, host: "db" }, timeoutSeconds: 1.5 }, { tcpSocket: { port: 5, host: "db" }, timeoutSeconds: 1.5 }],
+    ["a gRPC probe with service", { grpc: { port: 6, service: "s" }, timeoutSeconds: 0 }, { grpc: { port: 6, service: "s" } }],
+    ["a timeout that is not positive", { grpc: { port: 6 }, timeoutSeconds: -1 }, { grpc: { port: 6 } }],
+    ["a timeout that is not finite", { grpc: { port: 6 }, timeoutSeconds: Number.POSITIVE_INFINITY }, { grpc: { port: 6 }, timeoutSeconds: null }],
+  ])("writes the prober of %s as JSON.stringify would", (_name, probe, prober) => {
+    const out = rewriteAppProbes([{ name: "a", ports: [{ name: "http", containerPort: 8080 }], readinessProbe: probe }]);
+    expect(out.probers).toBe(JSON.stringify({ "/app-health/a/readyz": prober }));
+  });
 });
+

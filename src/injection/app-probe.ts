@@ -8,6 +8,7 @@
 import { ProxyPort } from "../config/config.js";
 import type { Container } from "./pod.js";
 import { isObject, setOwn, withProps } from "../json-values.js";
+import { quote } from "./patch.js";
 
 const KINDS = [
   ["readinessProbe", "readyz"],
@@ -28,37 +29,41 @@ function resolvePort(port: unknown, container: Container): number | null {
   return typeof named?.containerPort === "number" ? named.containerPort : null;
 }
 
-/** The agent-side prober for a probe (Istio's Prober JSON), or null when it is not rewritten. */
-function proberFor(probe: Json, container: Container): Json | null {
-  let prober: Json;
+/** JSON text of a number, as JSON.stringify writes it. */
+function numberText(n: number): string {
+  return Number.isFinite(n) ? String(n) : "null";
+}
+
+/**
+ * The JSON text of the agent-side prober for a probe (Istio's Prober JSON), or null when it is not
+ * rewritten. Written as text (field by field, as JSON.stringify would write the object): a
+ * JSON.stringify call per small object cost more than the rest of the rewrite.
+ */
+function proberText(probe: Json, container: Container): string | null {
+  let text: string;
   if (isObject(probe.httpGet)) {
     const h = probe.httpGet;
     const port = resolvePort(h.port, container);
     if (port === null) return null;
-    const httpGet: Json = {};
-    if (typeof h.path === "string") httpGet.path = h.path;
-    httpGet.port = port;
-    if (typeof h.host === "string" && h.host !== "") httpGet.host = h.host;
-    if (typeof h.scheme === "string") httpGet.scheme = h.scheme;
-    if (Array.isArray(h.httpHeaders) && h.httpHeaders.length > 0) httpGet.httpHeaders = h.httpHeaders;
-    prober = { httpGet };
+    text = `{"httpGet":{${typeof h.path === "string" ? `"path":${quote(h.path)},` : ""}"port":${numberText(port)}`;
+    if (typeof h.host === "string" && h.host !== "") text += `,"host":${quote(h.host)}`;
+    if (typeof h.scheme === "string") text += `,"scheme":${quote(h.scheme)}`;
+    if (Array.isArray(h.httpHeaders) && h.httpHeaders.length > 0) text += `,"httpHeaders":${JSON.stringify(h.httpHeaders)}`;
   } else if (isObject(probe.tcpSocket)) {
     const port = resolvePort(probe.tcpSocket.port, container);
     if (port === null) return null;
-    const tcpSocket: Json = { port };
-    if (typeof probe.tcpSocket.host === "string") tcpSocket.host = probe.tcpSocket.host;
-    prober = { tcpSocket };
+    text = `{"tcpSocket":{"port":${numberText(port)}`;
+    if (typeof probe.tcpSocket.host === "string") text += `,"host":${quote(probe.tcpSocket.host)}`;
   } else if (isObject(probe.grpc)) {
     const port = resolvePort(probe.grpc.port, container);
     if (port === null) return null;
-    const grpc: Json = { port };
-    if (typeof probe.grpc.service === "string") grpc.service = probe.grpc.service;
-    prober = { grpc };
+    text = `{"grpc":{"port":${numberText(port)}`;
+    if (typeof probe.grpc.service === "string") text += `,"service":${quote(probe.grpc.service)}`;
   } else {
     return null; // exec probes (and anything else) stay as they are
   }
-  if (typeof probe.timeoutSeconds === "number" && probe.timeoutSeconds > 0) prober.timeoutSeconds = probe.timeoutSeconds;
-  return prober;
+  const timeout = probe.timeoutSeconds;
+  return `${text}}${typeof timeout === "number" && timeout > 0 ? `,"timeoutSeconds":${numberText(timeout)}` : ""}}`;
 }
 
 /**
@@ -93,18 +98,19 @@ export interface RewrittenProbes {
 export function rewriteAppProbes(containers: readonly Container[]): RewrittenProbes {
   // Agent paths are kept in a list, not as keys of an object: a string used as a property key is
   // internalized, and each review's paths would outlive it in V8's string table.
-  const probers: Array<[string, Json]> = [];
+  const probers: Array<[string, string]> = [];
   let changed = false;
   const out = containers.map((c) => {
     let copy: Container | undefined;
     for (const [field, suffix] of KINDS) {
       const probe = c[field];
       if (!isObject(probe)) continue;
-      const prober = proberFor(probe, c);
+      const prober = proberText(probe, c);
       if (prober === null) continue;
       const path = `/app-health/${c.name}/${suffix}`;
       probers.push([path, prober]);
-      copy ??= withProps(c);
+      // A spread copy is safe here: only keys the container has are replaced (see withProps).
+      copy ??= { ...c };
       copy[field] = rewrite(probe, path);
     }
     if (copy === undefined) return c;
@@ -118,17 +124,17 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
 }
 
 /**
- * JSON.stringify of the path → prober object, keys sorted: built as text. A later entry for the
- * same path wins, as it would in an object (container names are unique, so none does).
+ * The text of the path → prober object, keys sorted, as JSON.stringify writes it. A later entry
+ * for the same path wins, as it would in an object (container names are unique, so none does).
  */
-function probersText(entries: Array<[string, Json]>): string {
-  const byPath = new Map<string, Json>();
+function probersText(entries: Array<[string, string]>): string {
+  const byPath = new Map<string, string>();
   for (const [path, prober] of entries) byPath.set(path, prober);
   const paths = [...byPath.keys()].sort();
   let text = "{";
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i] as string;
-    text += `${i > 0 ? "," : ""}${JSON.stringify(path)}:${JSON.stringify(byPath.get(path))}`;
+    text += `${i > 0 ? "," : ""}${quote(path)}:${byPath.get(path) as string}`;
   }
   return `${text}}`;
 }
