@@ -235,6 +235,9 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
   },
 };
 
+/** The validators as a list, made once (readOverrides runs for every pod). */
+const VALIDATOR_ENTRIES = Object.entries(ANNOTATION_VALIDATORS);
+
 function show(value: string): string {
   const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
   return JSON.stringify(shown);
@@ -248,7 +251,7 @@ export function readOverrides(annotations: StringMap | undefined, knownTemplates
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   const ignored: string[] = [];
-  for (const [key, validator] of Object.entries(ANNOTATION_VALIDATORS)) {
+  for (const [key, validator] of VALIDATOR_ENTRIES) {
     const raw = lookup(annotations, key);
     if (raw === undefined) continue;
     const value = raw.trim();
