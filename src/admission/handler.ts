@@ -127,7 +127,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
       const outcome = handleWorkload(req, ctx.template.config.workloadValidation, ctx.template.templateNames);
       const elapsed = elapsedMs();
       deps.metrics?.observeReview({ result: "skip", reason: outcome.result }, elapsed / 1000);
-      deps.logger.info({ ...fields, decision: outcome.result, problems: outcome.problems, durationMs: roundMs(elapsed) }, "admission review");
+      deps.logger.info(withProps(fields, { decision: outcome.result, problems: outcome.problems, durationMs: roundMs(elapsed) }), "admission review");
       return outcome.response;
     }
     const namespaceLabels = ctx.namespaceLabels?.(namespace);

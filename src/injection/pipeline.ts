@@ -5,6 +5,7 @@
  * Pure: throws typed errors (InvalidPodError, InvalidAnnotationError) and never logs.
  */
 import { Annotation } from "../config/config.js";
+import { withProps } from "../json-values.js";
 import { InvalidAnnotationError } from "../errors.js";
 import { checkUserVolumes, readOverrides } from "./annotations.js";
 import { type InjectionDecision, type RequestFacts, checkApplicability, decide } from "./decision.js";
@@ -210,7 +211,7 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
     decision,
     patch,
     warnings: warningsOf(decision.reasons),
-    auditAnnotations: { ...auditOf(decision, t.hash), decision: "report_only", "would-inject": added, "patch-operations": String(patch.length), "patch-bytes": String(bytes) },
+    auditAnnotations: withProps(auditOf(decision, t.hash), { decision: "report_only", "would-inject": added, "patch-operations": String(patch.length), "patch-bytes": String(bytes) }),
     reportOnly,
   });
 }

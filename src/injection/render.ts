@@ -377,12 +377,25 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
 
 type EnvVar = Record<string, unknown>;
 
+/** `{"name":<name>,"value":` per env var name: the per-pod names are a handful of constants. */
+const envHeads = new Map<string, string>();
+
+function envHead(name: string): string {
+  let head = envHeads.get(name);
+  if (head === undefined) {
+    head = `{"name":${quote(name)},"value":`;
+    if (envHeads.size < 64) envHeads.set(name, head);
+  }
+  return head;
+}
+
 /** JSON text of env vars (name and value strings), each preceded by a comma when `lead`. */
 function envText(vars: readonly EnvVar[], lead: boolean): string {
   let out = "";
-  vars.forEach((v, i) => {
-    out += `${lead || i > 0 ? "," : ""}{"name":${quote(v.name as string)},"value":${quote(v.value as string)}}`;
-  });
+  for (let i = 0; i < vars.length; i++) {
+    const v = vars[i] as EnvVar;
+    out += `${lead || i > 0 ? "," : ""}${envHead(v.name as string)}${quote(v.value as string)}}`;
+  }
   return out;
 }
 
