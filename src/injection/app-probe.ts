@@ -128,13 +128,14 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
  * for the same path wins, as it would in an object (container names are unique, so none does).
  */
 function probersText(entries: Array<[string, string]>): string {
-  const byPath = new Map<string, string>();
-  for (const [path, prober] of entries) byPath.set(path, prober);
-  const paths = [...byPath.keys()].sort();
+  // A stable sort by path (as the default sort orders strings): of entries with one path, the last
+  // is kept.
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let text = "{";
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i] as string;
-    text += `${i > 0 ? "," : ""}${quote(path)}:${byPath.get(path) as string}`;
+  for (let i = 0; i < entries.length; i++) {
+    const [path, prober] = entries[i] as [string, string];
+    if (i + 1 < entries.length && (entries[i + 1] as [string, string])[0] === path) continue;
+    text += `${text === "{" ? "" : ","}${quote(path)}:${prober}`;
   }
   return `${text}}`;
 }

@@ -16,10 +16,19 @@ export type { Operation };
 type Json = unknown;
 
 
+/** Escaped tokens with a "/" or "~" (label and annotation keys: the same few in every patch), kept. */
+const escaped = new Map<string, string>();
+
 /** Escape one reference token (RFC 6901). */
 export function escapePointer(token: string): string {
   if (!token.includes("~") && !token.includes("/")) return token;
-  return token.replace(/~/g, "~0").replace(/\//g, "~1");
+  let out = escaped.get(token);
+  if (out === undefined) {
+    out = token.replace(/~/g, "~0").replace(/\//g, "~1");
+    if (escaped.size >= 1024) escaped.clear();
+    escaped.set(token, out);
+  }
+  return out;
 }
 
 /** Structural equality of JSON values (undefined members count as absent). */

@@ -136,7 +136,12 @@ function appContainersOf(pod: Pod): Container[] {
 }
 
 function appPorts(pod: Pod): ContainerPort[] {
-  return appContainersOf(pod).flatMap((c) => c.ports ?? []);
+  const out: ContainerPort[] = [];
+  for (const c of pod.spec.containers) {
+    if (c.name === ContainerName.Proxy || !c.ports) continue;
+    for (const p of c.ports) out.push(p);
+  }
+  return out;
 }
 
 /** Memo key for values shaped by the template and the pod's overrides (a constant for most pods). */
