@@ -20,6 +20,13 @@ describe("withProps: what a spread gives, built without cloning", () => {
   });
 });
 
+describe("withProps with several extras", () => {
+  it("is { ...source, ...a, ...b }, absent extras skipped", () => {
+    const out = withProps({ uid: "u", b: 1 }, { pod: "p" }, undefined, { b: 2, d: 3 });
+    expect(JSON.stringify(out)).toBe(JSON.stringify({ ...{ uid: "u", b: 1 }, ...{ pod: "p" }, ...{ b: 2, d: 3 } }));
+  });
+});
+
 describe("withoutKey", () => {
   it.each([
     ["drops the key, keeps the order", { a: 1, patch: "x", b: 2 }, "patch", '{"a":1,"b":2}'],

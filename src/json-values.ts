@@ -16,7 +16,7 @@ export function setOwn(out: Record<string, unknown>, key: string, value: unknown
 }
 
 /**
- * `{ ...source, ...extra }` (own enumerable string keys, in that order), built by copying into a
+ * `{ ...source, ...extras }` (own enumerable string keys, in that order), built by copying into a
  * new object instead of cloning `source`. On the admission path this matters: in the V8 of Node 20,
  * an object made by spreading an existing object first and then given a property it did not have
  * (`{ ...a, b }`, `{ ...a, ...b }`, or `c = { ...a }; c.b = 1`) survives young-generation
@@ -25,11 +25,12 @@ export function setOwn(out: Record<string, unknown>, key: string, value: unknown
  * survived each collection against under 0.1 %, with pauses of 5 against 0.2 ms.
  * `{ ...a }` alone, and spreads that only replace existing keys, are not affected.
  */
-export function withProps<T extends object, U extends object>(source: T, extra?: U): T & U {
+export function withProps<T extends object, U extends object = object>(source: T, ...extras: Array<U | undefined>): T & U {
   const out: Record<string, unknown> = {};
   const from = source as Record<string, unknown>;
   for (const k of Object.keys(from)) setOwn(out, k, from[k]);
-  if (extra !== undefined) {
+  for (const extra of extras) {
+    if (extra === undefined) continue;
     const more = extra as Record<string, unknown>;
     for (const k of Object.keys(more)) setOwn(out, k, more[k]);
   }

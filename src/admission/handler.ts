@@ -99,7 +99,7 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   deps.metrics?.replayed();
   logInfoLine(
     deps.logger,
-    withProps(withProps({ uid: k.uid, namespace: stored.namespace }, stored.fields), withProps(stored.entry.log, { replayed: true, durationMs: roundMs(elapsed) })),
+    withProps({ uid: k.uid, namespace: stored.namespace }, stored.fields, stored.entry.log, { replayed: true, durationMs: roundMs(elapsed) }),
     "admission review",
   );
   return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
@@ -144,7 +144,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
       });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
-    logInfoLine(deps.logger, withProps(withProps(fields, entry.log), { durationMs: roundMs(elapsedMs()) }), "admission review");
+    logInfoLine(deps.logger, withProps(fields, entry.log, { durationMs: roundMs(elapsedMs()) }), "admission review");
     return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);

@@ -10,7 +10,7 @@ import { REPLAY_MAX_REVIEW_BYTES, type ReplayKey, replayKey } from "../admission
 import { type AdmissionReviewOut, parseAdmissionReview, toReview } from "../admission/review.js";
 import { BadRequestError } from "../errors.js";
 import { HttpError, readJsonBytes } from "./body.js";
-import { parseReviewBytes } from "./large-review.js";
+import { parseReviewBytes } from "./review-bytes.js";
 import { withoutKey } from "../json-values.js";
 import type { BufferPool } from "./buffer-pool.js";
 

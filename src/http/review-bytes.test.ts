@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { HttpError, parseJsonText } from "./body.js";
-import { ELIDED, parseReviewBytes } from "./large-review.js";
+import { ELIDED, parseReviewBytes } from "./review-bytes.js";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
