@@ -18,11 +18,13 @@ const FLUSH_AT_BYTES = 4096;
 /** pino's numeric level of "warn": this level and above are written at once. */
 const WARN_LEVEL = 40;
 const INFO_LEVEL = 30;
+/** The `service` field of every line. */
+const SERVICE = "sidecar-injector";
 
 function options(level: LogLevel) {
   return {
     level,
-    base: { service: "sidecar-injector" },
+    base: { service: SERVICE },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
@@ -103,7 +105,7 @@ export function logInfoLine(logger: Logger, fields: Readonly<Record<string, unkn
   const own = JSON.stringify(fields);
   const body = own.length > 2 ? `,${own.slice(1, -1)}` : "";
   destination.lastLevel = INFO_LEVEL;
-  destination.write(`{"level":"info","time":"${new Date().toISOString()}","service":"sidecar-injector"${body},"msg":${JSON.stringify(msg)}}\n`);
+  destination.write(`{"level":"info","time":"${new Date().toISOString()}","service":${JSON.stringify(SERVICE)}${body},"msg":${JSON.stringify(msg)}}\n`);
 }
 
 /** A logger writing to a buffered destination, whose info lines logInfoLine writes directly. */

@@ -114,13 +114,9 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
   const elapsedMs = () => deps.now() - started;
   const req = review.request;
   const namespace = namespaceOf(req.namespace, req.object);
-  const fields = {
-    uid: req.uid,
-    namespace,
-    pod: req.name ?? podDisplayName(req.object as { metadata?: never }),
-    operation: req.operation,
-    dryRun: req.dryRun === true,
-  };
+  // The review's own log fields (kept with a replayed answer), then the line's: uid and namespace first.
+  const own = { pod: req.name ?? podDisplayName(req.object as { metadata?: never }), operation: req.operation, dryRun: req.dryRun === true };
+  const fields = withProps({ uid: req.uid, namespace }, own);
   try {
     const ctx = deps.context();
     if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
@@ -139,7 +135,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
         namespace,
         labels: labelsKey(namespaceLabels),
         apiVersion: review.apiVersion,
-        fields: { pod: fields.pod, operation: fields.operation, dryRun: fields.dryRun },
+        fields: own,
         entry,
       });
     }

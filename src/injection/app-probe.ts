@@ -96,8 +96,7 @@ export interface RewrittenProbes {
 }
 
 export function rewriteAppProbes(containers: readonly Container[]): RewrittenProbes {
-  // Agent paths are kept in a list, not as keys of an object: a string used as a property key is
-  // internalized, and each review's paths would outlive it in V8's string table.
+  // Agent path and prober text, sorted by path at the end (probersText).
   const probers: Array<[string, string]> = [];
   let changed = false;
   const out = containers.map((c) => {

@@ -3,7 +3,9 @@
  */
 import { describe, expect, it } from "@jest/globals";
 import request from "supertest";
-import type { AdmissionResponse } from "../../src/admission/review.js";
+import { handleAdmission } from "../../src/admission/handler.js";
+import { type AdmissionResponse, parseAdmissionReview } from "../../src/admission/review.js";
+import { silentLogger } from "../../src/log.js";
 import type { InjectionContext } from "../../src/injection/pipeline.js";
 import { aPod, reviewFor, testApp, testContext } from "../support/builders.js";
 
@@ -352,6 +354,15 @@ describe("large reviews", () => {
     expect(big.status).toBe(200);
     expect({ ...responseOf(big), uid: "u-s" }).toEqual(responseOf(small));
     expect(patchOf(responseOf(big)).length).toBeGreaterThan(5);
+  });
+
+  it("answers a small pod with managedFields and a last-applied annotation exactly as a plain parse of it is answered", async () => {
+    const body = JSON.stringify(reviewFor(podWith(manifest(10), fields(3)), { uid: "u-p" }));
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    const reference = handleAdmission(parseAdmissionReview(JSON.parse(body)), { context: () => testContext(), logger: silentLogger(), now: () => 0 });
+    expect(responseOf(res)).toEqual(reference);
+    expect(patchOf(reference).length).toBeGreaterThan(5);
   });
 
   it("answers a large body that is not JSON with the plain parser's 400", async () => {
