@@ -38,6 +38,22 @@ describe("the server's log lines", () => {
     close();
   });
 
+  it("gives each direct line its own message and the time as pino's isoTime writes it", () => {
+    const { logger, lines, close } = fileLogger();
+    const before = Date.now();
+    for (const msg of ["admission review", "admission review", 'a "quoted" message', "admission review"]) logInfoLine(logger, { uid: "u-1" }, msg);
+    const after = Date.now();
+    const written = lines();
+    expect(written.map((l) => l.msg)).toEqual(["admission review", "admission review", 'a "quoted" message', "admission review"]);
+    for (const line of written) {
+      expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      const ms = Date.parse(line.time as string);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBeLessThanOrEqual(after);
+    }
+    close();
+  });
+
   it("buffers info lines and writes them, in order, when a warning comes", () => {
     const { logger, destination, close } = fileLogger();
     const path = join(dir as string, "out.log");

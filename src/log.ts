@@ -105,7 +105,31 @@ export function logInfoLine(logger: Logger, fields: Readonly<Record<string, unkn
   const own = JSON.stringify(fields);
   const body = own.length > 2 ? `,${own.slice(1, -1)}` : "";
   destination.lastLevel = INFO_LEVEL;
-  destination.write(`{"level":"info","time":"${new Date().toISOString()}","service":${JSON.stringify(SERVICE)}${body},"msg":${JSON.stringify(msg)}}\n`);
+  destination.write(`${LINE_HEAD}${isoNow()}${LINE_SERVICE}${body},"msg":${msg === lastMsg ? lastMsgJson : quoteMsg(msg)}}\n`);
+}
+
+const LINE_HEAD = '{"level":"info","time":"';
+const LINE_SERVICE = `","service":${JSON.stringify(SERVICE)}`;
+let lastMsg = "";
+let lastMsgJson = '""';
+
+function quoteMsg(msg: string): string {
+  lastMsg = msg;
+  lastMsgJson = JSON.stringify(msg);
+  return lastMsgJson;
+}
+
+let lastMs = Number.NaN;
+let lastIso = "";
+
+/** pino's isoTime for now: the same string for every line in one millisecond, built once. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 /** A logger writing to a buffered destination, whose info lines logInfoLine writes directly. */

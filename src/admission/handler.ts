@@ -15,7 +15,7 @@ import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
 import type { ReplayCache, ReplayEntry, ReplayKey } from "./replay-cache.js";
-import { canonicalJson, deepFreeze, withProps } from "../json-values.js";
+import { canonicalJson, withProps } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
 export interface AdmissionDeps {
@@ -56,7 +56,11 @@ function handleWorkload(
   };
 }
 
-/** The reusable part of an answer: response without uid, metric outcome, decision log fields. */
+/**
+ * The reusable part of an answer: response without uid, metric outcome, decision log fields. Kept
+ * by the replay cache and shared with every replay of it; nothing writes to it after this (its
+ * types are readonly). It is not frozen: Object.freeze on its seven objects was 6 µs per review.
+ */
 function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
   let resp = result.reportOnly ? allowed() : patched(result.patch);
   resp = withWarnings(resp, result.warnings);
@@ -67,7 +71,7 @@ function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
     : verdict === "inject"
       ? { result: "inject" }
       : { result: "skip", reason: result.decision.reasons.find((r) => r.effect === "skip" || r.effect === "noop" || r.effect === "ignore")?.code ?? verdict };
-  return deepFreeze({
+  return {
     response: resp,
     outcome,
     log: {
@@ -76,7 +80,7 @@ function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
       decidedBy: result.decision.decidedBy,
       patchOps: result.patch.length,
     },
-  });
+  };
 }
 
 function labelsKey(labels: Readonly<Record<string, string>> | undefined): string {

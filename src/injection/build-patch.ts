@@ -13,7 +13,7 @@
  */
 import { Annotation, ContainerName } from "../config/config.js";
 import { isObject } from "../json-values.js";
-import { type Operation, diffInto, escapePointer } from "./patch.js";
+import { type Operation, addOperation, diffInto, escapePointer } from "./patch.js";
 import { containersWith, initContainersWith, pullSecretsWith } from "./inject.js";
 import type { Pod, Volume } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
@@ -48,6 +48,43 @@ function constructible(pod: Pod, rendered: RenderedSidecar): boolean {
   return rendered.volumes.every((v) => !volumes.has(v.name));
 }
 
+/**
+ * Recurring operations, built once with their text (see addOperation): a string value at a path
+ * (our labels and annotations, mostly the same from pod to pod), kept by path with its value; a
+ * frozen, template-owned value at a path (a volume, the init container), kept by value and path.
+ * Both are bounded: paths and strings come from pods.
+ */
+const SHARED_LIMIT = 512;
+const stringOps = new Map<string, Operation>();
+const frozenOps = new WeakMap<object, Map<string, Operation>>();
+
+function addString(path: string, value: string): Operation {
+  const known = stringOps.get(path);
+  if (known !== undefined && (known as { value: unknown }).value === value) return known;
+  const op = addOperation(path, value);
+  if (stringOps.size >= SHARED_LIMIT) stringOps.clear();
+  stringOps.set(path, op);
+  return op;
+}
+
+/** An add of `value` at `path`; `whole` makes it a one-item list `[item]` (a list the pod lacks). */
+function addItem(path: string, item: unknown, whole: boolean): Operation {
+  if (!isObject(item) || !Object.isFrozen(item)) return { op: "add", path, value: whole ? [item] : item };
+  let byPath = frozenOps.get(item);
+  if (byPath === undefined) {
+    byPath = new Map();
+    frozenOps.set(item, byPath);
+  }
+  const key = whole ? `${path}[]` : path;
+  let op = byPath.get(key);
+  if (op === undefined) {
+    op = addOperation(path, whole ? Object.freeze([item]) : item);
+    if (byPath.size >= SHARED_LIMIT) byPath.clear();
+    byPath.set(key, op);
+  }
+  return op;
+}
+
 /** The labels to add: ours where the pod has none of that key (the diff of a map we only add to). */
 function labelOps(before: unknown, rendered: RenderedSidecar, ops: Operation[]): void {
   if (!isObject(before)) {
@@ -55,7 +92,7 @@ function labelOps(before: unknown, rendered: RenderedSidecar, ops: Operation[]):
     return;
   }
   for (const k of Object.keys(rendered.labels)) {
-    if (!Object.hasOwn(before, k)) ops.push({ op: "add", path: `/metadata/labels/${escapePointer(k)}`, value: rendered.labels[k] });
+    if (!Object.hasOwn(before, k)) ops.push(addString(`/metadata/labels/${escapePointer(k)}`, rendered.labels[k] as string));
   }
 }
 
@@ -82,7 +119,7 @@ function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operatio
   const ours = ourAnnotations(rendered, before);
   const touches = rendered.clearAnnotations.some((k) => Object.hasOwn(before, k)) || [...ours.keys()].some((k) => Object.hasOwn(before, k));
   if (!touches) {
-    for (const [k, v] of ours) ops.push({ op: "add", path: `/metadata/annotations/${escapePointer(k)}`, value: v });
+    for (const [k, v] of ours) ops.push(addString(`/metadata/annotations/${escapePointer(k)}`, v));
     return;
   }
   const after: Record<string, unknown> = { ...before };
@@ -94,13 +131,14 @@ function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operatio
 /** Ops for a list we add items to: the whole list when the pod has none, else one add per new item. */
 function listOps(before: unknown, after: readonly unknown[], path: string, ops: Operation[]): void {
   if (!Array.isArray(before)) {
-    ops.push({ op: "add", path, value: after });
+    ops.push(after.length === 1 ? addItem(path, after[0], true) : { op: "add", path, value: after });
     return;
   }
-  const mine = new Set(before);
-  after.forEach((item, i) => {
-    if (!mine.has(item)) ops.push({ op: "add", path: `${path}/${i}`, value: item });
-  });
+  // Our items come after the pod's, or (native sidecars, the validation container) before them.
+  for (let i = 0; i < after.length; i++) {
+    const item = after[i];
+    if (!before.includes(item)) ops.push(addItem(`${path}/${i}`, item, false));
+  }
 }
 
 function containerOps(pod: Pod, rendered: RenderedSidecar, ops: Operation[]): void {

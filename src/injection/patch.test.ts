@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fjp from "fast-json-patch";
 import { applyStrict } from "../../test/support/strict-patch.js";
-import { createPatch, encodePatch, escapePointer, jsonEqual, toJsonText } from "./patch.js";
+import { addOperation, createPatch, encodePatch, escapePointer, jsonEqual, toJsonText } from "./patch.js";
 
 function roundTrip(a: unknown, b: unknown) {
   const ops = createPatch(a, b);
@@ -140,5 +140,19 @@ describe("helpers", () => {
       { op: "move" as const, from: "/f", path: "/g" },
     ];
     expect(JSON.parse(Buffer.from(encodePatch(ops), "base64").toString())).toEqual(ops);
+  });
+
+  it("encodePatch splices an operation's own text (addOperation) where JSON.stringify writes the operation", () => {
+    const shared = Object.freeze({ name: "v", emptyDir: Object.freeze({ medium: "Memory" }) });
+    const ops = [
+      addOperation("/metadata/annotations/a~1b", 'quote " and \u2028 and é'),
+      { op: "remove" as const, path: "/c/0" },
+      addOperation("/spec/volumes/3", shared),
+      addOperation("/spec/initContainers", Object.freeze([shared])),
+      { op: "add" as const, path: "/x", value: { y: [1, null, "z"] } },
+    ];
+    for (const op of ops) expect(Object.keys(op)).toEqual(Object.keys(JSON.parse(JSON.stringify(op)) as object));
+    expect(Buffer.from(encodePatch(ops), "base64").toString()).toBe(JSON.stringify(ops));
+    expect(Buffer.from(encodePatch(ops.slice(2)), "base64").toString()).toBe(JSON.stringify(ops.slice(2)));
   });
 });

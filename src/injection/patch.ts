@@ -231,11 +231,25 @@ export function toJsonText(value: Json): string {
  */
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
+/**
+ * An `add` operation with its JSON text, for operations that recur from review to review (our
+ * labels, annotations, volumes, the init container at the same path): built once, shared, never
+ * changed, and spliced by encodePatch.
+ */
+export function addOperation(path: string, value: Json): Operation {
+  return withJsonText({ op: "add", path, value } as Operation, `{"op":"add","path":${quote(path)},"value":${toJsonText(value)}}`);
+}
+
 /** base64 of the patch's JSON, as AdmissionResponse.patch wants it. */
 export function encodePatch(ops: readonly Operation[]): string {
   let text = "[";
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as Operation;
+    const own = (op as { [JSON_TEXT]?: string })[JSON_TEXT];
+    if (own !== undefined) {
+      text += i > 0 ? `,${own}` : own;
+      continue;
+    }
     // Operations have a fixed shape; only the value needs the general serializer.
     text += `${i > 0 ? "," : ""}{"op":"${op.op}","path":${quote(op.path)}`;
     if ("from" in op) text += `,"from":${quote(op.from)}`;
