@@ -49,38 +49,46 @@ function constructible(pod: Pod, rendered: RenderedSidecar): boolean {
 }
 
 /**
- * Recurring operations, built once with their text (see addOperation): a string value at a path
- * (our labels and annotations, mostly the same from pod to pod), kept by path with its value; a
- * frozen, template-owned value at a path (a volume, the init container), kept by value and path.
- * Both are bounded: paths and strings come from pods.
+ * Recurring operations, built once with their text (see addOperation) and looked up without
+ * building their paths: a string value under a map (our labels and annotations, mostly the same
+ * from pod to pod), kept by key with its value; a frozen, template-owned item of a list (a volume,
+ * the init container), kept by item and index. Both are bounded: keys and indexes come from pods.
  */
 const SHARED_LIMIT = 512;
-const stringOps = new Map<string, Operation>();
-const frozenOps = new WeakMap<object, Map<string, Operation>>();
+const labelOpsByKey = new Map<string, Operation>();
+const annotationOpsByKey = new Map<string, Operation>();
 
-function addString(path: string, value: string): Operation {
-  const known = stringOps.get(path);
-  if (known !== undefined && (known as { value: unknown }).value === value) return known;
-  const op = addOperation(path, value);
-  if (stringOps.size >= SHARED_LIMIT) stringOps.clear();
-  stringOps.set(path, op);
+function addString(known: Map<string, Operation>, base: string, key: string, value: string): Operation {
+  const hit = known.get(key);
+  if (hit !== undefined && (hit as { value: unknown }).value === value) return hit;
+  const op = addOperation(`${base}/${escapePointer(key)}`, value);
+  if (known.size >= SHARED_LIMIT) known.clear();
+  known.set(key, op);
   return op;
 }
 
-/** An add of `value` at `path`; `whole` makes it a one-item list `[item]` (a list the pod lacks). */
-function addItem(path: string, item: unknown, whole: boolean): Operation {
-  if (!isObject(item) || !Object.isFrozen(item)) return { op: "add", path, value: whole ? [item] : item };
-  let byPath = frozenOps.get(item);
-  if (byPath === undefined) {
-    byPath = new Map();
-    frozenOps.set(item, byPath);
+interface ItemOps {
+  readonly base: string;
+  readonly byIndex: Map<number, Operation>;
+}
+
+const itemOps = new WeakMap<object, ItemOps>();
+/** The index under which itemOps keeps the add of a whole one-item list. */
+const WHOLE = -1;
+
+/** An add of `item` at `base`/`index`, or (WHOLE) of the list `[item]` at `base`. */
+function addItem(base: string, index: number, item: unknown): Operation {
+  let known = isObject(item) ? itemOps.get(item) : undefined;
+  if (known === undefined || known.base !== base) {
+    if (!isObject(item) || !Object.isFrozen(item)) return { op: "add", path: index === WHOLE ? base : `${base}/${index}`, value: index === WHOLE ? [item] : item };
+    known = { base, byIndex: new Map() };
+    itemOps.set(item, known);
   }
-  const key = whole ? `${path}[]` : path;
-  let op = byPath.get(key);
+  let op = known.byIndex.get(index);
   if (op === undefined) {
-    op = addOperation(path, whole ? Object.freeze([item]) : item);
-    if (byPath.size >= SHARED_LIMIT) byPath.clear();
-    byPath.set(key, op);
+    op = index === WHOLE ? addOperation(base, Object.freeze([item])) : addOperation(`${base}/${index}`, item);
+    if (known.byIndex.size >= SHARED_LIMIT) known.byIndex.clear();
+    known.byIndex.set(index, op);
   }
   return op;
 }
@@ -92,7 +100,7 @@ function labelOps(before: unknown, rendered: RenderedSidecar, ops: Operation[]):
     return;
   }
   for (const k of Object.keys(rendered.labels)) {
-    if (!Object.hasOwn(before, k)) ops.push(addString(`/metadata/labels/${escapePointer(k)}`, rendered.labels[k] as string));
+    if (!Object.hasOwn(before, k)) ops.push(addString(labelOpsByKey, "/metadata/labels", k, rendered.labels[k] as string));
   }
 }
 
@@ -119,7 +127,7 @@ function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operatio
   const ours = ourAnnotations(rendered, before);
   const touches = rendered.clearAnnotations.some((k) => Object.hasOwn(before, k)) || [...ours.keys()].some((k) => Object.hasOwn(before, k));
   if (!touches) {
-    for (const [k, v] of ours) ops.push(addString(`/metadata/annotations/${escapePointer(k)}`, v));
+    for (const [k, v] of ours) ops.push(addString(annotationOpsByKey, "/metadata/annotations", k, v));
     return;
   }
   const after: Record<string, unknown> = { ...before };
@@ -131,13 +139,13 @@ function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operatio
 /** Ops for a list we add items to: the whole list when the pod has none, else one add per new item. */
 function listOps(before: unknown, after: readonly unknown[], path: string, ops: Operation[]): void {
   if (!Array.isArray(before)) {
-    ops.push(after.length === 1 ? addItem(path, after[0], true) : { op: "add", path, value: after });
+    ops.push(after.length === 1 ? addItem(path, WHOLE, after[0]) : { op: "add", path, value: after });
     return;
   }
   // Our items come after the pod's, or (native sidecars, the validation container) before them.
   for (let i = 0; i < after.length; i++) {
     const item = after[i];
-    if (!before.includes(item)) ops.push(addItem(`${path}/${i}`, item, false));
+    if (!before.includes(item)) ops.push(addItem(path, i, item));
   }
 }
 
