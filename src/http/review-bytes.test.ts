@@ -42,6 +42,8 @@ describe("parseReviewBytes: the fields never read are cut before parsing", () =>
     ["only the annotation", review({ name: "p", annotations: { [LAST_APPLIED]: lastApplied } }), undefined],
     ["multi-byte text around and inside", review({ name: "p", labels: { team: "café" }, annotations: { note: "日本語 ✓", [LAST_APPLIED]: `${lastApplied}😀` }, managedFields }), undefined],
     ["an empty managedFields and an empty annotation", review({ name: "p", annotations: { [LAST_APPLIED]: "" }, managedFields: [] }), undefined],
+    // Over the 256 KiB put together in one buffer: the kept pieces are joined instead.
+    ["a review of more than 256 KiB kept", review({ name: "p", labels: { team: "café" }, annotations: { big: "é".repeat(150_000), [LAST_APPLIED]: lastApplied }, managedFields }), undefined],
   ])("%s", (_name, value, indent) => {
     expect(parseReviewBytes(bytes(value, indent))).toEqual(expectedOf(value));
   });
