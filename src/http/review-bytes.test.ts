@@ -58,6 +58,8 @@ describe("parseReviewBytes: anything unusual is parsed whole", () => {
     ["the key first seen elsewhere, with an array value", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", extra: { managedFields: [1, 2] }, request: { uid: "u", object: { metadata: { name: "p", managedFields } } } })],
     // JSON.parse keeps the last of duplicate keys: the first (cut) one loses, the last is kept whole.
     ["a duplicated annotation key", JSON.stringify(review({ name: "p", annotations: { [LAST_APPLIED]: lastApplied } })).replace(`"${LAST_APPLIED}":`, `"${LAST_APPLIED}":"first","${LAST_APPLIED}":`)],
+    // The keys are looked for before the pod's spec only (the API server writes metadata first).
+    ["the pod's spec before its metadata", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u", object: { spec: { containers: [{ name: "app" }] }, metadata: { name: "p", managedFields } } } })],
     ["a review whose object is not an object", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u", object: "managedFields" }, managedFields: [] })],
   ])("%s", (_name, text) => {
     expect(parseReviewBytes(Buffer.from(text))).toEqual(JSON.parse(text));

@@ -16,6 +16,7 @@ import { parseJsonText } from "./body.js";
 import { withoutKey } from "../json-values.js";
 
 const MANAGED_FIELDS = Buffer.from('"managedFields":');
+const SPEC_KEY = Buffer.from('"spec":');
 const LAST_APPLIED_KEY = "kubectl.kubernetes.io/last-applied-configuration";
 const LAST_APPLIED = Buffer.from(`"${LAST_APPLIED_KEY}":`);
 /** What stands in for the elided annotation value (a string no real pod carries). */
@@ -106,8 +107,8 @@ interface Cut {
 }
 
 /** The byte range of the value after the first `key` when it has the expected kind, else null. */
-function valueAfter(b: Buffer, key: Buffer, kind: "array" | "string"): Cut | null {
-  const at = b.indexOf(key);
+function valueAfter(b: Buffer, key: Buffer, kind: "array" | "string", before: number): Cut | null {
+  const at = before < b.length ? b.subarray(0, before).indexOf(key) : b.indexOf(key);
   if (at < 0) return null;
   const from = skipSpace(b, at + key.length);
   const to = kind === "array" ? (b[from] === OPEN_ARRAY ? endOfContainer(b, from) : -1) : b[from] === QUOTE ? endOfString(b, from) : -1;
@@ -130,7 +131,12 @@ function metadataOf(review: unknown): Elided["metadata"] | undefined {
  */
 export function parseReviewBytes(body: Buffer): unknown {
   const whole = () => parseJsonText(body.toString("utf8"));
-  const cuts = [valueAfter(body, MANAGED_FIELDS, "array"), valueAfter(body, LAST_APPLIED, "string")]
+  // Both fields are in the pod's metadata, which the API server writes before its spec: the keys
+  // are looked for up to the first "spec" key only, not through a large pod's containers (a key
+  // found nowhere, or anywhere else, leaves the review to be parsed whole).
+  const specAt = body.indexOf(SPEC_KEY);
+  const before = specAt < 0 ? body.length : specAt;
+  const cuts = [valueAfter(body, MANAGED_FIELDS, "array", before), valueAfter(body, LAST_APPLIED, "string", before)]
     .filter((c): c is Cut => c !== null)
     .sort((a, b) => a.from - b.from);
   if (cuts.length === 0 || (cuts.length === 2 && (cuts[0] as Cut).to > (cuts[1] as Cut).from)) return whole();
