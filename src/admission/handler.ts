@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
-import type { ReplayCache, ReplayEntry, ReplayKey } from "./replay-cache.js";
+import type { ReplayCache, ReplayEntry, ReplayKey, ReviewLog } from "./replay-cache.js";
 import { canonicalJson, withProps } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
@@ -101,9 +101,24 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   const elapsed = deps.now() - started;
   deps.metrics?.observeReview(stored.entry.outcome, elapsed / 1000);
   deps.metrics?.replayed();
+  const { fields, entry } = stored;
+  const { log } = entry;
+  // One literal in the line's order (uid and namespace first), not copies of the stored parts.
   logInfoLine(
     deps.logger,
-    withProps({ uid: k.uid, namespace: stored.namespace }, stored.fields, stored.entry.log, { replayed: true, durationMs: roundMs(elapsed) }),
+    {
+      uid: k.uid,
+      namespace: stored.namespace,
+      pod: fields.pod,
+      operation: fields.operation,
+      dryRun: fields.dryRun,
+      decision: log.decision,
+      reasons: log.reasons,
+      decidedBy: log.decidedBy,
+      patchOps: log.patchOps,
+      replayed: true,
+      durationMs: roundMs(elapsed),
+    },
     "admission review",
   );
   return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
@@ -119,8 +134,8 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
   const req = review.request;
   const namespace = namespaceOf(req.namespace, req.object);
   // The review's own log fields (kept with a replayed answer), then the line's: uid and namespace first.
-  const own = { pod: req.name ?? podDisplayName(req.object as { metadata?: never }), operation: req.operation, dryRun: req.dryRun === true };
-  const fields = withProps({ uid: req.uid, namespace }, own);
+  const own: ReviewLog = { pod: req.name ?? podDisplayName(req.object as { metadata?: never }), operation: req.operation, dryRun: req.dryRun === true };
+  const fields = { uid: req.uid, namespace, pod: own.pod, operation: own.operation, dryRun: own.dryRun };
   try {
     const ctx = deps.context();
     if (isWorkloadRequest(req.kind, req.operation, req.subResource)) {
@@ -144,7 +159,23 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
       });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
-    logInfoLine(deps.logger, withProps(fields, entry.log, { durationMs: roundMs(elapsedMs()) }), "admission review");
+    const { log } = entry;
+    logInfoLine(
+      deps.logger,
+      {
+        uid: fields.uid,
+        namespace,
+        pod: own.pod,
+        operation: own.operation,
+        dryRun: own.dryRun,
+        decision: log.decision,
+        reasons: log.reasons,
+        decidedBy: log.decidedBy,
+        patchOps: log.patchOps,
+        durationMs: roundMs(elapsedMs()),
+      },
+      "admission review",
+    );
     return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);

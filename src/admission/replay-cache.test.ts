@@ -36,7 +36,7 @@ describe("replayKey", () => {
 describe("ReplayCache", () => {
   it("keeps the most recently used answers up to its capacity", () => {
     const cache = new ReplayCache(2);
-    const stored = { contextId: 1, namespace: "a", labels: "-", apiVersion: "admission.k8s.io/v1", fields: {}, entry: { response: { allowed: true }, outcome: { result: "inject" }, log: {} } } as StoredAnswer;
+    const stored = { contextId: 1, namespace: "a", labels: "-", apiVersion: "admission.k8s.io/v1", fields: { pod: "p", operation: "CREATE", dryRun: false }, entry: { response: { allowed: true }, outcome: { result: "inject" }, log: { decision: "inject", reasons: [], decidedBy: "namespace", patchOps: 1 } } } as StoredAnswer;
     cache.set("a", stored);
     cache.set("b", stored);
     cache.get("a");
@@ -51,8 +51,12 @@ describe("ReplayCache", () => {
       namespace: "a",
       labels: "-",
       apiVersion: "admission.k8s.io/v1",
-      fields: {},
-      entry: { response: { allowed: true, ...(patch !== undefined && { patchType: "JSONPatch", patch }), warnings: ["w"] }, outcome: { result: "inject" }, log: {} },
+      fields: { pod: "p", operation: "CREATE", dryRun: false },
+      entry: {
+        response: { allowed: true, ...(patch !== undefined && { patchType: "JSONPatch", patch }), warnings: ["w"] },
+        outcome: { result: "inject" },
+        log: { decision: "inject", reasons: [], decidedBy: "namespace", patchOps: 1 },
+      },
     }) as StoredAnswer;
 
   it("gives a stored patch back whole, with the response's other fields in their order", () => {

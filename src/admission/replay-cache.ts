@@ -20,11 +20,25 @@ import type { AdmissionApiVersion } from "./review.js";
 import type { ReviewOutcome } from "../metrics.js";
 import { withProps, withoutKey } from "../json-values.js";
 
+/** The decision fields of a review's log line. */
+export interface DecisionLog {
+  readonly decision: string;
+  readonly reasons: readonly string[];
+  readonly decidedBy: string;
+  readonly patchOps: number;
+}
+
+/** The review's own fields of its log line (kept with a replayed answer). */
+export interface ReviewLog {
+  readonly pod: string;
+  readonly operation: string;
+  readonly dryRun: boolean;
+}
+
 export interface ReplayEntry {
   readonly response: PartialResponse;
   readonly outcome: ReviewOutcome;
-  /** The decision fields of the log line. */
-  readonly log: Readonly<Record<string, unknown>>;
+  readonly log: DecisionLog;
 }
 
 /** What a stored answer was computed from, besides the text. */
@@ -34,8 +48,8 @@ export interface StoredAnswer {
   /** canonicalJson of the namespace's labels when answered ("-": unknown). */
   readonly labels: string;
   readonly apiVersion: AdmissionApiVersion;
-  /** The review's own log fields (pod, operation, dryRun). */
-  readonly fields: Readonly<Record<string, unknown>>;
+  /** The review's own log fields. */
+  readonly fields: ReviewLog;
   /** The answer; its response's patch is kept apart (see PatchRing) and put back by get(). */
   readonly entry: ReplayEntry;
 }
