@@ -25,20 +25,6 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
 }
 
-/**
- * A request header's first value, read from the raw header list: `req.headers` builds an object of
- * every header on first use, for the two the admission path reads (node keeps the first value of
- * a repeated Content-Type or Content-Length too).
- */
-export function headerOf(req: Pick<IncomingMessage, "rawHeaders">, lowerCaseName: string): string | undefined {
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) return raw[i + 1];
-  }
-  return undefined;
-}
-
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, "BODY_TOO_LARGE", `request body is larger than ${limit} bytes`);
 }
@@ -50,7 +36,7 @@ function tooLarge(limit: number): HttpError {
  */
 export function readRaw(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declaredHeader = headerOf(req, "content-length");
+    const declaredHeader = req.headers["content-length"];
     const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
     if (declared !== undefined && declared > limit) {
       req.resume();
@@ -96,7 +82,7 @@ export function readRaw(req: IncomingMessage, limit: number, pool?: BufferPool):
  * its own: the caller gives it back (pool.release) once it has decoded it.
  */
 export async function readJsonBytes(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
-  const contentType = headerOf(req, "content-type");
+  const contentType = req.headers["content-type"];
   if (!isJsonContentType(contentType)) {
     req.resume();
     throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json (got ${JSON.stringify(contentType ?? "")})`);

@@ -140,6 +140,22 @@ function checkStringMap(v: unknown, path: string, problems: string[]): void {
 }
 
 /**
+ * Label and annotation keys found valid, kept: the pods of a cluster carry the same few hundred
+ * keys, and a pod with 200 annotations had each key matched against two regular expressions on
+ * every review. Bounded (keys come from pods); an invalid key is never kept.
+ */
+const QUALIFIED_KEYS_KEPT = 4096;
+const qualifiedKeys = new Set<string>();
+
+function qualifiedKey(key: string): boolean {
+  if (qualifiedKeys.has(key)) return true;
+  if (!isQualifiedName(key)) return false;
+  if (qualifiedKeys.size >= QUALIFIED_KEYS_KEPT) qualifiedKeys.clear();
+  qualifiedKeys.add(key);
+  return true;
+}
+
+/**
  * Keys (and, for labels, values) as Kubernetes' own validation requires them: what we read and
  * copy (into the status annotation, kubectl.kubernetes.io/default-container, canonical labels)
  * stays within the API server's limits. Only maps of strings get here.
@@ -147,7 +163,7 @@ function checkStringMap(v: unknown, path: string, problems: string[]): void {
 function checkMetadataKeys(map: unknown, path: string, checkValues: boolean, problems: string[]): void {
   if (!isObject(map)) return;
   for (const key of Object.keys(map)) {
-    if (!isQualifiedName(key)) problems.push(`${path}[${quoteForMessage(key)}]: the key must be ${QUALIFIED_NAME_FORM}`);
+    if (!qualifiedKey(key)) problems.push(`${path}[${quoteForMessage(key)}]: the key must be ${QUALIFIED_NAME_FORM}`);
     const value = map[key];
     if (checkValues && typeof value === "string" && !isLabelValue(value)) {
       problems.push(`${path}[${quoteForMessage(key)}]: the value ${quoteForMessage(value)} must be ${LABEL_VALUE_FORM}`);
