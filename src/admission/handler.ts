@@ -59,7 +59,8 @@ function handleWorkload(
 /**
  * The reusable part of an answer: response without uid, metric outcome, decision log fields. Kept
  * by the replay cache and shared with every replay of it; nothing writes to it after this (its
- * types are readonly). It is not frozen: Object.freeze on its seven objects was 6 µs per review.
+ * types are readonly). It is not frozen: Object.freeze on its seven objects showed as about 6 µs a
+ * review in a CPU profile of the server.
  */
 function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
   let resp = result.reportOnly ? allowed() : patched(result.patch);

@@ -24,8 +24,8 @@ export const ELIDED = "\u0000elided by sidecar-injector";
 const ELIDED_JSON = JSON.stringify(ELIDED);
 const ELIDED_BYTES = Buffer.from(ELIDED_JSON, "utf8");
 
-/** Where the kept bytes of a review are put together before decoding (reused: parsing is synchronous). */
 const SCRATCH_BYTES = 256 * 1024;
+/** Where the kept bytes of a review are put together before decoding (reused: parsing is synchronous). */
 let scratch: Buffer | undefined;
 
 /**
