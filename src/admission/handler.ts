@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics.js";
 import { checkWorkload, isWorkloadRequest } from "../injection/workload-check.js";
 import { allowed, complete, errored, patched, withAuditAnnotations, withWarnings } from "./responses.js";
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse, ParsedReview } from "./review.js";
-import type { ReplayCache, ReplayEntry, ReplayKey, ReviewLog } from "./replay-cache.js";
+import type { DecisionLog, ReplayCache, ReplayEntry, ReplayKey, ReviewLog } from "./replay-cache.js";
 import { canonicalJson, withProps } from "../json-values.js";
 import type { ReviewOutcome } from "../metrics.js";
 
@@ -84,6 +84,27 @@ function answer(result: ReturnType<typeof runInjection>): ReplayEntry {
   };
 }
 
+/**
+ * The fields of a review's log line, in the line's order (uid and namespace first): built up from
+ * one literal, not copied from the stored parts.
+ */
+function reviewLine(uid: string, namespace: string, own: ReviewLog, log: DecisionLog, elapsedMs: number, replayed: boolean): Record<string, unknown> {
+  const line: Record<string, unknown> = {
+    uid,
+    namespace,
+    pod: own.pod,
+    operation: own.operation,
+    dryRun: own.dryRun,
+    decision: log.decision,
+    reasons: log.reasons,
+    decidedBy: log.decidedBy,
+    patchOps: log.patchOps,
+  };
+  if (replayed) line.replayed = true;
+  line.durationMs = roundMs(elapsedMs);
+  return line;
+}
+
 function labelsKey(labels: Readonly<Record<string, string>> | undefined): string {
   return labels === undefined ? "-" : canonicalJson(labels);
 }
@@ -102,26 +123,7 @@ export function replayAdmission(k: ReplayKey | undefined, deps: AdmissionDeps): 
   const elapsed = deps.now() - started;
   deps.metrics?.observeReview(stored.entry.outcome, elapsed / 1000);
   deps.metrics?.replayed();
-  const { fields, entry } = stored;
-  const { log } = entry;
-  // One literal in the line's order (uid and namespace first), not copies of the stored parts.
-  logInfoLine(
-    deps.logger,
-    {
-      uid: k.uid,
-      namespace: stored.namespace,
-      pod: fields.pod,
-      operation: fields.operation,
-      dryRun: fields.dryRun,
-      decision: log.decision,
-      reasons: log.reasons,
-      decidedBy: log.decidedBy,
-      patchOps: log.patchOps,
-      replayed: true,
-      durationMs: roundMs(elapsed),
-    },
-    "admission review",
-  );
+  logInfoLine(deps.logger, reviewLine(k.uid, stored.namespace, stored.fields, stored.entry.log, elapsed, true), "admission review");
   return { apiVersion: stored.apiVersion, response: complete(stored.entry.response, { uid: k.uid }) };
 }
 
@@ -160,23 +162,7 @@ export function handleAdmission(review: ParsedReview, deps: AdmissionDeps, k?: R
       });
     }
     deps.metrics?.observeReview(entry.outcome, elapsedMs() / 1000);
-    const { log } = entry;
-    logInfoLine(
-      deps.logger,
-      {
-        uid: fields.uid,
-        namespace,
-        pod: own.pod,
-        operation: own.operation,
-        dryRun: own.dryRun,
-        decision: log.decision,
-        reasons: log.reasons,
-        decidedBy: log.decidedBy,
-        patchOps: log.patchOps,
-        durationMs: roundMs(elapsedMs()),
-      },
-      "admission review",
-    );
+    logInfoLine(deps.logger, reviewLine(req.uid, namespace, own, entry.log, elapsedMs(), false), "admission review");
     return complete(entry.response, req);
   } catch (caught) {
     const err = toInjectorError(caught);

@@ -122,6 +122,11 @@ describe("the admission path with a replay cache", () => {
       ["u-1", "shop", "web-0", "CREATE", "inject", undefined],
       ["u-2", "shop", "web-0", "CREATE", "inject", true],
     ]);
+    const order = ["uid", "namespace", "pod", "operation", "dryRun", "decision", "reasons", "decidedBy", "patchOps"];
+    expect(lines.map((l) => Object.keys(l))).toEqual([
+      [...order, "durationMs"],
+      [...order, "replayed", "durationMs"],
+    ]);
     expect(await b.metrics.registry.getSingleMetricAsString("sidecar_injection_success_total")).toContain("sidecar_injection_success_total 1");
     expect(await b.metrics.registry.getSingleMetricAsString("sidecar_injection_replayed_total")).toContain("sidecar_injection_replayed_total 1");
     expect(await a.metrics.registry.getSingleMetricAsString("sidecar_injection_replayed_total")).toContain("sidecar_injection_replayed_total 0");

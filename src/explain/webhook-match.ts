@@ -14,6 +14,7 @@ import { celEnv, parse, plan } from "@bufbuild/cel";
 import type { LabelSelector } from "../config/config.js";
 import { isObject } from "../json-values.js";
 import { unmatchedTerm } from "../injection/selector.js";
+import { remember } from "../memo.js";
 
 type Json = Record<string, unknown>;
 
@@ -88,8 +89,7 @@ function evaluate(expression: string, vars: Record<string, unknown>): unknown {
       const failure = err instanceof Error ? err : new Error(String(err));
       program = () => failure;
     }
-    if (programs.size >= MAX_PROGRAMS) programs.clear();
-    programs.set(expression, program);
+    remember(programs, expression, program, MAX_PROGRAMS);
   }
   try {
     return program(vars);

@@ -108,7 +108,7 @@ interface Cut {
 
 /** The byte range of the value after the first `key` when it has the expected kind, else null. */
 function valueAfter(b: Buffer, key: Buffer, kind: "array" | "string", before: number): Cut | null {
-  const at = before < b.length ? b.subarray(0, before).indexOf(key) : b.indexOf(key);
+  const at = b.subarray(0, before).indexOf(key);
   if (at < 0) return null;
   const from = skipSpace(b, at + key.length);
   const to = kind === "array" ? (b[from] === OPEN_ARRAY ? endOfContainer(b, from) : -1) : b[from] === QUOTE ? endOfString(b, from) : -1;

@@ -13,6 +13,7 @@
  */
 import { Annotation, ContainerName } from "../config/config.js";
 import { isObject } from "../json-values.js";
+import { remember } from "../memo.js";
 import { type Operation, addOperation, diffInto, escapePointer } from "./patch.js";
 import { containersWith, initContainersWith, pullSecretsWith } from "./inject.js";
 import type { Pod, Volume } from "./pod.js";
@@ -61,10 +62,7 @@ const annotationOpsByKey = new Map<string, Operation>();
 function addString(known: Map<string, Operation>, base: string, key: string, value: string): Operation {
   const hit = known.get(key);
   if (hit !== undefined && (hit as { value: unknown }).value === value) return hit;
-  const op = addOperation(`${base}/${escapePointer(key)}`, value);
-  if (known.size >= SHARED_LIMIT) known.clear();
-  known.set(key, op);
-  return op;
+  return remember(known, key, addOperation(`${base}/${escapePointer(key)}`, value), SHARED_LIMIT);
 }
 
 interface ItemOps {
@@ -84,13 +82,10 @@ function addItem(base: string, index: number, item: unknown): Operation {
     known = { base, byIndex: new Map() };
     itemOps.set(item, known);
   }
-  let op = known.byIndex.get(index);
-  if (op === undefined) {
-    op = index === WHOLE ? addOperation(base, Object.freeze([item])) : addOperation(`${base}/${index}`, item);
-    if (known.byIndex.size >= SHARED_LIMIT) known.byIndex.clear();
-    known.byIndex.set(index, op);
-  }
-  return op;
+  const op = known.byIndex.get(index);
+  if (op !== undefined) return op;
+  const built = index === WHOLE ? addOperation(base, Object.freeze([item])) : addOperation(`${base}/${index}`, item);
+  return remember(known.byIndex, index, built, SHARED_LIMIT);
 }
 
 /** The labels to add: ours where the pod has none of that key (the diff of a map we only add to). */

@@ -10,6 +10,7 @@
  */
 import fjp, { type Operation } from "fast-json-patch";
 import { isObject } from "../json-values.js";
+import { remember } from "../memo.js";
 
 export type { Operation };
 
@@ -22,13 +23,7 @@ const escaped = new Map<string, string>();
 /** Escape one reference token (RFC 6901). */
 export function escapePointer(token: string): string {
   if (!token.includes("~") && !token.includes("/")) return token;
-  let out = escaped.get(token);
-  if (out === undefined) {
-    out = token.replace(/~/g, "~0").replace(/\//g, "~1");
-    if (escaped.size >= 1024) escaped.clear();
-    escaped.set(token, out);
-  }
-  return out;
+  return escaped.get(token) ?? remember(escaped, token, token.replace(/~/g, "~0").replace(/\//g, "~1"), 1024);
 }
 
 /** Structural equality of JSON values (undefined members count as absent). */

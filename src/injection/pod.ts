@@ -5,6 +5,7 @@
 import { ContainerName } from "../config/config.js";
 import { InvalidPodError } from "../errors.js";
 import { isObject } from "../json-values.js";
+import { remember } from "../memo.js";
 import {
   DNS1123_LABEL_FORM,
   LABEL_VALUE_FORM,
@@ -145,14 +146,10 @@ function checkStringMap(v: unknown, path: string, problems: string[]): void {
  * every review. Bounded (keys come from pods); an invalid key is never kept.
  */
 const QUALIFIED_KEYS_KEPT = 4096;
-const qualifiedKeys = new Set<string>();
+const qualifiedKeys = new Map<string, true>();
 
 function qualifiedKey(key: string): boolean {
-  if (qualifiedKeys.has(key)) return true;
-  if (!isQualifiedName(key)) return false;
-  if (qualifiedKeys.size >= QUALIFIED_KEYS_KEPT) qualifiedKeys.clear();
-  qualifiedKeys.add(key);
-  return true;
+  return qualifiedKeys.has(key) || (isQualifiedName(key) && remember(qualifiedKeys, key, true, QUALIFIED_KEYS_KEPT));
 }
 
 /**

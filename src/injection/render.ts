@@ -15,6 +15,7 @@ import {
   type Resources,
 } from "../config/config.js";
 import { deepFreeze, withProps } from "../json-values.js";
+import { remember } from "../memo.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { rewriteAppProbes } from "./app-probe.js";
@@ -79,13 +80,7 @@ function memoized<T>(t: InjectionTemplate, key: string, build: () => T): T {
     memo = new Map();
     memos.set(t, memo);
   }
-  let value = memo.get(key) as T | undefined;
-  if (value === undefined) {
-    value = deepFreeze(build());
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(key, value);
-  }
-  return value;
+  return (memo.get(key) as T | undefined) ?? (remember(memo, key, deepFreeze(build()), MEMO_LIMIT) as T);
 }
 
 function isEmpty(o: PodOverrides): boolean {
@@ -386,12 +381,7 @@ type EnvVar = Record<string, unknown>;
 const envHeads = new Map<string, string>();
 
 function envHead(name: string): string {
-  let head = envHeads.get(name);
-  if (head === undefined) {
-    head = `{"name":${quote(name)},"value":`;
-    if (envHeads.size < 64) envHeads.set(name, head);
-  }
-  return head;
+  return envHeads.get(name) ?? remember(envHeads, name, `{"name":${quote(name)},"value":`, 64);
 }
 
 /** JSON text of env vars (name and value strings), each preceded by a comma when `lead`. */

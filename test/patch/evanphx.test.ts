@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
+import { type Operation, encodePatch } from "../../src/injection/patch.js";
 import { runInjection } from "../../src/injection/pipeline.js";
 import { aPod, testContext } from "../support/builders.js";
 import { GOPATH, type GoBuild, buildGoProgram, hasGo, sayGoSkipped } from "../support/go.js";
@@ -35,7 +36,9 @@ interface Case {
 }
 
 function applyAll(cases: Case[]): Array<{ doc?: unknown; error?: string }> {
-  const input = cases.map((c) => JSON.stringify({ doc: c.doc, patch: c.patch })).join("\n");
+  // The patch as the webhook sends it: encodePatch's text (shared operations spliced in), not a
+  // JSON.stringify of the operations.
+  const input = cases.map((c) => `{"doc":${JSON.stringify(c.doc)},"patch":${Buffer.from(encodePatch(c.patch as Operation[]), "base64").toString("utf8")}}`).join("\n");
   const out = execFileSync((build as GoBuild).binary, { input, maxBuffer: 256 * 1024 * 1024 }).toString();
   return out
     .trim()
