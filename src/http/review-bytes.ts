@@ -6,21 +6,26 @@
  * typical Deployment pod's review; both are cut out of the bytes before JSON.parse, which
  * otherwise spends that share of its time building them.
  *
- * The cut is found by a byte scan (no decoding), replaced by a marker string, and checked after
- * parsing: the marker must sit exactly at `request.object.metadata.managedFields` (resp. the
+ * The cut is found by a byte scan (no decoding), replaced by a marker string (ELIDED), and checked
+ * after parsing: the marker must sit exactly at `request.object.metadata.managedFields` (resp. the
  * annotation). Anything else — the text elsewhere, a scan confused by odd input, invalid JSON —
  * falls back to parsing the whole body as received, so the result and every error message are
  * those of a plain JSON.parse.
+ *
+ * The marker stays where it is: the parsed review is returned as JSON.parse built it, never
+ * written to. Replacing the pod's metadata with a copy without the key cost a copy per review,
+ * and the store changed the type V8 records for the `metadata` field of the pod's hidden class:
+ * each time that class was made again (after a full collection with no pod of that shape alive),
+ * every function that reads the pod was deoptimized at once and compiled again, 200 to 700 ms of
+ * compilation on the server's core (BENCHMARKS.md, "Fourth round").
  */
+import { ELIDED } from "../injection/pod.js";
 import { parseJsonText } from "./body.js";
-import { withoutKey } from "../json-values.js";
 
 const MANAGED_FIELDS = Buffer.from('"managedFields":');
 const SPEC_KEY = Buffer.from('"spec":');
 const LAST_APPLIED_KEY = "kubectl.kubernetes.io/last-applied-configuration";
 const LAST_APPLIED = Buffer.from(`"${LAST_APPLIED_KEY}":`);
-/** What stands in for the elided annotation value (a string no real pod carries). */
-export const ELIDED = "\u0000elided by sidecar-injector";
 const ELIDED_JSON = JSON.stringify(ELIDED);
 const ELIDED_BYTES = Buffer.from(ELIDED_JSON, "utf8");
 
@@ -126,8 +131,8 @@ function metadataOf(review: unknown): Elided["metadata"] | undefined {
 }
 
 /**
- * Parse a review body; the pod loses managedFields and the last-applied annotation's value (the
- * annotation stays, with ELIDED as its value). Errors are parseJsonText's.
+ * Parse a review body; the pod's managedFields and last-applied annotation keep their keys with
+ * ELIDED as their values. Errors are parseJsonText's.
  */
 export function parseReviewBytes(body: Buffer): unknown {
   const whole = () => parseJsonText(body.toString("utf8"));
@@ -149,9 +154,5 @@ export function parseReviewBytes(body: Buffer): unknown {
   }
   const meta = metadataOf(review);
   const markers = (meta?.managedFields === ELIDED ? 1 : 0) + (meta?.annotations?.[LAST_APPLIED_KEY] === ELIDED ? 1 : 0);
-  if (meta === undefined || markers !== cuts.length) return whole();
-  // A copy without the marker rather than `delete`, which would leave metadata a slow dictionary.
-  const object = (review as { request: { object: Elided } }).request.object;
-  object.metadata = withoutKey(meta, "managedFields");
-  return review;
+  return meta === undefined || markers !== cuts.length ? whole() : review;
 }

@@ -12,7 +12,7 @@ import { type InjectionDecision, type RequestFacts, checkApplicability, decide }
 import { constructPatch } from "./build-patch.js";
 import { injectPod } from "./inject.js";
 import { type Operation, applyPatchTo, createPatch } from "./patch.js";
-import { type Pod, assertNotTooDeep, assertPodShape } from "./pod.js";
+import { ELIDED, type Pod, assertNotTooDeep, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
 import { userProxyOf } from "./proxy-overrides.js";
 import { interceptionOf, renderSidecar, templatesOf } from "./render.js";
@@ -94,12 +94,14 @@ export function resolveNative(ctx: InjectionContext, podOverride: boolean | unde
 
 /**
  * The pod as received, minus managedFields (large, noisy, never ours to patch; Istio drops it too).
+ * managedFields holding ELIDED (cut by the admission route before parsing) is read as absent: the
+ * pod is used as it is, not copied (nothing reads managedFields, and the patch never touches it).
  * A pod without metadata is read as having empty metadata; the patch then adds /metadata whole.
  */
 function withoutManagedFields(pod: Pod): { original: Pod; readable: Pod } {
   const meta = pod.metadata as Pod["metadata"] | undefined | null;
   if (meta === undefined || meta === null) return { original: pod, readable: { ...pod, metadata: {} } };
-  if (!Object.hasOwn(meta, "managedFields")) return { original: pod, readable: pod };
+  if (!Object.hasOwn(meta, "managedFields") || meta.managedFields === ELIDED) return { original: pod, readable: pod };
   const { managedFields: _dropped, ...metadata } = meta;
   const original = { ...pod, metadata };
   return { original, readable: original };

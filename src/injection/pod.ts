@@ -75,6 +75,13 @@ export interface Pod {
 
 
 /**
+ * What stands in for a value the admission route cut out of a review's bytes before parsing it
+ * (`metadata.managedFields`, the last-applied annotation's value): a string no real pod carries.
+ * The pipeline reads a managedFields holding it as absent.
+ */
+export const ELIDED = "\u0000elided by sidecar-injector";
+
+/**
  * Nesting limit for the pod (managedFields aside). A real pod nests about 15 levels; deeper input
  * is refused with a path before anything could walk it recursively.
  */

@@ -18,7 +18,7 @@ import { constructPatch } from "../../src/injection/build-patch.js";
 import { injectPod } from "../../src/injection/inject.js";
 import { applyPatchTo, createPatch, encodePatch } from "../../src/injection/patch.js";
 import { type InjectionContext, resolveNative, runInjection } from "../../src/injection/pipeline.js";
-import type { Pod } from "../../src/injection/pod.js";
+import { ELIDED, type Pod } from "../../src/injection/pod.js";
 import { renderSidecar } from "../../src/injection/render.js";
 import { workloadOf } from "../../src/injection/workload.js";
 import { testContext } from "../support/builders.js";
@@ -170,5 +170,30 @@ describe("the general path", () => {
       expect((applied as Pod).spec.containers.filter((c) => c.name === "istio-proxy")).toHaveLength(1);
     }
     expect(runInjection({ request, namespace: "default", object: injected }, ctx).decision.previous).not.toBeNull();
+  });
+});
+
+describe("a pod whose managedFields the admission route elided", () => {
+  // parseReviewBytes leaves ELIDED where managedFields was; the pipeline reads it as absent.
+  const elided = (p: Pod): Pod => ({ ...p, metadata: { ...p.metadata, managedFields: ELIDED } });
+  it("gets the patch of the same pod without managedFields, constructed or general", () => {
+    const ctx = testContext();
+    fc.assert(
+      fc.property(pod, (input) => {
+        const plain = runInjection({ request, namespace: "default", object: input }, ctx);
+        const cut = runInjection({ request, namespace: "default", object: elided(input) }, ctx);
+        expect(cut.decision).toEqual(plain.decision);
+        expect(cut.patch).toEqual(plain.patch);
+      }),
+      { numRuns: 100 },
+    );
+    const first = runInjection({ request, namespace: "default", object: { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "web" }] } } }, ctx);
+    const again = structuredClone(first.mutated) as Pod;
+    again.spec.containers = again.spec.containers.filter((c) => c.name !== "istio-proxy");
+    const plain = runInjection({ request, namespace: "default", object: again }, ctx);
+    const cut = runInjection({ request, namespace: "default", object: elided(again) }, ctx);
+    expect(plain.patch.length).toBeGreaterThan(0);
+    expect(cut.patch).toEqual(plain.patch);
+    expect(JSON.stringify(cut.patch)).not.toContain("managedFields");
   });
 });
