@@ -15,6 +15,7 @@ const KINDS = [
   ["livenessProbe", "livez"],
   ["startupProbe", "startupz"],
 ] as const;
+type ProbeField = (typeof KINDS)[number][0];
 
 type Json = Record<string, unknown>;
 
@@ -79,12 +80,13 @@ function rewrite(probe: Json, path: string): Json {
   } else {
     httpGet = { path, port: ProxyPort.AgentStatus };
   }
-  // The probe without tcpSocket and grpc, its httpGet replaced (or added last).
+  // The probe without tcpSocket and grpc, its httpGet replaced (or added last). Every key is set
+  // once, in a new object: see rewriteAppProbes on stores into the parsed pod's objects.
   const out: Json = {};
   for (const k of Object.keys(probe)) {
     if (k !== "tcpSocket" && k !== "grpc") setOwn(out, k, k === "httpGet" ? httpGet : probe[k]);
   }
-  out.httpGet = httpGet;
+  if (!Object.hasOwn(probe, "httpGet")) out.httpGet = httpGet;
   return out;
 }
 
@@ -100,7 +102,7 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
   const probers: Array<[string, string]> = [];
   let changed = false;
   const out = containers.map((c) => {
-    let copy: Container | undefined;
+    let rewritten: Partial<Record<ProbeField, Json>> | undefined;
     for (const [field, suffix] of KINDS) {
       const probe = c[field];
       if (!isObject(probe)) continue;
@@ -108,13 +110,18 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
       if (prober === null) continue;
       const path = `/app-health/${c.name}/${suffix}`;
       probers.push([path, prober]);
-      // A spread copy is safe here: only keys the container has are replaced (see withProps).
-      copy ??= { ...c };
-      copy[field] = rewrite(probe, path);
+      rewritten ??= {};
+      rewritten[field] = rewrite(probe, path);
     }
-    if (copy === undefined) return c;
+    if (rewritten === undefined) return c;
     changed = true;
-    return copy;
+    // A new object with each key set once, not `{ ...c }` and then the probes replaced: a spread
+    // copy shares the parsed container's hidden class, and a store into it changes the type V8
+    // records for that field, which deoptimizes every function that reads containers (see
+    // review-bytes.ts).
+    const copy: Record<string, unknown> = {};
+    for (const k of Object.keys(c)) setOwn(copy, k, Object.hasOwn(rewritten, k) ? rewritten[k as ProbeField] : c[k]);
+    return copy as Container;
   });
   return {
     containers: changed ? out : [...containers],

@@ -12,7 +12,7 @@
  * rendered containers carry their JSON text (patch.ts), so encoding the patch splices text.
  */
 import { Annotation, ContainerName } from "../config/config.js";
-import { isObject } from "../json-values.js";
+import { isObject, setOwn } from "../json-values.js";
 import { remember } from "../memo.js";
 import { type Operation, addOperation, diffInto, escapePointer } from "./patch.js";
 import { containersWith, initContainersWith, pullSecretsWith } from "./inject.js";
@@ -125,9 +125,13 @@ function annotationOps(before: unknown, rendered: RenderedSidecar, ops: Operatio
     for (const [k, v] of ours) ops.push(addString(annotationOpsByKey, "/metadata/annotations", k, v));
     return;
   }
-  const after: Record<string, unknown> = { ...before };
-  for (const k of rendered.clearAnnotations) delete after[k];
-  for (const [k, v] of ours) after[k] = v;
+  // The map after injection, each key set once in a new object (not a spread copy of the parsed
+  // map given deletes and stores, see rewriteAppProbes): the pod's keys in place, minus those
+  // cleared, with our values; then ours it lacks, in order (a cleared key set again goes last).
+  const cleared = new Set(rendered.clearAnnotations);
+  const after: Record<string, unknown> = {};
+  for (const k of Object.keys(before)) if (!cleared.has(k)) setOwn(after, k, ours.has(k) ? ours.get(k) : before[k]);
+  for (const [k, v] of ours) if (!Object.hasOwn(after, k)) setOwn(after, k, v);
   diffInto(before, after, "/metadata/annotations", ops);
 }
 
