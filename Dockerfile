@@ -23,5 +23,5 @@ USER 65532:0
 EXPOSE 8443
 # V8's young generation capped at 4 MiB per semi-space (default 16): reviews are short-lived
 # garbage, and the smaller nursery keeps RSS well under 200 MiB under load (BENCHMARKS.md).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/cli.js"]
 CMD ["serve"]

@@ -51,10 +51,10 @@ describe("Dockerfile", () => {
   });
 
   it("starts node in exec form with serve as the default command, with the node flags of npm start", () => {
-    expect(runtime.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]');
+    expect(runtime.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/cli.js"]');
     expect(runtime.find((l) => l.startsWith("CMD "))).toBe('CMD ["serve"]');
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe("node --max-semi-space-size=4 dist/cli.js serve");
+    expect(pkg.scripts.start).toBe("node --max-semi-space-size=8 dist/cli.js serve");
   });
 
   it("copies no keys, certificates or env files, and ignores them", () => {
