@@ -14,10 +14,10 @@
  *
  * The marker stays where it is: the parsed review is returned as JSON.parse built it, never
  * written to. Replacing the pod's metadata with a copy without the key cost a copy per review,
- * and the store changed the type V8 records for the `metadata` field of the pod's hidden class:
- * each time that class was made again (after a full collection with no pod of that shape alive),
- * every function that reads the pod was deoptimized at once and compiled again, 200 to 700 ms of
- * compilation on the server's core (BENCHMARKS.md, "Fourth round").
+ * and the store changed what V8 records for the `metadata` field of the pod's hidden class: at
+ * the first new pod after a run of replayed ones, every function that reads the pod (nine) was
+ * deoptimized at once and compiled again, 50 to 185 ms each on the server's core (BENCHMARKS.md,
+ * "Fourth round").
  */
 import { ELIDED } from "../injection/pod.js";
 import { parseJsonText } from "./body.js";
