@@ -15,7 +15,6 @@ const KINDS = [
   ["livenessProbe", "livez"],
   ["startupProbe", "startupz"],
 ] as const;
-type ProbeField = (typeof KINDS)[number][0];
 
 type Json = Record<string, unknown>;
 
@@ -102,7 +101,7 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
   const probers: Array<[string, string]> = [];
   let changed = false;
   const out = containers.map((c) => {
-    let rewritten: Partial<Record<ProbeField, Json>> | undefined;
+    let rewritten: Json | undefined;
     for (const [field, suffix] of KINDS) {
       const probe = c[field];
       if (!isObject(probe)) continue;
@@ -115,13 +114,10 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
     }
     if (rewritten === undefined) return c;
     changed = true;
-    // A new object with each key set once, not `{ ...c }` and then the probes replaced: a spread
-    // copy shares the parsed container's hidden class, and a store into it changes the type V8
-    // records for that field, which deoptimizes every function that reads containers (see
-    // review-bytes.ts).
-    const copy: Record<string, unknown> = {};
-    for (const k of Object.keys(c)) setOwn(copy, k, Object.hasOwn(rewritten, k) ? rewritten[k as ProbeField] : c[k]);
-    return copy as Container;
+    // withProps builds a new object, where `{ ...c }` and then the probes replaced would share the
+    // parsed container's hidden class: a store into it changes the type V8 records for that
+    // field, which deoptimizes every function that reads containers (see review-bytes.ts).
+    return withProps(c, rewritten);
   });
   return {
     containers: changed ? out : [...containers],
