@@ -8,8 +8,12 @@
 // the review and builds its patch by hand ("minimal", bench/minimal-injector.mjs).
 // Where taskset exists, the servers run on CPU 1 and this load generator on CPU 0.
 // Prints req/s, p50, p99, the ratios, and the injector's peak RSS (per row and over the whole run).
-// Env: BENCH_SECONDS (default 5) per run; BENCH_PAYLOADS (e.g. "typical,large-env-new") to pick
-// rows; BENCH_NODE_FLAGS replaces the node flags taken from the Dockerfile's ENTRYPOINT.
+// Each server is warmed up before each row (BENCH_WARMUP seconds of the row's own load), so a row
+// measures the steady state; the "start" row measures the other case: fresh processes of the
+// injector and the minimal one, under typical new pods at concurrency 1 from their first request.
+// Env: BENCH_SECONDS (default 5) per run; BENCH_WARMUP (default 5); BENCH_PAYLOADS (e.g.
+// "typical,large-env-new,start") to pick rows; BENCH_NODE_FLAGS replaces the node flags taken
+// from the Dockerfile's ENTRYPOINT.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -20,6 +24,10 @@ import { DISTINCT_MARK, PAYLOADS } from "./payloads.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+// V8 compiles the pipeline's larger functions only after a few thousand reviews at one connection
+// (a function tiers up after a number of executions that grows with its size): with 2 s, part of
+// that compilation fell inside the measured seconds of a payload's first rows.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const concurrencyOf = (payload) => (payload === "typical" ? [1, 16, 64] : [1, 16]);
 
 // One core for the load generator, the other for the server under load, when the machine has two
@@ -131,21 +139,21 @@ const sampler = setInterval(() => {
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`machine: ${machine}`);
 console.log(`injector: node ${[...flags, "dist/cli.js", "serve"].join(" ")}`);
-console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a 2 s warm-up of each server, pipelining 1`);
+console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a ${WARMUP} s warm-up of each server, pipelining 1`);
 console.log(pinned ? "cores: load generator on CPU 0, the server under load on CPU 1 (taskset)" : "cores: not pinned (taskset missing or one CPU): load generator and servers share the cores");
 const rows = [];
-const all = Object.keys(PAYLOADS).flatMap((n) => [n, `${n}-new`]);
+const all = [...Object.keys(PAYLOADS).flatMap((n) => [n, `${n}-new`]), "start"];
 const picked = (process.env.BENCH_PAYLOADS ?? all.join(",")).split(",");
 const unknown = picked.filter((p) => !all.includes(p));
 if (unknown.length > 0) throw new Error(`unknown BENCH_PAYLOADS ${unknown.join(", ")}; known: ${all.join(", ")}`);
-for (const row of all.filter((n) => picked.includes(n))) {
+for (const row of all.filter((n) => picked.includes(n) && n !== "start")) {
   const distinct = row.endsWith("-new");
   const name = distinct ? row.slice(0, -"-new".length) : row;
   const body = JSON.stringify(PAYLOADS[name]);
   const path = `/inject?payload=${name}`;
   const replyKB = (readFileSync(join(dir, `${name}.response.json`)).length / 1024).toFixed(1);
   for (const c of concurrencyOf(name)) {
-    for (const server of [injector, bare, minimal]) await drive(server.port, path, body, c, 2, distinct); // warm-up
+    for (const server of [injector, bare, minimal]) await drive(server.port, path, body, c, WARMUP, distinct); // warm-up
     // The baselines get the same requests as the injector: in a new-pods row, the load generator
     // rebuilds every request for them too.
     const same = await drive(bare.port, path, body, c, SECONDS, distinct);
@@ -171,13 +179,35 @@ for (const row of all.filter((n) => picked.includes(n))) {
   }
 }
 clearInterval(sampler);
+injector.child.kill("SIGTERM");
+bare.child.kill("SIGTERM");
+minimal.child.kill("SIGTERM");
+
+// The first seconds of a process: a new replica of the injector (or one restarted) answers its
+// first reviews before V8 has compiled the pipeline. Fresh processes, typical new pods at one
+// connection from the first request; the minimal injector starts fresh too.
+let start = null;
+if (picked.includes("start")) {
+  const body = JSON.stringify(PAYLOADS.typical);
+  const path = "/inject?payload=typical";
+  const freshMinimal = await startChild([join(ROOT, "bench", "minimal-injector.mjs"), dir], join(dir, "minimal-start.log"));
+  const hand = await drive(freshMinimal.port, path, body, 1, SECONDS, true);
+  freshMinimal.child.kill("SIGTERM");
+  const freshInjector = await startChild([...flags, join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], join(dir, "injector-start.log"), { LOG_LEVEL: "info" });
+  const ours = await drive(freshInjector.port, path, body, 1, SECONDS, true);
+  freshInjector.child.kill("SIGTERM");
+  start = { minimal: Math.round(hand.rps), minimalP50: hand.p50, minimalP99: hand.p99, rps: Math.round(ours.rps), p50: ours.p50, p99: ours.p99, toMinimal: (ours.rps / hand.rps).toFixed(2), errors: ours.errors + hand.errors };
+  console.log(JSON.stringify({ start }));
+}
 console.log("\n| payload (request → reply) | conc | bare req/s | minimal req/s · p50 / p99 ms | injector req/s · p50 / p99 ms | injector / minimal | injector / bare | errors | peak RSS MiB |");
 console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(`| ${r.payload} | ${r.conc} | ${r.bare} | ${r.minimal} · ${r.minimalP50} / ${r.minimalP99} | ${r.rps} · ${r.p50} / ${r.p99} | ${r.toMinimal} | ${r.toBare} | ${r.errors} | ${r.rss} |`);
 }
+if (start !== null) {
+  console.log(`\n| first ${SECONDS} s after a start (typical, new pods, conc 1) | minimal req/s · p50 / p99 ms | injector req/s · p50 / p99 ms | injector / minimal | errors |`);
+  console.log("|---|---|---|---|---|");
+  console.log(`| fresh processes, no warm-up | ${start.minimal} · ${start.minimalP50} / ${start.minimalP99} | ${start.rps} · ${start.p50} / ${start.p99} | ${start.toMinimal} | ${start.errors} |`);
+}
 console.log(`\ninjector peak RSS: ${peakRss.toFixed(0)} MiB`);
-injector.child.kill("SIGTERM");
-bare.child.kill("SIGTERM");
-minimal.child.kill("SIGTERM");
 rmSync(dir, { recursive: true, force: true });
