@@ -56,6 +56,15 @@ function startChild(args, logFile, env = {}) {
   });
 }
 
+/** SIGTERM a child and wait for it to exit (the injector drains before it does). */
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", resolve);
+    child.kill("SIGTERM");
+  });
+}
+
 function rssMiB(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -179,9 +188,7 @@ for (const row of all.filter((n) => picked.includes(n) && n !== "start")) {
   }
 }
 clearInterval(sampler);
-injector.child.kill("SIGTERM");
-bare.child.kill("SIGTERM");
-minimal.child.kill("SIGTERM");
+await Promise.all([injector, bare, minimal].map((server) => stop(server.child)));
 
 // The first seconds of a process: a new replica of the injector (or one restarted) answers its
 // first reviews before V8 has compiled the pipeline. Fresh processes, typical new pods at one
@@ -192,10 +199,10 @@ if (picked.includes("start")) {
   const path = "/inject?payload=typical";
   const freshMinimal = await startChild([join(ROOT, "bench", "minimal-injector.mjs"), dir], join(dir, "minimal-start.log"));
   const hand = await drive(freshMinimal.port, path, body, 1, SECONDS, true);
-  freshMinimal.child.kill("SIGTERM");
+  await stop(freshMinimal.child);
   const freshInjector = await startChild([...flags, join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], join(dir, "injector-start.log"), { LOG_LEVEL: "info" });
   const ours = await drive(freshInjector.port, path, body, 1, SECONDS, true);
-  freshInjector.child.kill("SIGTERM");
+  await stop(freshInjector.child);
   start = { minimal: Math.round(hand.rps), minimalP50: hand.p50, minimalP99: hand.p99, rps: Math.round(ours.rps), p50: ours.p50, p99: ours.p99, toMinimal: (ours.rps / hand.rps).toFixed(2), errors: ours.errors + hand.errors };
   console.log(JSON.stringify({ start }));
 }
