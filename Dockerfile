@@ -21,7 +21,8 @@ ENV CERT_DIR=/var/run/sidecar-injector/certs
 # arbitrary UID of the namespace's range with GID 0, and the files above stay readable to it.
 USER 65532:0
 EXPOSE 8443
-# V8's young generation capped at 4 MiB per semi-space (default 16): reviews are short-lived
-# garbage, and the smaller nursery keeps RSS well under 200 MiB under load (BENCHMARKS.md).
+# V8's young generation capped at 8 MiB per semi-space (default 16): reviews are short-lived
+# garbage, and the smaller nursery keeps RSS under 200 MiB under load; at 4, a 500 KB pod's
+# objects outlived young collections (BENCHMARKS.md).
 ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/cli.js"]
 CMD ["serve"]
