@@ -9,9 +9,10 @@
 // Where taskset exists, the servers run on CPU 1 and this load generator on CPU 0.
 // Prints req/s, p50, p99, the ratios, and the injector's peak RSS (per row and over the whole run).
 // Each server is warmed up before each row (BENCH_WARMUP seconds of the row's own load), so a row
-// measures the steady state; the "start" row measures the other case: fresh processes of the
+// measures the steady state, and the servers are then measured in alternating turns (BENCH_TURNS
+// per server, the order rotated), so the host's drift falls on all of them alike; the "start" row measures the other case: fresh processes of the
 // injector and the minimal one, under typical new pods at concurrency 1 from their first request.
-// Env: BENCH_SECONDS (default 5) per run; BENCH_WARMUP (default 5); BENCH_PAYLOADS (e.g.
+// Env: BENCH_SECONDS (default 5) per server and row; BENCH_TURNS (default 4); BENCH_WARMUP (default 5); BENCH_PAYLOADS (e.g.
 // "typical,large-env-new,start") to pick rows; BENCH_NODE_FLAGS replaces the node flags taken
 // from the Dockerfile's ENTRYPOINT.
 import { spawn, spawnSync } from "node:child_process";
@@ -28,6 +29,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // (a function tiers up after a number of executions that grows with its size): with 2 s, part of
 // that compilation fell inside the measured seconds of a payload's first rows.
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+// Each row's seconds are measured in this many turns per server (see measure()), of 1 s at least.
+const TURNS = Math.max(1, Math.min(Number(process.env.BENCH_TURNS ?? 4), Math.floor(SECONDS)));
 const concurrencyOf = (payload) => (payload === "typical" ? [1, 16, 64] : [1, 16]);
 
 // One core for the load generator, the other for the server under load, when the machine has two
@@ -91,7 +94,9 @@ function record(port, body) {
 
 // "distinct": every request carries another pod (one annotation value changes), so the
 // injector's replay cache never answers; otherwise every request is the same pod, as when a
-// ReplicaSet scales up.
+// ReplicaSet scales up. Returns the requests answered, the seconds they took, and each response's
+// latency but for the first on each connection (it waits for the TLS handshake; the API server
+// keeps its webhook connections alive).
 async function drive(port, path, body, connections, seconds = SECONDS, distinct = false) {
   let n = 0;
   const instance = autocannon({
@@ -108,13 +113,41 @@ async function drive(port, path, body, connections, seconds = SECONDS, distinct 
   });
   // autocannon's own percentiles are whole milliseconds; the response event has the float value.
   const times = [];
-  instance.on("response", (_client, status, _bytes, ms) => {
-    if (status < 300) times.push(ms);
+  const answered = new Set();
+  instance.on("response", (client, status, _bytes, ms) => {
+    if (!answered.has(client)) answered.add(client);
+    else if (status < 300) times.push(ms);
   });
   const result = await instance;
-  times.sort((a, b) => a - b);
+  return { requests: result.requests.total, seconds: result.duration, times, errors: result.errors + result.non2xx };
+}
+
+/** req/s, p50 and p99 (ms) over one server's turns. */
+function summary(turns) {
+  const times = turns.flatMap((t) => t.times).sort((a, b) => a - b);
   const at = (q) => (times.length === 0 ? NaN : Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] * 100) / 100);
-  return { rps: result.requests.average, p50: at(0.5), p99: at(0.99), errors: result.errors + result.non2xx };
+  const seconds = turns.reduce((s, t) => s + t.seconds, 0);
+  const requests = turns.reduce((s, t) => s + t.requests, 0);
+  return { rps: requests / seconds, p50: at(0.5), p99: at(0.99), errors: turns.reduce((s, t) => s + t.errors, 0) };
+}
+
+/**
+ * Measure servers in alternating turns: TURNS rounds, each giving every server SECONDS / TURNS
+ * seconds of the same load, the order rotated from round to round. This host's speed drifts by
+ * 15-30 % over tens of seconds; servers measured one after the other in one window each took that
+ * drift into their ratio, where turns spread it over all of them.
+ */
+async function measure(servers, path, body, c, distinct, onTurn) {
+  const turns = servers.map(() => []);
+  const slice = SECONDS / TURNS;
+  for (let round = 0; round < TURNS; round++) {
+    for (let k = 0; k < servers.length; k++) {
+      const i = (k + round) % servers.length;
+      onTurn?.(servers[i]);
+      turns[i].push(await drive(servers[i].port, path, body, c, slice, distinct));
+    }
+  }
+  return turns.map(summary);
 }
 
 /**
@@ -148,7 +181,7 @@ const sampler = setInterval(() => {
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`machine: ${machine}`);
 console.log(`injector: node ${[...flags, "dist/cli.js", "serve"].join(" ")}`);
-console.log(`load: autocannon, keep-alive HTTPS, ${SECONDS} s per run after a ${WARMUP} s warm-up of each server, pipelining 1`);
+console.log(`load: autocannon, keep-alive HTTPS, pipelining 1; per row, a ${WARMUP} s warm-up of each server, then ${SECONDS} s per server in ${TURNS} alternating turns`);
 console.log(pinned ? "cores: load generator on CPU 0, the server under load on CPU 1 (taskset)" : "cores: not pinned (taskset missing or one CPU): load generator and servers share the cores");
 const rows = [];
 const all = [...Object.keys(PAYLOADS).flatMap((n) => [n, `${n}-new`]), "start"];
@@ -165,10 +198,8 @@ for (const row of all.filter((n) => picked.includes(n) && n !== "start")) {
     for (const server of [injector, bare, minimal]) await drive(server.port, path, body, c, WARMUP, distinct); // warm-up
     // The baselines get the same requests as the injector: in a new-pods row, the load generator
     // rebuilds every request for them too.
-    const same = await drive(bare.port, path, body, c, SECONDS, distinct);
-    const hand = await drive(minimal.port, path, body, c, SECONDS, distinct);
     rowPeak = 0;
-    const ours = await drive(injector.port, path, body, c, SECONDS, distinct);
+    const [same, hand, ours] = await measure([bare, minimal, injector], path, body, c, distinct);
     rows.push({
       payload: `${name}${distinct ? ", new pods" : ", same pod"} (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB → ${replyKB} KB)`,
       conc: c,
@@ -198,10 +229,10 @@ if (picked.includes("start")) {
   const body = JSON.stringify(PAYLOADS.typical);
   const path = "/inject?payload=typical";
   const freshMinimal = await startChild([join(ROOT, "bench", "minimal-injector.mjs"), dir], join(dir, "minimal-start.log"));
-  const hand = await drive(freshMinimal.port, path, body, 1, SECONDS, true);
+  const hand = summary([await drive(freshMinimal.port, path, body, 1, SECONDS, true)]);
   await stop(freshMinimal.child);
   const freshInjector = await startChild([...flags, join(ROOT, "dist", "cli.js"), "serve", "--port", "0", "--cert-dir", dir], join(dir, "injector-start.log"), { LOG_LEVEL: "info" });
-  const ours = await drive(freshInjector.port, path, body, 1, SECONDS, true);
+  const ours = summary([await drive(freshInjector.port, path, body, 1, SECONDS, true)]);
   await stop(freshInjector.child);
   start = { minimal: Math.round(hand.rps), minimalP50: hand.p50, minimalP99: hand.p99, rps: Math.round(ours.rps), p50: ours.p50, p99: ours.p99, toMinimal: (ours.rps / hand.rps).toFixed(2), errors: ours.errors + hand.errors };
   console.log(JSON.stringify({ start }));
