@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { rewriteAppProbes } from "./app-probe.js";
+import { rewriteAppProbes, withProbes } from "./app-probe.js";
 import type { Container } from "./pod.js";
 
 describe("rewriteAppProbes", () => {
@@ -8,9 +8,11 @@ describe("rewriteAppProbes", () => {
     const without: Container = { name: "b" };
     const before = JSON.stringify([withProbe, without]);
     const out = rewriteAppProbes([withProbe, without]);
+    const containers = withProbes([withProbe, without], out.probes);
     expect(JSON.stringify([withProbe, without])).toBe(before);
-    expect(out.containers[1]).toBe(without);
-    expect(out.containers[0]).not.toBe(withProbe);
+    expect(containers[1]).toBe(without);
+    expect(containers[0]).not.toBe(withProbe);
+    expect([...out.probes.keys()]).toEqual(["a"]);
   });
 
   it.each([
@@ -21,7 +23,7 @@ describe("rewriteAppProbes", () => {
   ])("leaves %s alone", (_name, probe) => {
     const out = rewriteAppProbes([{ name: "a", readinessProbe: probe }]);
     expect(out.probers).toBeNull();
-    expect(out.containers[0]?.readinessProbe).toEqual(probe);
+    expect(out.probes.size).toBe(0);
   });
 
   it("keys the probers by agent path, sorted", () => {

@@ -89,9 +89,16 @@ function rewrite(probe: Json, path: string): Json {
   return out;
 }
 
+/** The rewritten probe fields of one container (some of readinessProbe, livenessProbe, startupProbe). */
+export type ProbeFields = Readonly<Record<string, unknown>>;
+
 export interface RewrittenProbes {
-  /** The app containers with their probes pointed at the agent (same array when nothing changed). */
-  readonly containers: Container[];
+  /**
+   * Container name → its rewritten probe fields, for the containers with any; every field is one
+   * the container has. The containers themselves are not copied: the patch is built from the
+   * probes alone (build-patch.ts), and the paths that need whole containers call withProbes.
+   */
+  readonly probes: ReadonlyMap<string, ProbeFields>;
   /** ISTIO_KUBE_APP_PROBERS: agent path → original prober, keys sorted; null when empty. */
   readonly probers: string | null;
 }
@@ -99,8 +106,8 @@ export interface RewrittenProbes {
 export function rewriteAppProbes(containers: readonly Container[]): RewrittenProbes {
   // Agent path and prober text, sorted by path at the end (probersText).
   const probers: Array<[string, string]> = [];
-  let changed = false;
-  const out = containers.map((c) => {
+  const probes = new Map<string, ProbeFields>();
+  for (const c of containers) {
     let rewritten: Json | undefined;
     for (const [field, suffix] of KINDS) {
       const probe = c[field];
@@ -112,17 +119,24 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
       rewritten ??= {};
       rewritten[field] = rewrite(probe, path);
     }
-    if (rewritten === undefined) return c;
-    changed = true;
-    // withProps builds a new object, where `{ ...c }` and then the probes replaced would share the
-    // parsed container's hidden class: a store into it changes the type V8 records for that
-    // field, which deoptimizes every function that reads containers (see review-bytes.ts).
-    return withProps(c, rewritten);
+    if (rewritten !== undefined) probes.set(c.name, rewritten);
+  }
+  return { probes, probers: probers.length === 0 ? null : probersText(probers) };
+}
+
+/**
+ * The containers with their rewritten probes: a new object for each container that has any, the
+ * same object for the others. withProps builds the copy, where `{ ...c }` and then the probes
+ * replaced would share the parsed container's hidden class: a store into it changes the type V8
+ * records for that field, which deoptimizes every function that reads containers (see
+ * review-bytes.ts).
+ */
+export function withProbes(containers: readonly Container[], probes: ReadonlyMap<string, ProbeFields> | undefined): Container[] {
+  if (probes === undefined || probes.size === 0) return [...containers];
+  return containers.map((c) => {
+    const fields = probes.get(c.name);
+    return fields === undefined ? c : withProps(c, fields);
   });
-  return {
-    containers: changed ? out : [...containers],
-    probers: probers.length === 0 ? null : probersText(probers),
-  };
 }
 
 /**

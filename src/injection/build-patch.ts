@@ -148,15 +148,26 @@ function listOps(before: unknown, after: readonly unknown[], path: string, ops: 
   }
 }
 
+/**
+ * The containers' operations: ours added, the app's rewritten probes diffed where they stand. A
+ * container with rewritten probes differs from the pod's only in those fields (every one a field it
+ * has), so the diff of the whole container is the diff of each of them, in the container's key
+ * order; the container is neither copied nor walked.
+ */
 function containerOps(pod: Pod, rendered: RenderedSidecar, ops: Operation[]): void {
-  const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
-  const apps = pod.spec.containers.map((c) => rewritten.get(c.name) ?? c);
-  const before = new Map(pod.spec.containers.map((c) => [c.name, c]));
-  containersWith(apps, rendered).forEach((c, i) => {
+  const own = new Set(pod.spec.containers);
+  const probes = rendered.appProbes;
+  containersWith(pod.spec.containers, rendered).forEach((c, i) => {
     const path = `/spec/containers/${i}`;
-    const was = before.get(c.name);
-    if (was === undefined) ops.push({ op: "add", path, value: c });
-    else if (was !== c) diffInto(was, c, path, ops);
+    if (!own.has(c)) {
+      ops.push({ op: "add", path, value: c });
+      return;
+    }
+    const fields = probes?.get(c.name);
+    if (fields === undefined) return;
+    for (const key of Object.keys(c)) {
+      if (Object.hasOwn(fields, key)) diffInto(c[key], fields[key], `${path}/${key}`, ops);
+    }
   });
 }
 

@@ -8,6 +8,7 @@
  * already have the mesh. In CNI mode istio-validation replaces istio-init and always goes first.
  */
 import { Annotation, ContainerName } from "../config/config.js";
+import { withProbes } from "./app-probe.js";
 import type { Container, Pod, StringMap } from "./pod.js";
 import type { RenderedSidecar } from "./render.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
@@ -70,8 +71,7 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
 
   // The app's containers (with rewritten probes, when any), in order; a user-declared istio-proxy
   // is not one of them: it has been merged into rendered.proxy.
-  const rewritten = new Map((rendered.appContainers ?? []).map((c) => [c.name, c]));
-  const current = spec.containers.map((c) => rewritten.get(c.name) ?? c);
+  const current = withProbes(spec.containers, rendered.appProbes);
   const proxy = rendered.proxy;
   const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
   const userInit = proxy === null ? (spec.initContainers ?? []) : (spec.initContainers ?? []).filter((c) => c.name !== ContainerName.Proxy);

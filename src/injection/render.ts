@@ -18,7 +18,7 @@ import { deepFreeze, withProps } from "../json-values.js";
 import { remember } from "../memo.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
-import { rewriteAppProbes } from "./app-probe.js";
+import { type ProbeFields, rewriteAppProbes } from "./app-probe.js";
 import { PROMETHEUS_ENV, parseGoBool, prometheusMerge } from "./prometheus.js";
 import { formatProxyOverrides, mergeContainer } from "./proxy-overrides.js";
 import { BuiltinTemplate, GRPC_AGENT_APPS, type OverlayTemplate, PROXY_TEMPLATES, type ProxyTemplate } from "./templates.js";
@@ -45,8 +45,8 @@ export interface RenderedSidecar {
   readonly clearAnnotations: readonly string[];
   /** Classic mode with holdApplicationUntilProxyStarts: the proxy goes first and the app waits. */
   readonly holdApplication: boolean;
-  /** The app containers with rewritten probes, when any probe was rewritten. */
-  readonly appContainers?: readonly Container[];
+  /** Container name → its rewritten probe fields, when any probe was rewritten (see app-probe.ts). */
+  readonly appProbes?: ReadonlyMap<string, ProbeFields>;
   readonly imagePullSecrets: readonly string[];
   readonly status: SidecarStatus;
   /** Fields merged into the pod's securityContext (the gateway template's sysctl). */
@@ -637,7 +637,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     overlays,
     status: plain ? memoized(t, `status\u0000${native}`, buildStatus) : buildStatus(),
   };
-  if (probes?.probers) out.appContainers = probes.containers;
+  if (probes?.probers) out.appProbes = probes.probes;
   if (proxyTemplate === BuiltinTemplate.Gateway) out.podSecurityContext = GATEWAY_POD_SECURITY;
   return out;
 }
