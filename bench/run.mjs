@@ -9,12 +9,13 @@
 // Where taskset exists, the servers run on CPU 1 and this load generator on CPU 0.
 // Prints req/s, p50, p99, the ratios, and the injector's peak RSS (per row and over the whole run).
 // Each server is warmed up before each row (BENCH_WARMUP seconds of the row's own load), so a row
-// measures the steady state, and the servers are then measured in alternating turns (BENCH_TURNS
-// per server, the order rotated), so the host's drift falls on all of them alike; the "start" row measures the other case: fresh processes of the
-// injector and the minimal one, under typical new pods at concurrency 1 from their first request.
-// Env: BENCH_SECONDS (default 5) per server and row; BENCH_TURNS (default 4); BENCH_WARMUP (default 5); BENCH_PAYLOADS (e.g.
-// "typical,large-env-new,start") to pick rows; BENCH_NODE_FLAGS replaces the node flags taken
-// from the Dockerfile's ENTRYPOINT.
+// measures the steady state; the servers are then measured in alternating turns (BENCH_TURNS per
+// server, the order rotated), so a drift of the host's speed falls on all of them alike. The
+// "start" row measures the other case: fresh processes of the injector and the minimal one, under
+// typical new pods at concurrency 1 from their first request.
+// Env: BENCH_SECONDS (default 5) per server and row; BENCH_TURNS (default 4); BENCH_WARMUP
+// (default 5); BENCH_PAYLOADS (e.g. "typical,large-env-new,start") to pick rows;
+// BENCH_NODE_FLAGS replaces the node flags taken from the Dockerfile's ENTRYPOINT.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -137,13 +138,12 @@ function summary(turns) {
  * 15-30 % over tens of seconds; servers measured one after the other in one window each took that
  * drift into their ratio, where turns spread it over all of them.
  */
-async function measure(servers, path, body, c, distinct, onTurn) {
+async function measure(servers, path, body, c, distinct) {
   const turns = servers.map(() => []);
   const slice = SECONDS / TURNS;
   for (let round = 0; round < TURNS; round++) {
     for (let k = 0; k < servers.length; k++) {
       const i = (k + round) % servers.length;
-      onTurn?.(servers[i]);
       turns[i].push(await drive(servers[i].port, path, body, c, slice, distinct));
     }
   }
