@@ -21,9 +21,12 @@ describe("rewriteAppProbes", () => {
     ["an unknown port name", { tcpSocket: { port: "nope" } }],
     ["no port", { httpGet: { path: "/" } }],
   ])("leaves %s alone", (_name, probe) => {
-    const out = rewriteAppProbes([{ name: "a", readinessProbe: probe }]);
+    const container: Container = { name: "a", readinessProbe: probe };
+    const out = rewriteAppProbes([container]);
     expect(out.probers).toBeNull();
     expect(out.probes.size).toBe(0);
+    expect(withProbes([container], out.probes)[0]).toBe(container);
+    expect(container.readinessProbe).toEqual(probe);
   });
 
   it("keys the probers by agent path, sorted", () => {
