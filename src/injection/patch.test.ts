@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fjp from "fast-json-patch";
 import { applyStrict } from "../../test/support/strict-patch.js";
-import { addOperation, createPatch, encodePatch, escapePointer, jsonEqual, toJsonText } from "./patch.js";
+import { type Operation, addOperation, createPatch, encodePatch, escapePointer, jsonEqual, toJsonText } from "./patch.js";
 
 function roundTrip(a: unknown, b: unknown) {
   const ops = createPatch(a, b);
@@ -154,5 +154,14 @@ describe("helpers", () => {
     for (const op of ops) expect(Object.keys(op)).toEqual(Object.keys(JSON.parse(JSON.stringify(op)) as object));
     expect(Buffer.from(encodePatch(ops), "base64").toString()).toBe(JSON.stringify(ops));
     expect(Buffer.from(encodePatch(ops.slice(2)), "base64").toString()).toBe(JSON.stringify(ops.slice(2)));
+  });
+
+  it.each([
+    ["no operations", [] as Operation[]],
+    ["one operation", [{ op: "remove" as const, path: "/a" }]],
+    ["a patch larger than the reused buffer, in multi-byte UTF-8", [{ op: "add" as const, path: "/big", value: "é€".repeat(40_000) }]],
+    ["a small patch after the large one", [{ op: "replace" as const, path: "/x", value: 1 }]],
+  ])("encodePatch writes %s", (_name, ops) => {
+    expect(Buffer.from(encodePatch(ops), "base64").toString("utf8")).toBe(JSON.stringify(ops));
   });
 });
