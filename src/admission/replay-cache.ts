@@ -54,16 +54,17 @@ export interface StoredAnswer {
   readonly entry: ReplayEntry;
 }
 
-/** Bytes of base64 patch text the cache keeps at most, in one ring. */
-export const REPLAY_PATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes of base64 patch text the cache keeps at most, in one ring (about 100 typical patches). */
+export const REPLAY_PATCH_BYTES = 1024 * 1024;
 
 /**
- * The stored patches, as bytes in one buffer allocated once and written round: every answer is
- * kept for a few hundred reviews, long enough to be promoted to the old generation. As heap
- * strings the patches of a stream of pods never seen before were most of what was promoted; as a
- * Buffer each, they were external memory that only full collections free, and they set off one
- * every thousand reviews. A patch is addressed by its position in the stream of bytes written;
- * once the ring has come round over it, it is gone and its answer is a miss.
+ * The stored patches, as bytes in one buffer allocated once and written round. An answer outlives
+ * the young-generation collection that follows it: as heap strings, the patches of a stream of
+ * pods never seen before were most of what those collections copied (and, when 256 answers were
+ * kept, of what they promoted to the old generation); as a Buffer each, they were external memory
+ * that only full collections free, and they set off one every thousand reviews. A patch is
+ * addressed by its position in the stream of bytes written; once the ring has come round over it,
+ * it is gone and its answer is a miss.
  */
 class PatchRing {
   #bytes: Buffer | undefined;
@@ -101,7 +102,15 @@ interface Slot {
 
 /** Reviews larger than this are not replayed (large pods are rarely created in series). */
 export const REPLAY_MAX_REVIEW_BYTES = 64 * 1024;
-export const REPLAY_CAPACITY = 256;
+/**
+ * Answers kept. A rollout's replicas reach the webhook in bursts, within a few dozen other
+ * reviews of each other. The window is kept shorter than the reviews between two young-generation
+ * collections (about 80 typical reviews in the server's 8 MiB nursery), so a pod never seen before
+ * leaves an answer that dies young instead of one promoted to the old generation: with 256 answers
+ * kept, a typical new pod cost 1.07–1.09 times the CPU it costs with 64 (BENCHMARKS.md, "Seventh
+ * round").
+ */
+export const REPLAY_CAPACITY = 64;
 const UID_MARK = Buffer.from('"uid":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
