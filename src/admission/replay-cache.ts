@@ -103,8 +103,8 @@ interface Slot {
 /** Reviews larger than this are not replayed (large pods are rarely created in series). */
 export const REPLAY_MAX_REVIEW_BYTES = 64 * 1024;
 /**
- * Answers kept. A rollout's replicas reach the webhook in bursts, within a few dozen other
- * reviews of each other. The window is kept shorter than the reviews between two young-generation
+ * Answers kept. A rollout's replicas reach the webhook in bursts (the ReplicaSet controller
+ * creates them in batches of 1, 2, 4, … at once). The window is kept shorter than the reviews between two young-generation
  * collections (about 80 typical reviews in the server's 8 MiB nursery), so a pod never seen before
  * leaves an answer that dies young instead of one promoted to the old generation: with 256 answers
  * kept, a typical new pod cost 1.07–1.09 times the CPU it costs with 64 (BENCHMARKS.md, "Seventh

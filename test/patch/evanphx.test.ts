@@ -36,9 +36,10 @@ interface Case {
 }
 
 function applyAll(cases: Case[]): Array<{ doc?: unknown; error?: string }> {
-  // The patch as the webhook sends it: encodePatch's text (shared operations spliced in), not a
-  // JSON.stringify of the operations.
-  const input = cases.map((c) => `{"doc":${JSON.stringify(c.doc)},"patch":${Buffer.from(encodePatch(c.patch as Operation[]), "base64").toString("utf8")}}`).join("\n");
+  // The patch as the webhook sends it: encodePatch's base64 (shared operations spliced into its
+  // text), which the Go program decodes as kube-apiserver does, not a JSON.stringify of the
+  // operations.
+  const input = cases.map((c) => `{"doc":${JSON.stringify(c.doc)},"patch":${JSON.stringify(encodePatch(c.patch as Operation[]))}}`).join("\n");
   const out = execFileSync((build as GoBuild).binary, { input, maxBuffer: 256 * 1024 * 1024 }).toString();
   return out
     .trim()

@@ -1,6 +1,8 @@
 // Applies JSON patches with evanphx/json-patch, the library kube-apiserver applies admission
-// patches with. Reads {"doc":…,"patch":…} values from stdin, writes {"doc":…} or {"error":…}
-// for each to stdout. Built and driven by test/patch/evanphx.test.ts.
+// patches with. Reads {"doc":…,"patch":"<base64>"} values from stdin, writes {"doc":…} or
+// {"error":…} for each to stdout. The patch arrives base64-encoded, as in an AdmissionResponse,
+// and is decoded the way kube-apiserver decodes AdmissionResponse.Patch: encoding/json into a
+// []byte. Built and driven by test/patch/evanphx.test.ts.
 package main
 
 import (
@@ -12,7 +14,7 @@ import (
 
 type item struct {
 	Doc   json.RawMessage `json:"doc"`
-	Patch json.RawMessage `json:"patch"`
+	Patch []byte          `json:"patch"`
 }
 
 type result struct {
