@@ -1,20 +1,22 @@
 /**
  * What the audit reads from a cluster: namespaces, pods, the workloads that own pods, and the
- * webhook configurations. One table of sources serves both a one-shot snapshot (the audit
- * command) and watch-backed caches (GET /audit on a running injector). Objects come back as plain
- * JSON (the client's models use the wire field names; a JSON round trip turns timestamps into
- * strings). API calls: list (and, for the caches, watch) namespaces, pods, replicasets,
+ * webhook configurations. One table of sources serves both a one-shot snapshot (the audit and
+ * explain commands) and watch-backed caches (GET /audit and /explain of the reports role). Lists
+ * are read in pages of 500 (pager.ts) as plain JSON, and each object is trimmed to what the
+ * reports read as it arrives (trim.ts), so memory follows the report, not the raw objects. API calls: list (and, for the caches, watch) namespaces, pods, replicasets,
  * deployments, statefulsets, daemonsets, jobs (cluster-wide), and mutatingwebhookconfigurations
  * when allowed (else the audit skips those checks). `explain -n NS` lists the same kinds in one
  * namespace and reads that Namespace by name, so a caller with namespace-scoped rights can use it.
  */
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { KubeApiError, NotFoundError } from "../errors.js";
-import { type InformerCache, startInformerCache } from "./informer-cache.js";
+import type { InformerCache } from "./informer-cache.js";
+import { startPagedInformer } from "./paged-informer.js";
+import { ApiRequestError, getJson, listInPages } from "./pager.js";
+import { trimForReports } from "./trim.js";
 
 type Json = Record<string, unknown>;
-type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
 
 /** The API path listed (and watched) for each kind the audit reads. */
 export const AUDIT_SOURCE_PATHS = {
@@ -27,56 +29,18 @@ export const AUDIT_SOURCE_PATHS = {
   Job: "/apis/batch/v1/jobs",
   MutatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
 } as const;
+type SourceKind = keyof typeof AUDIT_SOURCE_PATHS;
 
-interface Source {
-  readonly kind: string;
-  readonly path: string;
-  /** A source the audit can do without (its checks are skipped when it cannot be listed). */
-  readonly optional: boolean;
-  readonly list: Lister;
-}
+/** A source the audit can do without (its checks are skipped when it cannot be listed). */
+const OPTIONAL: ReadonlySet<SourceKind> = new Set(["MutatingWebhookConfiguration"]);
+const KINDS = Object.keys(AUDIT_SOURCE_PATHS) as SourceKind[];
+const NAMESPACED: ReadonlySet<SourceKind> = new Set(["Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"]);
 
-/** The sources, cluster-wide or (for `explain -n NS`) in one namespace, which a namespace-scoped caller can list. */
-async function sources(kc: KubeConfig, namespace?: string): Promise<Source[]> {
-  const k8s = await import("@kubernetes/client-node");
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const batch = kc.makeApiClient(k8s.BatchV1Api);
-  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
-  const s = (kind: keyof typeof AUDIT_SOURCE_PATHS, list: () => Promise<unknown>, optional = false): Source => ({
-    kind,
-    path: AUDIT_SOURCE_PATHS[kind],
-    optional,
-    list: list as Lister,
-  });
-  const webhooks = s("MutatingWebhookConfiguration", () => admission.listMutatingWebhookConfiguration(), true);
-  if (namespace !== undefined) {
-    const ns = { namespace };
-    return [
-      s("Namespace", async () => ({ items: [await core.readNamespace({ name: namespace })] })),
-      s("Pod", () => core.listNamespacedPod(ns)),
-      s("ReplicaSet", () => apps.listNamespacedReplicaSet(ns)),
-      s("Deployment", () => apps.listNamespacedDeployment(ns)),
-      s("StatefulSet", () => apps.listNamespacedStatefulSet(ns)),
-      s("DaemonSet", () => apps.listNamespacedDaemonSet(ns)),
-      s("Job", () => batch.listNamespacedJob(ns)),
-      webhooks,
-    ];
-  }
-  return [
-    s("Namespace", () => core.listNamespace()),
-    s("Pod", () => core.listPodForAllNamespaces()),
-    s("ReplicaSet", () => apps.listReplicaSetForAllNamespaces()),
-    s("Deployment", () => apps.listDeploymentForAllNamespaces()),
-    s("StatefulSet", () => apps.listStatefulSetForAllNamespaces()),
-    s("DaemonSet", () => apps.listDaemonSetForAllNamespaces()),
-    s("Job", () => batch.listJobForAllNamespaces()),
-    webhooks,
-  ];
-}
-
-function plain(item: unknown, kind: string): Json {
-  return { ...(JSON.parse(JSON.stringify(item)) as Json), kind };
+/** The path of a kind's list in one namespace: /api/v1/namespaces/NS/pods, /apis/apps/v1/namespaces/NS/… */
+function namespacedPath(kind: SourceKind, namespace: string): string {
+  const path = AUDIT_SOURCE_PATHS[kind];
+  const at = path.lastIndexOf("/");
+  return `${path.slice(0, at)}/namespaces/${encodeURIComponent(namespace)}${path.slice(at)}`;
 }
 
 export interface ClusterSnapshot {
@@ -89,6 +53,7 @@ export interface ClusterSnapshot {
 
 /** A failed list as one sentence: `list pods failed (HTTP 403): <the API server's message>`. */
 function listFailure(what: string, err: unknown): { message: string; code: number | undefined } {
+  if (err instanceof ApiRequestError) return { message: `${what} failed${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ""}: ${err.detail}`, code: err.httpStatus };
   const code = (err as { code?: number }).code;
   const body = (err as { body?: unknown }).body;
   let detail = (err as Error).message;
@@ -102,28 +67,41 @@ function listFailure(what: string, err: unknown): { message: string; code: numbe
 }
 
 /**
- * List everything once: cluster-wide, or in one namespace (its Namespace read by name). A
- * namespace that does not exist is a NotFoundError; any other refusal of a required source fails
- * the whole listing with the API server's answer.
+ * List everything once, in pages, each object trimmed to what the reports read as its page
+ * arrives (trim.ts): cluster-wide, or in one namespace (its Namespace read by name). A namespace
+ * that does not exist is a NotFoundError; any other refusal of a required source fails the whole
+ * listing with the API server's answer.
  */
-export async function listClusterObjects(kc: KubeConfig, namespace?: string): Promise<ClusterSnapshot> {
+export async function listClusterObjects(kc: KubeConfig, namespace?: string, pageSize?: number): Promise<ClusterSnapshot> {
   const out: Json[] = [];
   let webhookConfigsError: string | undefined;
-  for (const source of await sources(kc, namespace)) {
-    let result: { items: unknown[] };
+  for (const kind of KINDS) {
+    const optional = OPTIONAL.has(kind);
+    const what = kind === "Namespace" && namespace !== undefined ? `get namespace ${namespace}` : `list ${kind.toLowerCase()}s`;
+    const mark = out.length;
     try {
-      result = await source.list();
+      if (kind === "Namespace" && namespace !== undefined) {
+        out.push(trimForReports(kind, await getJson(kc, `${AUDIT_SOURCE_PATHS.Namespace}/${encodeURIComponent(namespace)}`)));
+        continue;
+      }
+      const path = namespace !== undefined && NAMESPACED.has(kind) ? namespacedPath(kind, namespace) : AUDIT_SOURCE_PATHS[kind];
+      await listInPages(kc, path, {
+        ...(pageSize !== undefined && { pageSize }),
+        onPage: (items) => {
+          for (const item of items) out.push(trimForReports(kind, item));
+        },
+        onRestart: () => void out.splice(mark),
+      });
     } catch (err) {
-      const what = source.kind === "Namespace" && namespace !== undefined ? `get namespace ${namespace}` : `list ${source.kind.toLowerCase()}s`;
+      out.splice(mark);
       const failure = listFailure(what, err);
-      if (source.optional) {
+      if (optional) {
         webhookConfigsError = failure.message;
         continue;
       }
-      if (failure.code === 404 && source.kind === "Namespace") throw new NotFoundError(`namespace ${namespace} not found`);
+      if (failure.code === 404 && kind === "Namespace") throw new NotFoundError(`namespace ${namespace} not found`);
       throw new KubeApiError(failure.message, failure.code, err);
     }
-    for (const item of result.items) out.push(plain(item, source.kind));
   }
   return { objects: out, webhookConfigsListed: webhookConfigsError === undefined, ...(webhookConfigsError !== undefined && { webhookConfigsError }) };
 }
@@ -134,40 +112,57 @@ export interface ClusterCaches {
    * that Namespace, its objects and the webhook configurations are copied out.
    */
   snapshot(namespace?: string): ClusterSnapshot | null;
+  /** How many objects the caches hold, by kind (a gauge for memory sizing). */
+  sizes(): Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 /** Caches of some kinds that the process already keeps (one watch per kind): used, not stopped, here. */
-export type SharedCaches = Partial<Record<keyof typeof AUDIT_SOURCE_PATHS, InformerCache<KubernetesObject>>>;
+export type SharedCaches = Partial<Record<SourceKind, InformerCache<KubernetesObject>>>;
 
-/** Keep everything in watch-backed caches (for GET /audit). */
-export async function startClusterCaches(kc: KubeConfig, logger: Logger, shared: SharedCaches = {}): Promise<ClusterCaches> {
-  const caches: Array<[Source, InformerCache<KubernetesObject>]> = [];
+/** Keep everything in watch-backed caches, listed in pages and trimmed (for GET /audit and /explain). */
+export async function startClusterCaches(kc: KubeConfig, logger: Logger, shared: SharedCaches = {}, opts: { pageSize?: number; retryMs?: number } = {}): Promise<ClusterCaches> {
+  const caches: Array<[SourceKind, InformerCache<KubernetesObject>]> = [];
   const owned: Array<InformerCache<KubernetesObject>> = [];
-  for (const source of await sources(kc)) {
-    let cache = shared[source.kind as keyof SharedCaches];
+  for (const kind of KINDS) {
+    let cache = shared[kind];
     if (cache === undefined) {
-      cache = await startInformerCache(kc, `${source.kind.toLowerCase()}s`, source.path, source.list, logger);
+      cache = (await startPagedInformer(kc, `${kind.toLowerCase()}s`, AUDIT_SOURCE_PATHS[kind], logger, {
+        transform: (o) => trimForReports(kind, o),
+        ...opts,
+      })) as InformerCache<KubernetesObject>;
       owned.push(cache);
     }
-    caches.push([source, cache]);
+    caches.push([kind, cache]);
   }
   return {
     snapshot(namespace) {
-      if (caches.some(([source, cache]) => !source.optional && !cache.isSynced())) return null;
-      const inScope = (source: Source, o: KubernetesObject): boolean =>
+      if (caches.some(([kind, cache]) => !OPTIONAL.has(kind) && !cache.isSynced())) return null;
+      const inScope = (kind: SourceKind, o: KubernetesObject): boolean =>
         namespace === undefined ||
-        source.kind === "MutatingWebhookConfiguration" ||
-        (source.kind === "Namespace" ? o.metadata?.name === namespace : o.metadata?.namespace === namespace);
-      const objects = caches.flatMap(([source, cache]) => cache.list().flatMap((o) => (inScope(source, o) ? [plain(o, source.kind)] : [])));
-      const missing = caches.find(([source, cache]) => source.optional && !cache.isSynced());
+        kind === "MutatingWebhookConfiguration" ||
+        (kind === "Namespace" ? o.metadata?.name === namespace : o.metadata?.namespace === namespace);
+      // Objects the paged caches hold are already plain and trimmed; a shared cache's (the
+      // namespace watch) come from client-node's models and are made plain here.
+      const objects = caches.flatMap(([kind, cache]) => {
+        const own = owned.includes(cache);
+        return cache.list().flatMap((o) => (inScope(kind, o) ? [own ? (o as unknown as Json) : trimForReports(kind, plain(o))] : []));
+      });
+      const missing = caches.find(([kind, cache]) => OPTIONAL.has(kind) && !cache.isSynced());
       if (missing === undefined) return { objects, webhookConfigsListed: true };
-      const [source, cache] = missing;
+      const [kind, cache] = missing;
       const why = cache.lastError?.() ?? "not listed yet";
-      return { objects, webhookConfigsListed: false, webhookConfigsError: `list ${source.kind.toLowerCase()}s failed: ${why}` };
+      return { objects, webhookConfigsListed: false, webhookConfigsError: `list ${kind.toLowerCase()}s failed: ${why}` };
+    },
+    sizes() {
+      return Object.fromEntries(caches.map(([kind, cache]) => [kind, cache.list().length]));
     },
     async stop() {
       await Promise.all(owned.map((cache) => cache.stop()));
     },
   };
+}
+
+function plain(item: unknown): Json {
+  return JSON.parse(JSON.stringify(item)) as Json;
 }

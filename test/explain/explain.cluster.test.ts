@@ -256,7 +256,9 @@ describe("explain against the cluster: what it answers", () => {
 
   it("reads one namespace with namespace-scoped calls (a developer's rights suffice)", () => {
     const calls = fake.requests.filter((r) => r.includes("/namespaces/shop"));
-    expect(calls).toEqual(expect.arrayContaining(["GET /api/v1/namespaces/shop", "GET /api/v1/namespaces/shop/pods", "GET /apis/apps/v1/namespaces/shop/deployments"]));
+    expect(calls).toEqual(expect.arrayContaining(["GET /api/v1/namespaces/shop", "GET /api/v1/namespaces/shop/pods?limit=500", "GET /apis/apps/v1/namespaces/shop/deployments?limit=500"]));
+    // Every list is paged (kubectl's 500): none asks for a whole kind at once.
+    expect(calls.filter((r) => r !== "GET /api/v1/namespaces/shop").every((r) => r.includes("limit=500"))).toBe(true);
   });
 });
 

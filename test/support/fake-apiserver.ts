@@ -2,7 +2,8 @@
  * An in-process Kubernetes API server for the kinds the injector uses, faithful where the
  * code depends on it: a store with a cluster-wide resourceVersion; GET (404 NotFound), list with
  * field (metadata.name) and label (equality) selectors, watch from a resourceVersion (events
- * replayed, ADDED/MODIFIED/DELETED, 410 Gone after `compact()`), POST (409 AlreadyExists), PUT
+ * replayed, ADDED/MODIFIED/DELETED, 410 Gone after `compact()`), lists in pages (`limit`,
+ * `continue`, 410 Expired for a token older than the last `compact()`), POST (409 AlreadyExists), PUT
  * (409 Conflict on a stale resourceVersion), PATCH (JSON Patch with `test`, merge patch), DELETE;
  * per-kind decoding checks the real server makes (MicroTime with exactly six fractional digits,
  * base64 Secret data and caBundle, integer leaseDurationSeconds); and RBAC built from
@@ -103,8 +104,19 @@ export interface FakeApiServerOptions {
   readonly intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
+/** One list request as the server answered it. */
+export interface ListCall {
+  readonly path: string;
+  /** The limit asked for (0: none). */
+  readonly limit: number;
+  readonly continued: boolean;
+  readonly items: number;
+}
+
 export interface FakeApiServer {
   readonly url: string;
+  /** Every list (not watch) request, with its page size and how many objects it returned. */
+  readonly listCalls: ListCall[];
   /** "METHOD path?query" of every request, in order. */
   readonly requests: string[];
   /** Requests refused by RBAC. */
@@ -115,13 +127,18 @@ export interface FakeApiServer {
   /** Create or replace an object as another actor would (a GitOps sync, kubectl). */
   put(kind: Kind, object: Json): Json;
   remove(kind: Kind, name: string, namespace?: string): void;
-  /** Drop the event history: watches from an older resourceVersion get 410 Gone. */
+  /**
+   * Drop the event history: watches from an older resourceVersion get 410 Gone, and continue
+   * tokens of lists read before the latest write get 410 Expired.
+   */
   compact(): void;
   /** Refuse every request carrying `token` (a partitioned replica); undo with heal. */
   partition(token: string): void;
   heal(token: string): void;
   /** Open watch connections. */
   watchers(): number;
+  /** End every open watch, as the server does when a watch's timeout passes. */
+  endWatches(): void;
   close(): Promise<void>;
 }
 
@@ -173,11 +190,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const store = new Map<string, Json>();
   let events: StoredEvent[] = [];
   let compactedAt = 0;
+  // The newest resourceVersion compacted away: a continue token for an older list is too old.
+  let compactedRv = 0;
   let rv = 1000;
   const watchers = new Set<Watcher>();
   const partitioned = new Set<string>();
   const requests: string[] = [];
   const denied: string[] = [];
+  const listCalls: ListCall[] = [];
 
   const key = (kind: Kind, namespace: string | undefined, name: string) => `${kind.resource}/${namespace ?? ""}/${name}`;
   const emit = (type: StoredEvent["type"], kind: Kind, object: Json) => {
@@ -280,11 +300,40 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         if (timeout > 0) setTimeout(() => res.end(), timeout * 1000).unref();
         return;
       }
-      const items = [...store.entries()]
-        .filter(([k]) => k.startsWith(`${kind.resource}/`))
-        .map(([, o]) => o)
-        .filter((o) => inScope(o) && match(o));
-      return send(res, 200, { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: `${kind.kind}List`, metadata: { resourceVersion: String(rv) }, items });
+      // Pages as the real server serves them: `limit` objects in key order, and a continue token
+      // naming the list's resourceVersion and the last key served; a token older than the last
+      // compact() is 410 Expired. (Later pages read the store as it is now, not as it was at the
+      // token's resourceVersion: close enough for clients, which must not depend on either.)
+      const limit = Number(query.get("limit") ?? "0");
+      const token = query.get("continue");
+      let listRv = rv;
+      let after = "";
+      if (token) {
+        let decoded: { rv?: unknown; start?: unknown };
+        try {
+          decoded = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { rv?: unknown; start?: unknown };
+        } catch {
+          return status(res, 400, "BadRequest", "continue key is not valid: illegal base64 data");
+        }
+        if (typeof decoded.rv !== "number" || typeof decoded.start !== "string") return status(res, 400, "BadRequest", "continue key is not valid");
+        if (decoded.rv < compactedRv) {
+          return status(res, 410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
+        }
+        listRv = decoded.rv;
+        after = decoded.start;
+      }
+      const matching = [...store.entries()]
+        .filter(([k, o]) => k.startsWith(`${kind.resource}/`) && k > after && inScope(o) && match(o))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const page = limit > 0 ? matching.slice(0, limit) : matching;
+      listCalls.push({ path: url.split("?")[0] ?? "", limit, continued: Boolean(token), items: page.length });
+      const more = page.length < matching.length;
+      const last = page[page.length - 1]?.[0] ?? after;
+      const metadata = {
+        resourceVersion: String(listRv),
+        ...(more && { continue: Buffer.from(JSON.stringify({ rv: listRv, start: last })).toString("base64url"), remainingItemCount: matching.length - page.length }),
+      };
+      return send(res, 200, { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: `${kind.kind}List`, metadata, items: page.map(([, o]) => o) });
     }
 
     if (method === "GET") {
@@ -362,6 +411,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
 
   return {
     url,
+    listCalls,
     requests,
     denied,
     kubeConfig(token = "test-token") {
@@ -379,11 +429,16 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     remove: (kind, name, namespace) => void erase(kind, kind.namespaced ? namespace : undefined, name),
     compact() {
       compactedAt = rv + 1;
+      compactedRv = rv;
       events = [];
     },
     partition: (token) => void partitioned.add(token),
     heal: (token) => void partitioned.delete(token),
     watchers: () => watchers.size,
+    endWatches() {
+      for (const w of watchers) w.res.end();
+      watchers.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const w of watchers) w.res.end();
