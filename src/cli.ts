@@ -30,6 +30,11 @@ Run "sidecar-injector COMMAND --help" for a command's options.
 const SERVE_USAGE = `Usage: sidecar-injector [serve] [options]
 
 Options:
+  --role ROLE        What this replica serves (env ROLE; default all):
+                       webhook  admission (/inject) and /preview; reads no more than namespaces;
+                       reports  GET /audit and /explain from paged, trimmed caches of the
+                                cluster, no admission (its own Deployment in a cluster);
+                       all      both (the reports only with auditEndpoint: true).
   --port N           Port to listen on (env PORT; default 8443; 0 picks a free port).
   --config FILE      YAML or JSON configuration file, watched for changes.
   --cert-dir DIR     Folder with ca.crt, tls.crt and tls.key (env CERT_DIR; default certs).
@@ -46,7 +51,7 @@ Options:
   -v, --version      Print the version.
 
 Environment: KUBECONFIG (cluster access outside a pod), POD_NAMESPACE (the injector's namespace:
-its Secret and Leases), POD_NAME (this replica's name in the leader election), PORT, METRICS_PORT,
+its Secret and Leases), POD_NAME (this replica's name in the leader election), ROLE, PORT, METRICS_PORT,
 CERT_DIR, TLS_MODE, LOG_LEVEL. Every setting, with its default, is in README.md (Configuration).
 `;
 
@@ -287,6 +292,7 @@ async function runServe(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
     {
+      role: { type: "string" },
       port: { type: "string" },
       config: { type: "string" },
       "cert-dir": { type: "string" },
@@ -308,7 +314,7 @@ async function runServe(args: readonly string[]): Promise<number> {
     tuneHeapGrowth();
     const injector = await serve({
       env: process.env,
-      flags: { port: parsePort(values.port), certDir: values["cert-dir"], tlsMode: values["tls-mode"] },
+      flags: { role: values.role, port: parsePort(values.port), certDir: values["cert-dir"], tlsMode: values["tls-mode"] },
       configPath: values.config,
     });
     installShutdown(injector);

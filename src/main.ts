@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import type { Config } from "./config/config.js";
+import { type Config, reportsServiceName } from "./config/config.js";
 import { watchConfigFile } from "./config/config-watcher.js";
 import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
 import { ConfigError } from "./errors.js";
@@ -25,7 +25,7 @@ import { startMetricsServer } from "./http/metrics-server.js";
 import { createMetrics } from "./metrics.js";
 import { packageVersion } from "./version.js";
 import { canonicalJson } from "./json-values.js";
-import { replicaIdentity, resolveTlsMode, startServingCertificates } from "./tls/serving.js";
+import { type ResolvedTlsMode, replicaIdentity, resolveTlsMode, startServingCertificates } from "./tls/serving.js";
 
 export interface ServeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -82,8 +82,21 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const access = clusterAccessFrom(opts.env);
   const kc = await loadKubeConfig(access, logger);
   const native = await learnNativeSidecarSupport(config, kc, logger);
+  // What this replica serves (server.role): admission, the reports, or both.
+  const role = config.server.role;
+  const admissionOn = role !== "reports";
+  const reportsOn = role === "reports" || (role === "all" && config.auditEndpoint);
+  if (role === "reports" && kc === null) {
+    throw new ConfigError(["server.role reports reads the cluster: run it in a pod, or set KUBECONFIG"]);
+  }
+  if (role === "webhook" && config.auditEndpoint) {
+    logger.warn("auditEndpoint is on, but server.role is webhook: GET /audit and /explain are served by the reports role (serve --role reports)");
+  }
+  if (role === "all" && reportsOn && kc !== null) {
+    logger.warn("GET /audit and /explain share this process with admission: their caches grow with the cluster's pods. In a cluster, run them as their own role (serve --role reports, manifests/base/reports.yaml)");
+  }
   // Namespace labels for the admission path come from a watch, never from a call per request.
-  const namespaces = kc === null ? null : await startNamespaceCache(kc, logger);
+  const namespaces = kc === null || !admissionOn ? null : await startNamespaceCache(kc, logger);
   const namespaceLabels = namespaces === null ? undefined : (name: string) => namespaces.labelsOf(name);
   const contextFor = (c: Config): InjectionContext => ({
     template: compileTemplate(c),
@@ -95,8 +108,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const metrics = createMetrics(packageVersion(), { process: true });
   let server: ServerHandle | undefined;
   const certs = await startServingCertificates({
-    config,
-    mode: resolveTlsMode(config.tls.mode, access),
+    ...servingFor(config, resolveTlsMode(config.tls.mode, access), logger),
     kc,
     identity: replicaIdentity(opts.env),
     logger,
@@ -105,9 +117,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   });
   const servedCa = () => certs.material()?.caCert || undefined;
   // GET /audit: the same audit as the CLI, from watch-backed caches (read-only, off by default).
-  const clusterCaches =
-    config.auditEndpoint && kc !== null ? await startClusterCaches(kc, logger, { ...(namespaces && { Namespace: namespaces.informer }) }) : null;
-  if (config.auditEndpoint && kc === null) logger.warn("auditEndpoint is on but no cluster is configured: GET /audit stays off");
+  const clusterCaches = reportsOn && kc !== null ? await startClusterCaches(kc, logger, { ...(namespaces && { Namespace: namespaces.informer }) }) : null;
+  if (reportsOn && kc === null) logger.warn("auditEndpoint is on but no cluster is configured: GET /audit stays off");
   const audit = (): AuditReport | null => {
     const snapshot = clusterCaches?.snapshot();
     if (!snapshot) return null;
@@ -144,7 +155,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     context: () => context,
     replay: new ReplayCache(),
     metrics,
-    ...(config.auditEndpoint && kc !== null && { audit: () => audit(), explain }),
+    admission: admissionOn,
+    ...(clusterCaches !== null && { audit: () => audit(), explain }),
     logger,
     now: () => performance.now(),
     health,
@@ -174,7 +186,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
           build: (text) => build(text),
           onChange: (next) => {
             const restartOnly = [
-              ...(["port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
+              ...(["role", "port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
               ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
             ];
             if (restartOnly.length > 0) {
@@ -188,7 +200,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
 
   lifecycle.ready = true;
   logger.info(
-    { port: server.port, host: server.host, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars, tls: certs.mode },
+    { port: server.port, host: server.host, role, templateHash: context.template.hash, nativeSidecars: config.nativeSidecars, tls: certs.mode },
     "sidecar-injector listening",
   );
   logger.flush();
@@ -207,6 +219,20 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       return closed;
     },
   };
+}
+
+/**
+ * The certificate a replica serves. The reports role never takes part in the webhook's
+ * self-managed certificate (its leader election, its CA rotation, the caBundle): where the
+ * webhook's replicas manage theirs, it makes its own pair at start (tls.mode local, in
+ * server.certDir), named for its own Service, `<service.name>-reports`. A pair supplied as files
+ * (cert-manager) is served as given.
+ */
+function servingFor(config: Config, mode: ResolvedTlsMode, logger: Logger): { config: Config; mode: ResolvedTlsMode } {
+  if (config.server.role !== "reports") return { config, mode };
+  const named: Config = { ...config, service: { ...config.service, name: reportsServiceName(config) } };
+  if (mode === "self-managed") logger.info({ service: named.service.name }, "reports role: serving its own certificate (tls.mode local), not the webhook's");
+  return { config: named, mode: mode === "files" ? "files" : "local" };
 }
 
 /** The cluster's KubeConfig, or null without a cluster (or with an unreadable KUBECONFIG, logged). */

@@ -239,7 +239,21 @@ export interface SidecarConfig {
   readonly caRootConfigMap: string;
 }
 
+/**
+ * What a replica serves (docs/operations: why two roles).
+ * - `webhook`: admission (/inject) and /preview; never lists or watches more than namespaces, so
+ *   its memory does not grow with the cluster's pods, and no report competes with admission.
+ * - `reports`: GET /audit and /explain from paged, trimmed watch caches of the cluster; no
+ *   admission. Its own Deployment and Service (`<service.name>-reports`).
+ * - `all`: both in one process (auditEndpoint decides whether the reports are on): for local runs
+ *   and small clusters.
+ */
+export const ServerRoles = ["all", "webhook", "reports"] as const;
+export type ServerRole = (typeof ServerRoles)[number];
+
 export interface ServerConfig {
+  /** What this replica serves (see ServerRoles). */
+  readonly role: ServerRole;
   readonly port: number;
   readonly host: string;
   readonly certDir: string;
@@ -343,6 +357,7 @@ const DEFAULT_RESOURCES: Resources = {
 /** The embedded default configuration (used as-is by `npm start`). */
 export const DEFAULT_CONFIG: Config = {
   server: {
+    role: "all",
     port: 8443,
     host: "0.0.0.0",
     certDir: "certs",
@@ -410,6 +425,11 @@ export const DEFAULT_CONFIG: Config = {
     caRootConfigMap: "istio-ca-root-cert",
   },
 };
+
+/** The Service (and certificate name) of the reports role: `<service.name>-reports`. */
+export function reportsServiceName(config: Pick<Config, "service">): string {
+  return `${config.service.name}-reports`;
+}
 
 /** The namespaces skipped for this config: the configured list plus the injector's own namespace. */
 export function ignoredNamespacesOf(config: Config): ReadonlySet<string> {

@@ -27,6 +27,7 @@ import {
   InterceptionModes,
   LogLevels,
   NativeSidecarModes,
+  ServerRoles,
   TlsModes,
   ProxyLogLevels,
   WorkloadValidationModes,
@@ -146,6 +147,7 @@ const templateMap: Check = (v, path, problems) => {
 
 const SCHEMA: Schema = {
   server: {
+    role: oneOf(ServerRoles),
     port: int(0, 65535), // 0: any free port (tests)
     host: nonEmpty,
     certDir: nonEmpty,
@@ -292,6 +294,7 @@ export function parseConfigText(text: string, source: string): unknown {
 
 /** Command-line settings that override the file and the environment. */
 export interface ConfigFlags {
+  readonly role?: string | undefined;
   readonly port?: number | undefined;
   readonly certDir?: string | undefined;
   readonly tlsMode?: string | undefined;
@@ -307,6 +310,7 @@ export interface LoadConfigInput {
 
 /** Environment variables the injector reads, and the setting each one sets. */
 const ENV_SETTINGS: ReadonlyArray<readonly [name: string, path: readonly [string, string]]> = [
+  ["ROLE", ["server", "role"]],
   ["PORT", ["server", "port"]],
   ["METRICS_PORT", ["server", "metricsPort"]],
   ["LOG_LEVEL", ["server", "logLevel"]],
@@ -336,6 +340,7 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
     const value = (path[1] === "port" || path[1] === "metricsPort") && /^\d+$/.test(raw) ? Number(raw) : raw;
     set(path, value, `${name}=${JSON.stringify(raw)} (environment)`);
   }
+  if (input.flags?.role !== undefined) set(["server", "role"], input.flags.role, "--role");
   if (input.flags?.port !== undefined) set(["server", "port"], input.flags.port, "--port");
   if (input.flags?.certDir !== undefined) set(["server", "certDir"], input.flags.certDir, "--cert-dir");
   if (input.flags?.tlsMode !== undefined) set(["tls", "mode"], input.flags.tlsMode, "--tls-mode");

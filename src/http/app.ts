@@ -50,11 +50,17 @@ export interface AppDeps extends AdmissionDeps {
   readonly logger: Logger;
   readonly health: Health;
   readonly maxBodyBytes: () => number;
+  /** Serve admission (/inject) and /preview (default); false on a replica of the reports role. */
+  readonly admission?: boolean;
   /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
   readonly audit?: () => AuditReport | null;
   /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
   readonly explain?: (target: ExplainTarget) => ExplainReport | null;
 }
+
+/** Why GET /audit or /explain is not served by this replica. */
+const REPORTS_OFF = (path: string) =>
+  `GET ${path} is not served here: it is served by the reports role (serve --role reports), or with server.role all and auditEndpoint: true`;
 
 function sendError(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ code, message });
@@ -73,8 +79,9 @@ export function createApp(deps: AppDeps): RequestListener {
   // Large review bodies are read into reused buffers (8 MiB idle at most, dropped after 10 s quiet).
   const routeDeps = { ...deps, draining: deps.health.draining, bodies: createBufferPool({ maxIdleBytes: 8 * 1024 * 1024, idleMs: 10_000 }) };
   const fallback = createExpressApp(deps);
+  const admission = deps.admission ?? true;
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === "POST" && (req.url === Paths.Inject || req.url?.startsWith(`${Paths.Inject}?`))) {
+    if (admission && req.method === "POST" && (req.url === Paths.Inject || req.url?.startsWith(`${Paths.Inject}?`))) {
       void serveAdmission(req, res, routeDeps);
       return;
     }
@@ -112,7 +119,7 @@ function createExpressApp(deps: AppDeps): express.Express {
   });
 
   app.get(Paths.Audit, (req, res) => {
-    if (!deps.audit) return void sendError(res, 404, "NOT_FOUND", "the audit endpoint is off (set auditEndpoint: true)");
+    if (!deps.audit) return void sendError(res, 404, "NOT_FOUND", REPORTS_OFF("/audit"));
     const output = reportOutput(req, res);
     if (output === null) return;
     const report = deps.audit();
@@ -123,7 +130,7 @@ function createExpressApp(deps: AppDeps): express.Express {
 
   // GET /explain?namespace=shop&kind=deployment&name=web (kind and name together; no namespace: every namespace).
   app.get(Paths.Explain, (req, res) => {
-    if (!deps.explain) return void sendError(res, 404, "NOT_FOUND", "the explain endpoint is off (set auditEndpoint: true)");
+    if (!deps.explain) return void sendError(res, 404, "NOT_FOUND", REPORTS_OFF("/explain"));
     const output = reportOutput(req, res);
     if (output === null) return;
     const query = new URLSearchParams(req.url.split("?")[1] ?? "");
@@ -148,6 +155,15 @@ function createExpressApp(deps: AppDeps): express.Express {
     if (output === "json") res.json(report);
     else res.type(output === "yaml" ? "application/yaml" : "text/plain").send(formatExplain(report, output));
   });
+
+  if (deps.admission === false) {
+    // A replica of the reports role: the API server and /preview users go to the webhook's Service.
+    for (const path of [Paths.Inject, Paths.Preview]) {
+      app.all(path, (_req, res) => {
+        sendError(res, 404, "NOT_FOUND", `${path} is served by the webhook's replicas (server.role webhook or all); this replica serves reports only (server.role reports)`);
+      });
+    }
+  }
 
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {
     try {

@@ -13,7 +13,7 @@ import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
-import { CLI, type Started, assertBuilt, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { CLI, type Started, assertBuilt, call, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
 
 beforeAll(assertBuilt);
 
@@ -223,5 +223,70 @@ describe("CLI --server", () => {
     const gone = cli(["explain", "-f", "mixed.yaml", "--server", `https://localhost:${s.port}`, "--ca", "mixed.yaml"]);
     expect(gone.status).toBe(1);
     expect(gone.stderr).toContain("cannot reach");
+  });
+});
+
+describe("roles (server.role): the webhook never holds the cluster, the reports never admit", () => {
+  async function clusterWithPods(dir: string, pods: number): Promise<string> {
+    const kubeconfig = await kubeconfigFor(dir, "32");
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    for (let i = 0; i < pods; i++) {
+      fake?.put(Kinds.Pod, {
+        metadata: { name: `web-${i}`, namespace: "shop", managedFields: [{ manager: "kubelet" }], ownerReferences: [{ kind: "ReplicaSet", name: "web-1", controller: true }] },
+        spec: { containers: [{ name: "web", image: "nginx:1.27", env: [{ name: "A", value: "x".repeat(200) }] }] },
+      });
+    }
+    return kubeconfig;
+  }
+
+  it("webhook: admits and previews, lists and watches namespaces only, and says where the reports are, even with auditEndpoint on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await clusterWithPods(dir, 20);
+    const s = await startInjector({ auditEndpoint: true, server: { role: "webhook" } }, { KUBECONFIG: kubeconfig });
+    expect((await patchFor(s)).length).toBeGreaterThan(0);
+    const audit = await get(s, "/audit");
+    expect(audit.status).toBe(404);
+    expect(JSON.parse(audit.body).message).toMatch(/reports role/);
+    expect(s.logs()).toContain("served by the reports role");
+    const resources = new Set((fake?.requests ?? []).filter((r) => r.startsWith("GET /api") && r !== "GET /version").map((r) => r.split("?")[0]));
+    expect([...resources]).toEqual(["GET /api/v1/namespaces"]);
+  });
+
+  it("reports: serves /audit and /explain from paged lists, refuses /inject and /preview, and serves a certificate of its own Service", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await clusterWithPods(dir, 620);
+    const s = await startInjector({ server: { role: "reports" }, tls: { mode: "self-managed" } }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await get(s, "/audit")).status === 200)).toBe(true);
+    const report = JSON.parse((await get(s, "/audit")).body) as { summary: { pods: number; findings: Record<string, number> } };
+    expect(report.summary.pods).toBe(620);
+    expect(report.summary.findings.missing_sidecar).toBe(620);
+    expect((await get(s, "/explain?namespace=shop")).status).toBe(200);
+    // Pods are listed in pages of 500, never at once, and watched from the list's resourceVersion.
+    expect(fake?.listCalls.filter((c) => c.path === "/api/v1/pods").map((c) => [c.limit, c.items])).toEqual([
+      [500, 500],
+      [500, 120],
+    ]);
+    for (const path of ["/inject", "/preview"]) {
+      const c = call(s, "POST", path, "{}");
+      c.req.end("{}");
+      const res = await c.done;
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      expect(JSON.parse(res.body).message).toMatch(/served by the webhook's replicas/);
+    }
+    // Its own pair (tls.mode self-managed in the shared config is the webhook's): named for sidecar-injector-reports.
+    expect(s.logs()).toContain("reports role: serving its own certificate");
+    expect(s.logs()).toContain("sidecar-injector-reports.sidecar-injector.svc");
+    expect((fake?.requests ?? []).some((r) => r.includes("/leases") || r.includes("/secrets"))).toBe(false);
+  });
+
+  it("reports without a cluster is a configuration error that says why", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "reports-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "config.yaml"), JSON.stringify({ server: { role: "reports" } }));
+    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0", "--cert-dir", join(dir, "certs"), "--config", join(dir, "config.yaml")], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" }, timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("server.role reports reads the cluster");
   });
 });
