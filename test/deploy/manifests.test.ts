@@ -39,7 +39,7 @@ const find = (objects: K8sObject[], kind: string, name?: string): Json => {
   if (!o) throw new Error(`no ${kind}${name ? ` ${name}` : ""} in the manifests`);
   return o as Json;
 };
-const deployment = find(base, "Deployment");
+const deployment = find(base, "Deployment", "sidecar-injector");
 const pod = podSpecOf(deployment) as Json;
 const container = pod.containers[0] as Json;
 const namespace: string = deployment.metadata.namespace;
@@ -79,7 +79,11 @@ describe("manifests render", () => {
 
   it("the base holds what a platform engineer needs, and the overlay adds the policy", () => {
     expect(base.map((o) => o.kind).sort()).toEqual(
-      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "Namespace", "PodDisruptionBudget", "ResourceQuota", "Role", "RoleBinding", "Service", "ServiceAccount"].sort(),
+      [
+        ...["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "MutatingWebhookConfiguration", "Namespace", "PodDisruptionBudget", "ResourceQuota", "Role", "RoleBinding", "Service", "ServiceAccount"],
+        // The reports role (reports.yaml): its own account, read-only cluster role, Deployment and Service.
+        ...["ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ServiceAccount"],
+      ].sort(),
     );
     expect(hostNetwork.map(objectId).sort()).toEqual(base.map(objectId).sort());
     expect(failOpen.map(objectId).sort()).toEqual(
@@ -384,5 +388,71 @@ describe("installs on the clusters people run (every rendering)", () => {
       expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
       expect(find(base, "Namespace").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
     });
+  });
+});
+
+describe("the reports role (reports.yaml): apart from admission, read-only, with its own account", () => {
+  const reports = find(base, "Deployment", "sidecar-injector-reports");
+  const reportsPod = podSpecOf(reports) as Json;
+  const reportsContainer = reportsPod.containers[0] as Json;
+  const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+  const roleOf = (d: Json) => {
+    const c = (podSpecOf(d) as Json).containers[0] as Json;
+    return loadConfig({ env: { POD_NAMESPACE: namespace }, flags: { role: argAfter(c.args, "--role") }, file: { content: parseConfigText(configMap.data["config.yaml"], "manifests"), source: "manifests" } }).server.role;
+  };
+  const grantsOf = (roleName: string) =>
+    (find(base, "ClusterRole", roleName).rules as Json[]).flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).flatMap((res) => (r.verbs as string[]).map((v) => `${g}/${res} ${v}${r.resourceNames ? ` ${r.resourceNames.join(",")}` : ""}`))));
+
+  it("the webhook's Deployment is role webhook, the reports Deployment role reports, with the same ConfigMap", () => {
+    expect(roleOf(deployment)).toBe("webhook");
+    expect(roleOf(reports)).toBe("reports");
+    expect(mountedConfig.auditEndpoint).toBe(false);
+    const volume = (reportsPod.volumes as Json[]).find((v) => v.configMap) as Json;
+    expect(volume.configMap.name).toBe(configMap.metadata.name);
+  });
+
+  it("its ClusterRole is exactly the audit's calls (and namespaces), read-only; the webhook's holds none of them", () => {
+    const needed = API_CALLS.filter((c) => c.feature === "audit-endpoint" || (c.feature === "always" && c.resource === "namespaces")).flatMap((c) => c.verbs.map((v) => `${c.group}/${c.resource} ${v}`));
+    expect(grantsOf("sidecar-injector-reports").sort()).toEqual([...new Set(needed)].sort());
+    expect(grantsOf("sidecar-injector-reports").every((g) => / (list|watch)$/.test(g))).toBe(true);
+    const webhookGrants = grantsOf("sidecar-injector");
+    for (const kind of ["/pods ", "/replicasets ", "/deployments ", "/jobs "]) expect(webhookGrants.filter((g) => g.includes(kind))).toEqual([]);
+    const binding = find(base, "ClusterRoleBinding", "sidecar-injector-reports");
+    expect(binding.roleRef.name).toBe("sidecar-injector-reports");
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: reportsPod.serviceAccountName, namespace }]);
+    expect(find(base, "ServiceAccount", reportsPod.serviceAccountName).automountServiceAccountToken).toBe(false);
+  });
+
+  it("Services select their own pods only; the PodDisruptionBudget and the webhooks leave the reports pods alone", () => {
+    const labels = reports.spec.template.metadata.labels;
+    const webhookLabels = deployment.spec.template.metadata.labels;
+    expect(matchesSelector({ matchLabels: find(base, "Service", "sidecar-injector-reports").spec.selector }, labels)).toBe(true);
+    expect(matchesSelector({ matchLabels: find(base, "Service", "sidecar-injector-reports").spec.selector }, webhookLabels)).toBe(false);
+    expect(matchesSelector({ matchLabels: find(base, "Service", "sidecar-injector").spec.selector }, labels)).toBe(false);
+    expect(matchesSelector(find(base, "PodDisruptionBudget").spec.selector, labels)).toBe(false);
+    // No webhook is called for them: they run in the injector's namespace, which every webhook leaves out.
+    const nsLabels = { ...find(base, "Namespace").metadata.labels, "kubernetes.io/metadata.name": reports.metadata.namespace };
+    for (const w of webhookConfig.webhooks as Json[]) {
+      expect({ webhook: w.name, called: matchesSelector(w.objectSelector, labels) && matchesSelector(w.namespaceSelector, nsLabels) }).toEqual({ webhook: w.name, called: false });
+    }
+  });
+
+  it("serves its own certificate from a writable emptyDir, on its own ports, with probes on the plain port", () => {
+    const args: string[] = reportsContainer.args;
+    const certDir = argAfter(args, "--cert-dir");
+    const mount = (reportsContainer.volumeMounts as Json[]).find((m) => m.mountPath === certDir) as Json;
+    expect(mount.readOnly).toBeUndefined();
+    expect((reportsPod.volumes as Json[]).find((v) => v.name === mount.name)?.emptyDir).toBeDefined();
+    expect(reportsContainer.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
+    const port = (name: string) => (reportsContainer.ports as Json[]).find((p) => p.name === name)?.containerPort;
+    expect(port("https")).toBe(Number(argAfter(args, "--port")));
+    expect(port("http-probes")).toBe(Number((reportsContainer.env as Json[]).find((e) => e.name === "METRICS_PORT")?.value));
+    expect(reportsContainer.readinessProbe.httpGet).toEqual({ path: Paths.Readyz, port: "http-probes" });
+    expect(reportsContainer.resources.limits.memory).toBeDefined();
+  });
+
+  it("the host-network overlay leaves the reports Deployment off the host network", () => {
+    const moved = find(hostNetwork, "Deployment", "sidecar-injector-reports");
+    expect((podSpecOf(moved) as Json).hostNetwork).toBeUndefined();
   });
 });
