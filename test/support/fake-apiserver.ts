@@ -152,6 +152,15 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** A list answer written object by object: a page is never one giant string. */
+function sendList(res: ServerResponse, head: Json, items: readonly Json[]): void {
+  res.writeHead(200, { "Content-Type": "application/json" });
+  const open = JSON.stringify({ ...head, items: [] });
+  res.write(open.slice(0, -2)); // ... "items":[
+  items.forEach((o, i) => res.write(i === 0 ? JSON.stringify(o) : `,${JSON.stringify(o)}`));
+  res.end("]}");
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -200,6 +209,17 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const listCalls: ListCall[] = [];
 
   const key = (kind: Kind, namespace: string | undefined, name: string) => `${kind.resource}/${namespace ?? ""}/${name}`;
+  // Each resource's keys in order, kept until an object is added or removed, so a page of a large
+  // list (the scale benchmark's 100,000 pods) costs its own objects, not a sort of all of them.
+  const sortedKeys = new Map<string, string[]>();
+  const keysOf = (resource: string): string[] => {
+    let keys = sortedKeys.get(resource);
+    if (keys === undefined) {
+      keys = [...store.keys()].filter((k) => k.startsWith(`${resource}/`)).sort();
+      sortedKeys.set(resource, keys);
+    }
+    return keys;
+  };
   const emit = (type: StoredEvent["type"], kind: Kind, object: Json) => {
     events.push({ rv, type, kind, object });
     for (const w of watchers) {
@@ -227,6 +247,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const k = key(kind, m.namespace as string | undefined, String(m.name));
     const previous = store.get(k);
     const stored = stamp(kind, o, previous);
+    if (!store.has(k)) sortedKeys.delete(kind.resource);
     store.set(k, stored);
     emit(previous ? "MODIFIED" : "ADDED", kind, stored);
     return stored;
@@ -236,6 +257,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const previous = store.get(k);
     if (!previous) return undefined;
     store.delete(k);
+    sortedKeys.delete(kind.resource);
     const gone = { ...previous, metadata: { ...meta(previous), resourceVersion: String(++rv) } };
     emit("DELETED", kind, gone);
     return gone;
@@ -322,18 +344,33 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         listRv = decoded.rv;
         after = decoded.start;
       }
-      const matching = [...store.entries()]
-        .filter(([k, o]) => k.startsWith(`${kind.resource}/`) && k > after && inScope(o) && match(o))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const page = limit > 0 ? matching.slice(0, limit) : matching;
+      const keys = keysOf(kind.resource);
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((keys[mid] as string) <= after) lo = mid + 1;
+        else hi = mid;
+      }
+      const page: Array<[string, Json]> = [];
+      let more = false;
+      let remaining = 0;
+      for (let i = lo; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const o = store.get(k) as Json;
+        if (!inScope(o) || !match(o)) continue;
+        if (limit > 0 && page.length >= limit) {
+          more = true;
+          remaining++;
+        } else page.push([k, o]);
+      }
       listCalls.push({ path: url.split("?")[0] ?? "", limit, continued: Boolean(token), items: page.length });
-      const more = page.length < matching.length;
       const last = page[page.length - 1]?.[0] ?? after;
       const metadata = {
         resourceVersion: String(listRv),
-        ...(more && { continue: Buffer.from(JSON.stringify({ rv: listRv, start: last })).toString("base64url"), remainingItemCount: matching.length - page.length }),
+        ...(more && { continue: Buffer.from(JSON.stringify({ rv: listRv, start: last })).toString("base64url"), remainingItemCount: remaining }),
       };
-      return send(res, 200, { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: `${kind.kind}List`, metadata, items: page.map(([, o]) => o) });
+      return sendList(res, { apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, kind: `${kind.kind}List`, metadata }, page.map(([, o]) => o));
     }
 
     if (method === "GET") {
