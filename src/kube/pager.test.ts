@@ -1,5 +1,9 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { type FakeApiServer, Kinds, startFakeApiServer } from "../../test/support/fake-apiserver.js";
+import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../../test/support/fake-apiserver.js";
 import { ApiRequestError, MAX_LIST_RESTARTS, getJson, listInPages } from "./pager.js";
 
 let fake: FakeApiServer | undefined;
@@ -125,5 +129,61 @@ describe("listInPages (real KubeConfig against the in-process API server)", () =
     const err = await listInPages(kc, "/api/v1/pods", { onPage: () => undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiRequestError);
     expect((err as Error).message).toMatch(/^GET \/api\/v1\/pods failed: /);
+  });
+});
+
+/**
+ * The in-process API server's pages and expired tokens, read by kubectl itself (where installed):
+ * what listInPages is tested against is what kubectl reads from a real API server.
+ */
+const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
+if (!kubectl) process.stdout.write("src/kube/pager: kubectl is not installed here: the check of the test API server's pages with kubectl is skipped.\n");
+
+describe("the test API server's pages, as kubectl reads them", () => {
+  const run = (kubeconfig: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn("kubectl", ["--kubeconfig", kubeconfig, "get", "pods", "-A", "--chunk-size=500", "-o", "name"]);
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("exit", (code) => resolve({ code, out, err }));
+    });
+
+  (kubectl ? it : it.skip)("kubectl get --chunk-size=500 reads every pod through the continue tokens; an expired token is kubectl's Expired error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pager-kubectl-"));
+    try {
+      let pages = 0;
+      let expire = false;
+      const server = await startFakeApiServer({
+        intercept: (req) => {
+          if (req.url?.startsWith("/api/v1/pods?") && req.url.includes("limit=") && ++pages === 2 && expire) {
+            server.put(Kinds.Namespace, { metadata: { name: "written" } });
+            server.compact();
+          }
+          return false;
+        },
+      });
+      fake = server;
+      for (let i = 0; i < 1234; i++) server.put(Kinds.Pod, { metadata: { name: `p-${i}`, namespace: `ns-${i % 3}` }, spec: { containers: [{ name: "app" }] } });
+      const kubeconfig = writeKubeconfig(join(dir, "kubeconfig"), server.url);
+      const whole = await run(kubeconfig);
+      expect(whole.code).toBe(0);
+      expect(new Set(whole.out.split("\n").filter((l) => l !== "")).size).toBe(1234);
+      expect(server.listCalls.map((c) => [c.limit, c.continued, c.items])).toEqual([
+        [500, false, 500],
+        [500, true, 500],
+        [500, true, 234],
+      ]);
+      // kubectl stops with the API server's Expired error (after printing the first page);
+      // listInPages starts again in pages instead (above).
+      pages = 0;
+      expire = true;
+      const expired = await run(kubeconfig);
+      expect(expired.code).toBe(1);
+      expect(expired.err).toContain("Error from server (Expired): The provided continue parameter is too old");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -263,6 +263,37 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     return gone;
   };
 
+  // Discovery, as kubectl reads it before a request (legacy form: /api, /apis, /api/v1, /apis/G/V).
+  const discovery = (path: string): Json | undefined => {
+    const groups = [...new Set(kinds.filter((k) => k.group !== "").map((k) => `${k.group}/${k.version}`))];
+    if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: "127.0.0.1" }] };
+    if (path === "/apis") {
+      return {
+        kind: "APIGroupList",
+        apiVersion: "v1",
+        groups: groups.map((gv) => {
+          const [name = "", version = ""] = gv.split("/");
+          return { name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+        }),
+      };
+    }
+    const gv = path.startsWith("/api/") ? path.slice("/api/".length) : path.startsWith("/apis/") ? path.slice("/apis/".length) : "";
+    const listed = kinds.filter((k) => (k.group ? `${k.group}/${k.version}` : k.version) === gv.replace(/\/$/, ""));
+    if (listed.length === 0) return undefined;
+    return {
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: gv.replace(/\/$/, ""),
+      resources: listed.map((k) => ({
+        name: k.resource,
+        singularName: k.kind.toLowerCase(),
+        namespaced: k.namespaced,
+        kind: k.kind,
+        verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+      })),
+    };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? "/";
     const method = req.method ?? "GET";
@@ -280,8 +311,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       status(res, 403, "Forbidden", `${what} is forbidden: User "system:serviceaccount:test:sidecar-injector" cannot ${attrs.verb} resource "${attrs.resource}"`);
       return;
     }
-    if (!attrs.isResource) {
+    if (!attrs.isResource || (method === "GET" && /^\/apis?(\/[^/]+){0,2}\/?$/.test(attrs.path) && discovery(attrs.path) !== undefined)) {
       if (method === "GET" && attrs.path === "/version" && opts.version) return send(res, 200, { ...opts.version, platform: "linux/amd64" });
+      const found = method === "GET" ? discovery(attrs.path) : undefined;
+      if (found !== undefined) return send(res, 200, found);
       return status(res, 404, "NotFound", "the server could not find the requested resource");
     }
     const kind = kinds.find((k) => k.group === attrs.group && k.version === attrs.version && k.resource === attrs.resource);
