@@ -122,11 +122,13 @@ export interface AuditOptions {
 
 /** Objects in a stable order (kind, namespace, name), so a report does not depend on list order. */
 function sorted(objects: readonly Json[]): Json[] {
-  const key = (o: Json) => {
-    const m = metaOf(o);
-    return `${String(o.kind)}\u0000${m.namespace}\u0000${m.name}`;
-  };
-  return [...objects].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  // Each key computed once (a cluster holds tens of thousands of objects), not per comparison.
+  const keyed = objects.map((o) => {
+    const m = isObject(o.metadata) ? o.metadata : {};
+    return { o, key: `${String(o.kind)}\u0000${typeof m.namespace === "string" ? m.namespace : ""}\u0000${typeof m.name === "string" ? m.name : "<unnamed>"}` };
+  });
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.o);
 }
 
 export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditReport {
@@ -142,12 +144,16 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   }
   const findings: Finding[] = [];
   const plan: string[] = [];
+  const planned = new Set<string>();
   const add = (code: FindingCode, object: string, message: string, fix: string): void => {
     findings.push({ code, severity: FINDING_SEVERITY[code], object, message, fix });
   };
   const restart = (pod: Json): string => {
     const cmd = restartCommand(pod, byKey);
-    if (!plan.includes(cmd)) plan.push(cmd);
+    if (!planned.has(cmd)) {
+      planned.add(cmd);
+      plan.push(cmd);
+    }
     return cmd;
   };
 
