@@ -1,5 +1,5 @@
 // npm run bench:scale: the injector in a large cluster. For each cluster size (BENCH_SCALE_PODS,
-// default 10000,50000,100000) the in-process API server (test/support/fake-apiserver.ts) is
+// default 10000,50000,100000,150000) the in-process API server (test/support/fake-apiserver.ts) is
 // loaded with realistic pods (bench/payloads.mjs' typical pod, about 5 KB of JSON with probes, env,
 // volumes, managedFields and a status, owned by ReplicaSets of Deployments, over 20 namespaces,
 // half of them enabled for injection), and the built injector runs against it as the shipped
@@ -29,7 +29,7 @@ type Json = Record<string, any>;
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const CLI = join(ROOT, "dist", "cli.js");
 const NODE_FLAGS = ["--max-semi-space-size=8"]; // the Dockerfile's
-const SIZES = (process.env.BENCH_SCALE_PODS ?? "10000,50000,100000").split(",").map(Number);
+const SIZES = (process.env.BENCH_SCALE_PODS ?? "10000,50000,100000,150000").split(",").map(Number);
 const BASELINE_MAX = Number(process.env.BENCH_SCALE_BASELINE_MAX ?? 50_000);
 const NAMESPACES = 20;
 const PODS_PER_DEPLOYMENT = 10;
