@@ -13,7 +13,8 @@ import { generateServingCert } from "../../src/tls/certificates.js";
 import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
-import { CLI, type Started, assertBuilt, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { CLI, type Started, assertBuilt, call, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { Callers, INJECTOR_NAMES, bearer } from "../support/report-auth.js";
 
 beforeAll(assertBuilt);
 
@@ -39,10 +40,13 @@ async function patchFor(s: Started): Promise<Op[]> {
   return JSON.parse(Buffer.from(response.patch ?? "", "base64").toString()) as Op[];
 }
 
-async function kubeconfigFor(dir: string, minor: string): Promise<string> {
-  fake = await startFakeApiServer({ version: { major: "1", minor, gitVersion: `v1.${minor}.0` } });
+async function kubeconfigFor(dir: string, minor: string, rbac = false): Promise<string> {
+  fake = await startFakeApiServer({ version: { major: "1", minor, gitVersion: `v1.${minor}.0` }, users: Object.values(Callers), ...(rbac && { rbac: INJECTOR_NAMES }) });
   return writeKubeconfig(join(dir, "kubeconfig"), fake.url, "t");
 }
+
+/** GET as a caller who may list pods cluster-wide. */
+const asViewer = (s: Started, path: string) => get(s, path, { Authorization: bearer(Callers.viewer) });
 
 describe("nativeSidecars: auto", () => {
   it.each([
@@ -112,8 +116,8 @@ describe("one watch per kind", () => {
     const kubeconfig = await kubeconfigFor(dir, "30");
     fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
     const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
-    expect(await waitFor(async () => (await get(s, "/audit")).status === 200)).toBe(true);
-    const report = JSON.parse((await get(s, "/audit")).body) as { summary: { namespaces: number } };
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const report = JSON.parse((await asViewer(s, "/audit")).body) as { summary: { namespaces: number } };
     expect(report.summary.namespaces).toBeGreaterThanOrEqual(1);
     const namespaceCalls = (fake?.requests ?? []).filter((r) => r.split("?")[0] === "GET /api/v1/namespaces");
     expect(namespaceCalls.filter((r) => r.includes("watch=true"))).toHaveLength(1);
@@ -136,13 +140,60 @@ describe("GET /explain", () => {
     fake?.put(Kinds.MutatingWebhookConfiguration, webhooks);
     const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
     const decision = async () => {
-      const res = await get(s, "/explain?namespace=shop&kind=deployment&name=web");
+      const res = await asViewer(s, "/explain?namespace=shop&kind=deployment&name=web");
       return res.status === 200 ? (JSON.parse(res.body) as { objects: Array<{ decision: string }> }).objects[0]?.decision : `HTTP ${res.status}`;
     };
     expect(await waitFor(async () => (await decision()) === "inject")).toBe(true);
     fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: {} } });
     expect(await waitFor(async () => (await decision()) === "not_called")).toBe(true);
-    expect((await get(s, "/explain?namespace=shop&kind=deployment&name=nope")).status).toBe(404);
+    expect((await asViewer(s, "/explain?namespace=shop&kind=deployment&name=nope")).status).toBe(404);
+  });
+});
+
+describe("GET /audit and GET /explain from outside: delegated authentication and authorization", () => {
+  it("401 without a token, 403 without list pods, 200 with it, explain scoped to namespace rights; /inject and /preview open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    // The test API server enforces the injector's RBAC (src/kube/api-calls.ts) on its own calls.
+    const kubeconfig = await kubeconfigFor(dir, "32", true);
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Namespace, { metadata: { name: "bank", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Pod, { metadata: { name: "vault-0", namespace: "bank" }, spec: { containers: [{ name: "vault", image: "vault:1" }] } });
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const as = (user: { token: string } | null, path: string) => get(s, path, user === null ? {} : { Authorization: `Bearer ${user.token}` });
+    const outcomes = [];
+    for (const [who, user, path] of [
+      ["no token", null, "/audit"],
+      ["a wrong token", { token: "stolen" }, "/audit"],
+      ["a user without list pods", Callers.nobody, "/audit"],
+      ["a namespace user", Callers.shopDev, "/audit"],
+      ["a namespace user", Callers.shopDev, "/explain"],
+      ["a namespace user", Callers.shopDev, "/explain?namespace=bank"],
+      ["a namespace user", Callers.shopDev, "/explain?namespace=shop"],
+      ["a cluster viewer", Callers.viewer, "/audit"],
+      ["a cluster viewer", Callers.viewer, "/explain?namespace=bank"],
+    ] as const) {
+      const res = await as(user, path);
+      outcomes.push({ who, path, status: res.status, challenge: res.headers["www-authenticate"], leaks: res.status !== 200 && res.body.includes("vault") });
+    }
+    expect(outcomes).toEqual([
+      { who: "no token", path: "/audit", status: 401, challenge: "Bearer", leaks: false },
+      { who: "a wrong token", path: "/audit", status: 401, challenge: 'Bearer error="invalid_token"', leaks: false },
+      { who: "a user without list pods", path: "/audit", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/audit", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain?namespace=bank", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain?namespace=shop", status: 200, challenge: undefined, leaks: false },
+      { who: "a cluster viewer", path: "/audit", status: 200, challenge: undefined, leaks: false },
+      { who: "a cluster viewer", path: "/explain?namespace=bank", status: 200, challenge: undefined, leaks: false },
+    ]);
+    expect(fake?.denied).toEqual([]);
+    expect((await postReview(s, reviewFor(aPod()))).status).toBe(200);
+    const preview = call(s, "POST", "/preview", JSON.stringify(aPod()));
+    preview.req.end(JSON.stringify(aPod()));
+    expect((await preview.done).status).toBe(200);
+    expect((await get(s, "/healthz")).status).toBe(200);
   });
 });
 
