@@ -2,7 +2,7 @@
  * The built binary, end to end on this machine: native sidecars learned from a (fake) cluster's
  * version at startup, certificate files swapped while serving, and the config file reloaded.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -263,6 +263,35 @@ describe("CLI --server", () => {
     const broken = cli(["inject", "-f", "broken.yaml", ...remote]);
     expect(broken.status).toBe(1);
     expect(broken.stderr).toContain("documents[1].spec.template: not an object");
+  });
+
+  it("audit and explain against the cluster ask a running injector's /audit and /explain with the caller's token", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await kubeconfigFor(dir, "32");
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Pod, { metadata: { name: "web-1", namespace: "shop" }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } });
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const remote = ["--server", `https://localhost:${s.port}`, "--ca", join(s.dir, "certs", "ca.crt")];
+    // The caller's own KUBECONFIG: its current user's token is sent.
+    const viewerConfig = writeKubeconfig(join(dir, "viewer-kubeconfig"), fake?.url ?? "", Callers.viewer.token);
+    // Not spawnSync: the test API server in this process must keep answering the injector's reviews.
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, ...args], { cwd: testdata, encoding: "utf8", env: { PATH: process.env.PATH ?? "", KUBECONFIG: viewerConfig } }, (err, stdout, stderr) => {
+          resolve({ status: err === null ? 0 : typeof err.code === "number" ? err.code : null, stdout, stderr });
+        });
+      });
+    const audit = await run(["audit", "-o", "json", ...remote]);
+    expect({ status: audit.status, stderr: audit.stderr }).toEqual({ status: 3, stderr: "" });
+    expect((JSON.parse(audit.stdout) as { findings: Array<{ object: string }> }).findings.map((f) => f.object)).toContain("Pod/shop/web-1");
+    const explain = await run(["explain", "pod/web-1", "-n", "shop", "-o", "json", "--token", Callers.shopDev.token, ...remote]);
+    expect(explain.stderr).toBe("");
+    expect((JSON.parse(explain.stdout) as { objects: Array<{ object: string }> }).objects.map((o) => o.object)).toEqual(["Pod/shop/web-1"]);
+    const refused = await run(["explain", "-A", "--token", Callers.shopDev.token, ...remote]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('answered HTTP 403 FORBIDDEN: user "shop-dev" may not list pods cluster-wide');
   });
 
   it("says so when the server cannot be reached or not trusted", async () => {
