@@ -2,6 +2,7 @@
 import { describe, expect, it } from "@jest/globals";
 import type { AccessReviewer, ResourceCheck, ReviewedUser } from "../kube/access-review.js";
 import { ReviewUnavailableError } from "../kube/access-review.js";
+import { createLogger } from "../log.js";
 import { AUTH_CACHE, ExpiringCache, createDelegatedAuth, describeCheck, parseBearer, requiredCheck } from "./delegated-auth.js";
 
 describe("parseBearer", () => {
@@ -111,6 +112,19 @@ describe("createDelegatedAuth over a scripted reviewer", () => {
     const answers = await Promise.all([1, 2, 3].map(() => authorize(req("Bearer good"), { namespace: "shop" })));
     expect(answers.every((a) => a.allowed)).toBe(true);
     expect(reviewer.calls).toEqual(["token good", "access alice shop"]);
+  });
+
+  it("logs who was refused and why, never the token", async () => {
+    const lines: string[] = [];
+    const logger = createLogger("debug", { write: (line: string) => void lines.push(line) });
+    const failing = scripted({ reviewToken: async (token) => (token === "secret-down" ? Promise.reject(new ReviewUnavailableError("down")) : scripted().reviewToken(token)) });
+    const authorize = createDelegatedAuth({ reviewer: failing, now: () => 0, logger });
+    for (const token of ["good", "secret-unknown", "secret-down"]) await authorize(req(`Bearer ${token}`), { namespace: "bank" });
+    const logged = lines.join("");
+    expect(logged).toContain("report endpoint: access denied");
+    expect(logged).toContain("report endpoint: token not authenticated");
+    expect(logged).toContain("answering 503");
+    expect(logged).not.toContain("secret-");
   });
 
   it("the default times are 10 s for an allow and 2 s for a denial", () => {
