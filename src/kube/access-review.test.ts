@@ -100,3 +100,32 @@ describe("the objects sent", () => {
     expect(toTokenReviewAnswer({ spec: {}, ...review })).toEqual(answer);
   });
 });
+
+describe("the test API server refuses malformed reviews as the real one does", () => {
+  const post = async (path: string, body: unknown) => {
+    api = await startFakeApiServer({ users: Object.values(Callers) });
+    const res = await fetch(`${api.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { reason?: string; message?: string } };
+  };
+  it.each<[string, string, unknown, number, string]>([
+    ["a TokenReview without a token", "/apis/authentication.k8s.io/v1/tokenreviews", { kind: "TokenReview", spec: {} }, 400, "token is required"],
+    [
+      "a SubjectAccessReview without user or groups",
+      "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      { kind: "SubjectAccessReview", spec: { resourceAttributes: { verb: "list", resource: "pods" } } },
+      422,
+      "at least one of user or group must be specified",
+    ],
+    [
+      "a SubjectAccessReview without attributes",
+      "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      { kind: "SubjectAccessReview", spec: { user: "viewer" } },
+      422,
+      "exactly one of nonResourceAttributes or resourceAttributes",
+    ],
+  ])("%s", async (_name, path, body, status, message) => {
+    const res = await post(path, body);
+    expect(res.status).toBe(status);
+    expect(res.body.message).toContain(message);
+  });
+});
