@@ -75,7 +75,7 @@ ${PREVIEW_OPTIONS}
 `;
 
 const EXPLAIN_USAGE = `Usage: sidecar-injector explain -f FILE|- [options]
-       sidecar-injector explain [KIND/NAME] (-n NAMESPACE | -A) [options]
+       sidecar-injector explain [KIND/NAME] (-n NAMESPACE | -A) [--server URL [--ca FILE] [--token T]] [options]
 
 With -f: shows, per object of the manifests, the decision, every reason (code and sentence) and the
 warnings.
@@ -87,6 +87,9 @@ every mutating webhook the API server would call for a new pod of it, in its ord
 selector term or matchCondition that keeps the pod out; this injector's decision with its reasons;
 whether the running pods carry a current, stale or no sidecar; and findings with fixes
 (webhook_conflict, missing_sidecar, stale_sidecar, podsecurity_conflict, webhook_config, ...).
+With --server, a running injector's GET /explain answers instead, from its caches and with its
+configuration; it needs your bearer token (KUBECONFIG's current user's, or --token) to be allowed
+to list pods in NAMESPACE (with -A: cluster-wide).
 Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input or a refused read, 2 usage.
 
 Options:
@@ -100,17 +103,22 @@ Options:
                                the webhooks' caBundle. With --server: the CA to trust for it.
   -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
   --namespace-labels k=v,...   With -f: the namespace's labels (adds the namespaceSelector outcome).
-  --server URL                 With -f: ask a running injector's /preview (its live configuration).
+  --server URL                 Ask a running injector: with -f its /preview (its live configuration),
+                               against the cluster its /explain.
+  --token TOKEN                With --server against the cluster: the bearer token to send (default:
+                               KUBECONFIG's current user's), e.g. "$(kubectl create token NAME)".
   -h, --help                   Show this help.
 `;
 
-const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE] [options]
+const AUDIT_USAGE = `Usage: sidecar-injector audit [--from-file FILE | --server URL [--ca FILE] [--token T]] [options]
 
 Judges every pod of a cluster with the webhook's own decision code and the current configuration,
 and reports findings (missing_sidecar, stale_sidecar, unexpected_sidecar, invalid_annotation,
 podsecurity_conflict, opt_out_in_enabled_namespace, webhook_config, webhook_conflict) with the fix,
 plus a restart plan.
-Without --from-file it reads the cluster from KUBECONFIG (or in-cluster configuration).
+Without --from-file it reads the cluster from KUBECONFIG (or in-cluster configuration). With
+--server, a running injector's GET /audit answers instead; it needs your bearer token
+(KUBECONFIG's current user's, or --token) to be allowed to list pods cluster-wide.
 Exit codes: 0 clean, 3 a finding at or above --fail-on, 1 invalid input, 2 usage.
 
 Options:
@@ -119,6 +127,10 @@ Options:
   --fail-on warning|error      The lowest severity that makes the exit code 3 (default error).
   --config FILE                The injector configuration to judge with (default: the embedded one).
   --ca FILE                    The CA the injector serves with (PEM), to check the webhooks' caBundle.
+                               With --server: the CA to trust for it.
+  --server URL                 Ask a running injector's /audit (its caches and configuration).
+  --token TOKEN                With --server: the bearer token to send (default: KUBECONFIG's current
+                               user's), e.g. "$(kubectl create token NAME)".
   -h, --help                   Show this help.
 `;
 
@@ -159,6 +171,7 @@ const previewOptions = {
 
 const explainOptions = {
   ...previewOptions,
+  token: { type: "string" },
   namespace: { type: "string", short: "n" },
   "all-namespaces": { type: "boolean", short: "A" },
   "fail-on": { type: "string" },
@@ -175,6 +188,16 @@ function reportFlags(values: { output?: string | undefined; "fail-on"?: string |
     throw new UsageError(`--fail-on must be warning or error (got ${JSON.stringify(failOn)})`, usage);
   }
   return { output, failOn } as const;
+}
+
+/** --server and --token of the commands that can ask a running injector's /audit or /explain. */
+function remoteFlags(values: { server?: string | undefined; token?: string | undefined; config?: string | undefined }, usage: string) {
+  if (values.server === undefined) {
+    if (values.token !== undefined) throw new UsageError("--token goes with --server", usage);
+    return undefined;
+  }
+  if (values.config !== undefined) throw new UsageError("--config and --server do not go together: the server judges with its own configuration", usage);
+  return { server: values.server, token: values.token };
 }
 
 function stdio(): CommandIO {
@@ -201,14 +224,13 @@ async function runExplainCommand(args: readonly string[]): Promise<number> {
   }
   if (values.filename !== undefined) {
     if (positionals.length > 0) throw new UsageError(`KIND/NAME goes with explain against the cluster, not with -f (got ${positionals.join(" ")})`, EXPLAIN_USAGE);
-    for (const flag of ["all-namespaces", "fail-on"] as const) {
+    for (const flag of ["all-namespaces", "fail-on", "token"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with explain against the cluster, not with -f`, EXPLAIN_USAGE);
     }
     return runFileCommand("explain", values, EXPLAIN_USAGE);
   }
-  for (const flag of ["namespace-labels", "server"] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with -f FILE only`, EXPLAIN_USAGE);
-  }
+  if (values["namespace-labels"] !== undefined) throw new UsageError("--namespace-labels goes with -f FILE only", EXPLAIN_USAGE);
+  const remote = remoteFlags(values, EXPLAIN_USAGE);
   if (positionals.length > 1) throw new UsageError(`one KIND/NAME at most (got ${positionals.join(" ")})`, EXPLAIN_USAGE);
   const all = values["all-namespaces"] === true;
   if (all === (values.namespace !== undefined)) throw new UsageError("give -n NAMESPACE or -A (or -f FILE for manifests)", EXPLAIN_USAGE);
@@ -223,7 +245,7 @@ async function runExplainCommand(args: readonly string[]): Promise<number> {
   }
   const { output, failOn } = reportFlags(values, EXPLAIN_USAGE);
   const target = { namespace: all ? null : (values.namespace ?? null), ...ref };
-  return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca }, stdio());
+  return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca, remote }, stdio());
 }
 
 async function runInjectCommand(args: readonly string[]): Promise<number> {
@@ -273,6 +295,8 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
       "fail-on": { type: "string" },
       config: { type: "string" },
       ca: { type: "string" },
+      server: { type: "string" },
+      token: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     AUDIT_USAGE,
@@ -282,8 +306,10 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
     return 0;
   }
   const { output, failOn } = reportFlags(values, AUDIT_USAGE);
+  if (values.server !== undefined && values["from-file"] !== undefined) throw new UsageError("--from-file and --server do not go together", AUDIT_USAGE);
+  const remote = remoteFlags(values, AUDIT_USAGE);
   return runAudit(
-    { fromFile: values["from-file"], output, failOn, configPath: values.config, caPath: values.ca },
+    { fromFile: values["from-file"], output, failOn, configPath: values.config, caPath: values.ca, remote },
     stdio(),
   );
 }

@@ -9,6 +9,8 @@ import { watchConfigFile } from "./config/config-watcher.js";
 import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { createDelegatedAuth } from "./http/delegated-auth.js";
+import { createAccessReviewer } from "./kube/access-review.js";
 import { ReplayCache } from "./admission/replay-cache.js";
 import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
 import type { InjectionContext } from "./injection/pipeline.js";
@@ -156,7 +158,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     replay: new ReplayCache(),
     metrics,
     admission: admissionOn,
-    ...(clusterCaches !== null && { audit: () => audit(), explain }),
+    // Cluster data only for callers the cluster's RBAC allows (TokenReview + SubjectAccessReview).
+    ...(clusterCaches !== null && kc !== null && { audit: () => audit(), explain, authorize: createDelegatedAuth({ reviewer: createAccessReviewer(kc), logger }) }),
     logger,
     now: () => performance.now(),
     health,

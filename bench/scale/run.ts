@@ -35,6 +35,8 @@ const NAMESPACES = 20;
 const PODS_PER_DEPLOYMENT = 10;
 const RATE = 50; // admission reviews per second
 const REVIEW_TIMEOUT_MS = 10_000; // the webhook's timeoutSeconds
+/** Who asks for the reports: a user the API server lets list pods cluster-wide (delegated auth). */
+const VIEWER = { token: "bench-viewer-token", username: "bench-viewer", grants: [{ verb: "list", resource: "pods" }] };
 
 const typicalReview = (PAYLOADS as Record<string, Json>).typical as Json;
 const typicalPod = typicalReview.request.object as Json;
@@ -134,10 +136,11 @@ function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: number } 
 }
 
 function call(s: Server, method: string, path: string, body?: string, agent?: Agent): Promise<{ status: number; body: string; ms: number }> {
+  const auth = method === "GET" ? { Authorization: `Bearer ${VIEWER.token}` } : {};
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: s.port, path, method, ca: s.ca, servername: "localhost", agent: agent ?? false, headers: body === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+      { host: "127.0.0.1", port: s.port, path, method, ca: s.ca, servername: "localhost", agent: agent ?? false, headers: body === undefined ? auth : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -230,7 +233,7 @@ function manifestsConfig(dir: string, extra: Json = {}): string {
 
 async function measureSize(pods: number): Promise<Json> {
   const dir = mkdtempSync(join(tmpdir(), "bench-scale-"));
-  const fake = await startFakeApiServer({ version: { major: "1", minor: "32", gitVersion: "v1.32.0" } });
+  const fake = await startFakeApiServer({ version: { major: "1", minor: "32", gitVersion: "v1.32.0" }, users: [VIEWER] });
   const t0 = performance.now();
   const { bytesPerPod } = loadCluster(fake, pods);
   process.stderr.write(`[${pods}] cluster loaded in ${Math.round(performance.now() - t0)} ms (${bytesPerPod} B of JSON per pod)\n`);

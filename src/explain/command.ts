@@ -3,6 +3,7 @@
  * credentials (read-only: get the namespace, list its workloads and pods, list the webhook
  * configurations when allowed), explain, print. Exit codes as for audit: 0 clean, 3 a finding at
  * or above --fail-on, 1 invalid input, configuration or a refused read (2, usage, is the CLI's).
+ * With --server: the same report from a running injector's GET /explain, with the caller's token.
  */
 import { type CommandIO, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
 import { InvalidInputError } from "../errors.js";
@@ -12,7 +13,8 @@ import { compileTemplate } from "../injection/template.js";
 import { clusterAccessFrom, kubeConfigFor, makeKubeClients } from "../kube/client.js";
 import { fetchClusterVersion, supportsNativeSidecars } from "../kube/cluster-version.js";
 import { listClusterObjects } from "../kube/snapshot.js";
-import { type ExplainTarget, explainCluster, explainFailsAt } from "./cluster.js";
+import { type RemoteReportOptions, fetchRemoteReport } from "../remote-report.js";
+import { type ExplainReport, type ExplainTarget, explainCluster, explainFailsAt } from "./cluster.js";
 import { formatExplain } from "./format.js";
 
 export interface ExplainClusterOptions {
@@ -20,8 +22,18 @@ export interface ExplainClusterOptions {
   readonly output: "table" | "json" | "yaml";
   readonly failOn: Severity;
   readonly configPath?: string | undefined;
-  /** The CA the injector serves with (PEM), to check our webhooks' caBundle. */
+  /** The CA the injector serves with (PEM), to check our webhooks' caBundle; with `remote`, the CA to trust for it. */
   readonly caPath?: string | undefined;
+  /** Ask a running injector's GET /explain (with the caller's bearer token) instead. */
+  readonly remote?: Omit<RemoteReportOptions, "caPath"> | undefined;
+}
+
+/** The GET /explain query for a target (the server parses it as the CLI does). */
+export function explainQuery(target: ExplainTarget): Record<string, string> {
+  return {
+    ...(target.namespace !== null && { namespace: target.namespace }),
+    ...(target.kind !== undefined && target.name !== undefined && { kind: target.kind, name: target.name }),
+  };
 }
 
 /** How long the cluster version may take: it only decides `nativeSidecars: auto`. */
@@ -29,6 +41,11 @@ const VERSION_TIMEOUT_MS = 5_000;
 
 export async function runExplainCluster(opts: ExplainClusterOptions, io: CommandIO): Promise<number> {
   try {
+    if (opts.remote !== undefined) {
+      const report = (await fetchRemoteReport({ ...opts.remote, caPath: opts.caPath }, "/explain", explainQuery(opts.target), io.env)) as ExplainReport;
+      io.stdout(formatExplain(report, opts.output));
+      return explainFailsAt(report, opts.failOn) ? EXIT_FINDINGS : 0;
+    }
     const config = await loadCommandConfig(io.env, opts.configPath);
     const servedCa = opts.caPath === undefined ? undefined : await readInputFile(opts.caPath);
     const kc = await kubeConfigFor(clusterAccessFrom(io.env));

@@ -2,7 +2,8 @@
  * createApp(deps): the webhook's request listener and nothing else (no TLS, no listen), so tests
  * drive it with supertest. POST /inject goes straight to the admission route; express serves
  * everything else. Transport problems get HTTP codes (400/413/415) and a JSON error body; a
- * well-formed review always gets HTTP 200 and an AdmissionReview.
+ * well-formed review always gets HTTP 200 and an AdmissionReview. GET /audit and GET /explain
+ * reveal cluster data: they answer only callers `deps.authorize` admits (401/403/503 otherwise).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -14,6 +15,7 @@ import { EXPLAIN_KIND_NAMES, type ExplainReport, type ExplainTarget, explainKind
 import { formatExplain } from "../explain/format.js";
 import { NotFoundError } from "../errors.js";
 import { serveAdmission } from "./admission-route.js";
+import type { Authorize, ReportScope } from "./delegated-auth.js";
 import { createBufferPool } from "./buffer-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
 
@@ -56,6 +58,11 @@ export interface AppDeps extends AdmissionDeps {
   readonly audit?: () => AuditReport | null;
   /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
   readonly explain?: (target: ExplainTarget) => ExplainReport | null;
+  /**
+   * Who may see /audit and /explain (delegated authentication and authorization, delegated-auth.ts).
+   * Required with `audit` or `explain`: createApp refuses to serve cluster data without it.
+   */
+  readonly authorize?: Authorize;
 }
 
 /** Why GET /audit or /explain is not served by this replica. */
@@ -74,8 +81,20 @@ function reportOutput(req: Request, res: Response): "json" | "table" | "yaml" | 
   return null;
 }
 
+/** Answer the refusal and return false unless the caller may see `scope` (a 401 or 403 body holds no cluster data). */
+async function admitted(authorize: Authorize, req: Request, res: Response, scope: ReportScope): Promise<boolean> {
+  const result = await authorize(req, scope);
+  if (result.allowed) return true;
+  if (result.challenge !== undefined) res.setHeader("WWW-Authenticate", result.challenge);
+  sendError(res, result.status, result.code, result.message);
+  return false;
+}
+
 /** The listener: the admission route first, express for the rest. */
 export function createApp(deps: AppDeps): RequestListener {
+  if ((deps.audit !== undefined || deps.explain !== undefined) && deps.authorize === undefined) {
+    throw new TypeError("createApp: /audit and /explain reveal cluster data and need deps.authorize (delegated-auth.ts)");
+  }
   // Large review bodies are read into reused buffers (8 MiB idle at most, dropped after 10 s quiet).
   const routeDeps = { ...deps, draining: deps.health.draining, bodies: createBufferPool({ maxIdleBytes: 8 * 1024 * 1024, idleMs: 10_000 }) };
   const fallback = createExpressApp(deps);
@@ -118,10 +137,14 @@ function createExpressApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.get(Paths.Audit, (req, res) => {
+  // /audit and /explain: only for callers the cluster's RBAC lets list pods where they ask (createApp checked authorize).
+  const authorize = deps.authorize as Authorize;
+
+  app.get(Paths.Audit, async (req, res) => {
     if (!deps.audit) return void sendError(res, 404, "NOT_FOUND", REPORTS_OFF("/audit"));
     const output = reportOutput(req, res);
     if (output === null) return;
+    if (!(await admitted(authorize, req, res, { namespace: null }))) return;
     const report = deps.audit();
     if (report === null) return void sendError(res, 503, "NOT_READY", "the cluster caches have not synced yet");
     if (output === "json") res.json(report);
@@ -129,7 +152,7 @@ function createExpressApp(deps: AppDeps): express.Express {
   });
 
   // GET /explain?namespace=shop&kind=deployment&name=web (kind and name together; no namespace: every namespace).
-  app.get(Paths.Explain, (req, res) => {
+  app.get(Paths.Explain, async (req, res) => {
     if (!deps.explain) return void sendError(res, 404, "NOT_FOUND", REPORTS_OFF("/explain"));
     const output = reportOutput(req, res);
     if (output === null) return;
@@ -144,6 +167,7 @@ function createExpressApp(deps: AppDeps): express.Express {
       return void sendError(res, 400, "BAD_REQUEST", `kind must be one of ${EXPLAIN_KIND_NAMES} (got ${JSON.stringify(kindText)})`);
     }
     if (namespace === "" || name === "") return void sendError(res, 400, "BAD_REQUEST", "namespace and name must not be empty");
+    if (!(await admitted(authorize, req, res, { namespace }))) return;
     let report: ExplainReport | null;
     try {
       report = deps.explain({ namespace, ...(kind !== undefined && name !== null && { kind, name }) });

@@ -73,6 +73,14 @@ export const API_CALLS: readonly ApiCall[] = [
     group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations", verbs: ["list", "watch"], scope: "cluster", feature: "audit-endpoint",
     why: "the audit: which webhook configurations send pods to the injector (optional: skipped when forbidden)",
   },
+  {
+    group: "authentication.k8s.io", version: "v1", resource: "tokenreviews", verbs: ["create"], scope: "cluster", feature: "audit-endpoint",
+    why: "GET /audit and GET /explain: who the caller's bearer token belongs to (delegated authentication)",
+  },
+  {
+    group: "authorization.k8s.io", version: "v1", resource: "subjectaccessreviews", verbs: ["create"], scope: "cluster", feature: "audit-endpoint",
+    why: "GET /audit and GET /explain: whether the caller may list pods cluster-wide or in the namespace asked for (delegated authorization)",
+  },
 ];
 
 /** Non-resource URLs called (allowed to every authenticated user by the system:discovery role). */

@@ -38,3 +38,15 @@ export async function makeKubeClients(kc: KubeConfig): Promise<KubeClients> {
   const { VersionApi } = await import("@kubernetes/client-node");
   return { config: kc, version: kc.makeApiClient(VersionApi) };
 }
+
+/**
+ * The bearer token the current user of `kc` sends (a token, a token file, in-cluster, an exec or
+ * auth-provider plugin), or null when it authenticates otherwise (a client certificate, basic auth).
+ */
+export async function bearerTokenOf(kc: KubeConfig): Promise<string | null> {
+  const opts: { headers?: Record<string, unknown> } = {};
+  await kc.applyToHTTPSOptions(opts as Parameters<KubeConfig["applyToHTTPSOptions"]>[0]);
+  const header = opts.headers?.Authorization ?? opts.headers?.authorization;
+  const m = typeof header === "string" ? /^Bearer (\S+)$/i.exec(header) : null;
+  return m?.[1] ?? null;
+}

@@ -6,9 +6,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { auditCluster } from "../../src/audit/audit.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import { loadConfig, parseConfigText } from "../../src/config/load-config.js";
@@ -23,14 +24,19 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const BASE = join(ROOT, "manifests");
 const FAIL_OPEN = join(ROOT, "manifests", "overlays", "fail-open");
 const HOST_NETWORK = join(ROOT, "manifests", "overlays", "host-network");
+const NETWORK_POLICY_COMPONENT = join(ROOT, "manifests", "components", "network-policy");
+/** The README's recipe: the base with the NetworkPolicy component and its CIDR set. */
+const NETWORK_POLICY = join(ROOT, "test", "deploy", "testdata", "network-policy");
 const base = renderKustomization(BASE);
 const failOpen = renderKustomization(FAIL_OPEN);
 const hostNetwork = renderKustomization(HOST_NETWORK);
-/** Every way we ship the manifests: the base and each overlay. */
+const withNetworkPolicy = renderKustomization(NETWORK_POLICY);
+/** Every way we ship the manifests: the base, each overlay, and the base with the optional component. */
 const renderings: Array<[string, string, K8sObject[]]> = [
   ["base", BASE, base],
   ["fail-open", FAIL_OPEN, failOpen],
   ["host-network", HOST_NETWORK, hostNetwork],
+  ["network-policy", NETWORK_POLICY, withNetworkPolicy],
 ];
 
 type Json = Record<string, any>;
@@ -86,6 +92,7 @@ describe("manifests render", () => {
       ].sort(),
     );
     expect(hostNetwork.map(objectId).sort()).toEqual(base.map(objectId).sort());
+    expect(withNetworkPolicy.map(objectId).sort()).toEqual([...base.map(objectId), "NetworkPolicy/sidecar-injector/sidecar-injector"].sort());
     expect(failOpen.map(objectId).sort()).toEqual(
       [...base.map(objectId), "ValidatingAdmissionPolicy//sidecar-injector-require-sidecar", "ValidatingAdmissionPolicyBinding//sidecar-injector-require-sidecar"].sort(),
     );
@@ -258,6 +265,58 @@ describe("fail-open overlay", () => {
   });
 });
 
+describe("network-policy component (optional)", () => {
+  const policy = find(withNetworkPolicy, "NetworkPolicy");
+  const policyContainer = (podSpecOf(find(withNetworkPolicy, "Deployment")) as Json).containers[0] as Json;
+  /** A NetworkPolicy port names the pod's container port (or is a number). */
+  const portNumber = (name: string | number): number =>
+    typeof name === "number" ? name : ((policyContainer.ports as Json[]).find((p) => p.name === name)?.containerPort as number);
+  const rules = policy.spec.ingress as Json[];
+  const portsOf = (rule: Json) => (rule.ports as Json[]).map((p) => portNumber(p.port));
+
+  it("selects the injector's pods, and only them; limits ingress only (the injector still reaches the API server)", () => {
+    expect(policy.metadata.namespace).toBe(namespace);
+    expect(matchesSelector(policy.spec.podSelector, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(matchesSelector(policy.spec.podSelector, {})).toBe(false);
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+  });
+
+  it("admits the webhook port only from the control plane's range, and the probe/metrics port from anywhere", () => {
+    const webhook = rules.filter((r) => portsOf(r).includes(mountedConfig.server.port));
+    expect(webhook).toHaveLength(1);
+    expect(portsOf(webhook[0] as Json)).toEqual([mountedConfig.server.port]);
+    expect(webhook[0]?.from).toEqual([{ ipBlock: { cidr: "172.16.0.0/28" } }]);
+    const probes = rules.filter((r) => portsOf(r).includes(mountedConfig.server.metricsPort as number));
+    expect(probes).toEqual([{ ports: [{ port: "http-probes", protocol: "TCP" }] }]);
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) expect(portNumber(container[probe].httpGet.port)).toBe(mountedConfig.server.metricsPort);
+    // No other port is opened, and every port the Service sends to is covered.
+    expect(rules.flatMap(portsOf).sort()).toEqual([mountedConfig.server.port, mountedConfig.server.metricsPort].sort());
+    const service = find(withNetworkPolicy, "Service");
+    expect((service.spec.ports as Json[]).map((p) => portNumber(p.targetPort)).sort()).toEqual(rules.flatMap(portsOf).sort());
+  });
+
+  it("unset, its CIDR is not one, so the API server refuses the policy instead of cutting itself off", () => {
+    const component = parseYaml(readFileSync(join(NETWORK_POLICY_COMPONENT, "network-policy.yaml"), "utf8")) as Json;
+    const unset = component.spec.ingress[0].from[0].ipBlock.cidr as string;
+    const isCidr = (text: string) => {
+      const [ip, bits, extra] = text.split("/");
+      return extra === undefined && /^\d+$/.test(bits ?? "") && ((isIPv4(ip ?? "") && Number(bits) <= 32) || (isIPv6(ip ?? "") && Number(bits) <= 128));
+    };
+    expect(isCidr(unset)).toBe(false);
+    expect(isCidr(rules[0]?.from[0].ipBlock.cidr)).toBe(true);
+  });
+
+  it("the README shows the recipe this test renders", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /```yaml\n(resources: \[path\/to\/manifests\][\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const shown = parseYaml(block ?? "") as Json;
+    const tested = parseYaml(readFileSync(join(NETWORK_POLICY, "kustomization.yaml"), "utf8")) as Json;
+    expect(shown.patches.map((p: Json) => ({ target: p.target, ops: parseYaml(p.patch) }))).toEqual(tested.patches.map((p: Json) => ({ target: p.target, ops: parseYaml(p.patch) })));
+    expect(shown.components).toEqual(["path/to/manifests/components/network-policy"]);
+  });
+});
+
 describe("CEL expressions behave (evaluated with a CEL interpreter, as the API server would)", () => {
   const toCel = (v: unknown): unknown =>
     v === null || typeof v !== "object" ? v : Array.isArray(v) ? v.map(toCel) : new Map(Object.entries(v as Json).map(([k, x]) => [k, toCel(x)]));
@@ -411,10 +470,11 @@ describe("the reports role (reports.yaml): apart from admission, read-only, with
     expect(volume.configMap.name).toBe(configMap.metadata.name);
   });
 
-  it("its ClusterRole is exactly the audit's calls (and namespaces), read-only; the webhook's holds none of them", () => {
+  it("its ClusterRole is exactly the audit's calls (and namespaces); the webhook's holds none of them", () => {
     const needed = API_CALLS.filter((c) => c.feature === "audit-endpoint" || (c.feature === "always" && c.resource === "namespaces")).flatMap((c) => c.verbs.map((v) => `${c.group}/${c.resource} ${v}`));
     expect(grantsOf("sidecar-injector-reports").sort()).toEqual([...new Set(needed)].sort());
-    expect(grantsOf("sidecar-injector-reports").every((g) => / (list|watch)$/.test(g))).toBe(true);
+    // Read-only on the cluster's objects; create only on the two reviews that check a caller's rights.
+    expect(grantsOf("sidecar-injector-reports").filter((g) => !/ (list|watch)$/.test(g)).sort()).toEqual(["authentication.k8s.io/tokenreviews create", "authorization.k8s.io/subjectaccessreviews create"]);
     const webhookGrants = grantsOf("sidecar-injector");
     for (const kind of ["/pods ", "/replicasets ", "/deployments ", "/jobs "]) expect(webhookGrants.filter((g) => g.includes(kind))).toEqual([]);
     const binding = find(base, "ClusterRoleBinding", "sidecar-injector-reports");

@@ -1,8 +1,9 @@
-/** GET /explain on a running injector (auditEndpoint: true), through supertest: query checks, outputs, errors. */
-import { describe, expect, it } from "@jest/globals";
+/** GET /explain on a running injector (auditEndpoint: true), through supertest as a cluster viewer: query checks, outputs, errors. */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import request from "supertest";
-import { type ExplainTarget, explainCluster } from "../../src/explain/cluster.js";
+import { type ExplainReport, type ExplainTarget, explainCluster } from "../../src/explain/cluster.js";
 import { testApp, testContext } from "../support/builders.js";
+import { Callers, type ReportAuth, bearer, startReportAuth } from "../support/report-auth.js";
 
 const objects = [
   { kind: "Namespace", metadata: { name: "shop", labels: { "istio-injection": "enabled" } } },
@@ -20,13 +21,25 @@ const explain = (target: ExplainTarget) => {
   return explainCluster(objects, target, { context, webhookConfigsListed: false });
 };
 
+let auth: ReportAuth;
+beforeAll(async () => {
+  auth = await startReportAuth();
+});
+afterAll(() => auth.fake.close());
+
+/** GET as a caller who may list pods cluster-wide. */
+const get = (path: string, serve: ((target: ExplainTarget) => ExplainReport | null) | null = explain) =>
+  request(testApp(serve === null ? {} : { explain: serve, authorize: auth.authorize }))
+    .get(path)
+    .set("Authorization", bearer(Callers.viewer));
+
 describe("GET /explain", () => {
   it.each([
     ["json", "application/json", '"decision":"inject"'],
     ["table", "text/plain", "Deployment/shop/web (judged by its pod template)"],
     ["yaml", "application/yaml", "decision: inject"],
   ])("output=%s", async (output, type, text) => {
-    const res = await request(testApp({ explain })).get(`/explain?namespace=shop&kind=deployment&name=web&output=${output}`);
+    const res = await get(`/explain?namespace=shop&kind=deployment&name=web&output=${output}`);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toContain(type);
     expect(res.text).toContain(text);
@@ -34,11 +47,11 @@ describe("GET /explain", () => {
 
   it("passes the target as the CLI does: one object, a namespace, or every namespace", async () => {
     targets.length = 0;
-    await request(testApp({ explain })).get("/explain?namespace=shop&kind=Deploy&name=web");
-    await request(testApp({ explain })).get("/explain?namespace=shop");
-    await request(testApp({ explain })).get("/explain");
+    await get("/explain?namespace=shop&kind=Deploy&name=web");
+    await get("/explain?namespace=shop");
+    await get("/explain");
     expect(targets).toEqual([{ namespace: "shop", kind: "Deployment", name: "web" }, { namespace: "shop" }, { namespace: null }]);
-    const all = await request(testApp({ explain })).get("/explain");
+    const all = await get("/explain");
     expect(all.body.objects.map((o: { object: string }) => o.object)).toEqual(["Deployment/shop/web", "Pod/shop/debug"]);
   });
 
@@ -51,13 +64,13 @@ describe("GET /explain", () => {
     ["an unknown output", "/explain?output=xml", 400, "output must be one of"],
     ["an object not in the cluster", "/explain?namespace=shop&kind=deployment&name=nope", 404, "deployment/nope not found in namespace shop"],
   ])("%s", async (_name, path, status, message) => {
-    const res = await request(testApp({ explain })).get(path);
+    const res = await get(path);
     expect(res.status).toBe(status);
     expect(res.body.message).toContain(message);
   });
 
   it("is 503 until the caches have synced, 404 when off", async () => {
-    expect((await request(testApp({ explain: () => null })).get("/explain")).body.code).toBe("NOT_READY");
-    expect((await request(testApp()).get("/explain")).status).toBe(404);
+    expect((await get("/explain", () => null)).body.code).toBe("NOT_READY");
+    expect((await get("/explain", null)).status).toBe(404);
   });
 });

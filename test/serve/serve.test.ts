@@ -2,7 +2,7 @@
  * The built binary, end to end on this machine: native sidecars learned from a (fake) cluster's
  * version at startup, certificate files swapped while serving, and the config file reloaded.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { servingNames } from "../../src/tls/cert-store.js";
 import { aPod, reviewFor } from "../support/builders.js";
 import { type FakeApiServer, Kinds, startFakeApiServer, writeKubeconfig } from "../support/fake-apiserver.js";
 import { CLI, type Started, assertBuilt, call, cleanupInjectors, freePort, get, postReview, startInjector, waitFor } from "../support/injector-process.js";
+import { Callers, INJECTOR_NAMES, bearer } from "../support/report-auth.js";
 
 beforeAll(assertBuilt);
 
@@ -39,10 +40,13 @@ async function patchFor(s: Started): Promise<Op[]> {
   return JSON.parse(Buffer.from(response.patch ?? "", "base64").toString()) as Op[];
 }
 
-async function kubeconfigFor(dir: string, minor: string): Promise<string> {
-  fake = await startFakeApiServer({ version: { major: "1", minor, gitVersion: `v1.${minor}.0` } });
+async function kubeconfigFor(dir: string, minor: string, rbac = false): Promise<string> {
+  fake = await startFakeApiServer({ version: { major: "1", minor, gitVersion: `v1.${minor}.0` }, users: Object.values(Callers), ...(rbac && { rbac: INJECTOR_NAMES }) });
   return writeKubeconfig(join(dir, "kubeconfig"), fake.url, "t");
 }
+
+/** GET as a caller who may list pods cluster-wide. */
+const asViewer = (s: Started, path: string) => get(s, path, { Authorization: bearer(Callers.viewer) });
 
 describe("nativeSidecars: auto", () => {
   it.each([
@@ -112,8 +116,8 @@ describe("one watch per kind", () => {
     const kubeconfig = await kubeconfigFor(dir, "30");
     fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
     const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
-    expect(await waitFor(async () => (await get(s, "/audit")).status === 200)).toBe(true);
-    const report = JSON.parse((await get(s, "/audit")).body) as { summary: { namespaces: number } };
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const report = JSON.parse((await asViewer(s, "/audit")).body) as { summary: { namespaces: number } };
     expect(report.summary.namespaces).toBeGreaterThanOrEqual(1);
     const namespaceCalls = (fake?.requests ?? []).filter((r) => r.split("?")[0] === "GET /api/v1/namespaces");
     expect(namespaceCalls.filter((r) => r.includes("watch=true"))).toHaveLength(1);
@@ -136,13 +140,60 @@ describe("GET /explain", () => {
     fake?.put(Kinds.MutatingWebhookConfiguration, webhooks);
     const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
     const decision = async () => {
-      const res = await get(s, "/explain?namespace=shop&kind=deployment&name=web");
+      const res = await asViewer(s, "/explain?namespace=shop&kind=deployment&name=web");
       return res.status === 200 ? (JSON.parse(res.body) as { objects: Array<{ decision: string }> }).objects[0]?.decision : `HTTP ${res.status}`;
     };
     expect(await waitFor(async () => (await decision()) === "inject")).toBe(true);
     fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: {} } });
     expect(await waitFor(async () => (await decision()) === "not_called")).toBe(true);
-    expect((await get(s, "/explain?namespace=shop&kind=deployment&name=nope")).status).toBe(404);
+    expect((await asViewer(s, "/explain?namespace=shop&kind=deployment&name=nope")).status).toBe(404);
+  });
+});
+
+describe("GET /audit and GET /explain from outside: delegated authentication and authorization", () => {
+  it("401 without a token, 403 without list pods, 200 with it, explain scoped to namespace rights; /inject and /preview open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    // The test API server enforces the injector's RBAC (src/kube/api-calls.ts) on its own calls.
+    const kubeconfig = await kubeconfigFor(dir, "32", true);
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Namespace, { metadata: { name: "bank", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Pod, { metadata: { name: "vault-0", namespace: "bank" }, spec: { containers: [{ name: "vault", image: "vault:1" }] } });
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const as = (user: { token: string } | null, path: string) => get(s, path, user === null ? {} : { Authorization: `Bearer ${user.token}` });
+    const outcomes = [];
+    for (const [who, user, path] of [
+      ["no token", null, "/audit"],
+      ["a wrong token", { token: "stolen" }, "/audit"],
+      ["a user without list pods", Callers.nobody, "/audit"],
+      ["a namespace user", Callers.shopDev, "/audit"],
+      ["a namespace user", Callers.shopDev, "/explain"],
+      ["a namespace user", Callers.shopDev, "/explain?namespace=bank"],
+      ["a namespace user", Callers.shopDev, "/explain?namespace=shop"],
+      ["a cluster viewer", Callers.viewer, "/audit"],
+      ["a cluster viewer", Callers.viewer, "/explain?namespace=bank"],
+    ] as const) {
+      const res = await as(user, path);
+      outcomes.push({ who, path, status: res.status, challenge: res.headers["www-authenticate"], leaks: res.status !== 200 && res.body.includes("vault") });
+    }
+    expect(outcomes).toEqual([
+      { who: "no token", path: "/audit", status: 401, challenge: "Bearer", leaks: false },
+      { who: "a wrong token", path: "/audit", status: 401, challenge: 'Bearer error="invalid_token"', leaks: false },
+      { who: "a user without list pods", path: "/audit", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/audit", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain?namespace=bank", status: 403, challenge: undefined, leaks: false },
+      { who: "a namespace user", path: "/explain?namespace=shop", status: 200, challenge: undefined, leaks: false },
+      { who: "a cluster viewer", path: "/audit", status: 200, challenge: undefined, leaks: false },
+      { who: "a cluster viewer", path: "/explain?namespace=bank", status: 200, challenge: undefined, leaks: false },
+    ]);
+    expect(fake?.denied).toEqual([]);
+    expect((await postReview(s, reviewFor(aPod()))).status).toBe(200);
+    const preview = call(s, "POST", "/preview", JSON.stringify(aPod()));
+    preview.req.end(JSON.stringify(aPod()));
+    expect((await preview.done).status).toBe(200);
+    expect((await get(s, "/healthz")).status).toBe(200);
   });
 });
 
@@ -214,6 +265,35 @@ describe("CLI --server", () => {
     expect(broken.stderr).toContain("documents[1].spec.template: not an object");
   });
 
+  it("audit and explain against the cluster ask a running injector's /audit and /explain with the caller's token", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    dirs.push(dir);
+    const kubeconfig = await kubeconfigFor(dir, "32");
+    fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
+    fake?.put(Kinds.Pod, { metadata: { name: "web-1", namespace: "shop" }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } });
+    const s = await startInjector({ auditEndpoint: true }, { KUBECONFIG: kubeconfig });
+    expect(await waitFor(async () => (await asViewer(s, "/audit")).status === 200)).toBe(true);
+    const remote = ["--server", `https://localhost:${s.port}`, "--ca", join(s.dir, "certs", "ca.crt")];
+    // The caller's own KUBECONFIG: its current user's token is sent.
+    const viewerConfig = writeKubeconfig(join(dir, "viewer-kubeconfig"), fake?.url ?? "", Callers.viewer.token);
+    // Not spawnSync: the test API server in this process must keep answering the injector's reviews.
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, ...args], { cwd: testdata, encoding: "utf8", env: { PATH: process.env.PATH ?? "", KUBECONFIG: viewerConfig } }, (err, stdout, stderr) => {
+          resolve({ status: err === null ? 0 : typeof err.code === "number" ? err.code : null, stdout, stderr });
+        });
+      });
+    const audit = await run(["audit", "-o", "json", ...remote]);
+    expect({ status: audit.status, stderr: audit.stderr }).toEqual({ status: 3, stderr: "" });
+    expect((JSON.parse(audit.stdout) as { findings: Array<{ object: string }> }).findings.map((f) => f.object)).toContain("Pod/shop/web-1");
+    const explain = await run(["explain", "pod/web-1", "-n", "shop", "-o", "json", "--token", Callers.shopDev.token, ...remote]);
+    expect(explain.stderr).toBe("");
+    expect((JSON.parse(explain.stdout) as { objects: Array<{ object: string }> }).objects.map((o) => o.object)).toEqual(["Pod/shop/web-1"]);
+    const refused = await run(["explain", "-A", "--token", Callers.shopDev.token, ...remote]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('answered HTTP 403 FORBIDDEN: user "shop-dev" may not list pods cluster-wide');
+  });
+
   it("says so when the server cannot be reached or not trusted", async () => {
     const s = await startInjector({});
     const untrusted = cli(["explain", "-f", "mixed.yaml", "--server", `https://localhost:${s.port}`]);
@@ -228,7 +308,8 @@ describe("CLI --server", () => {
 
 describe("roles (server.role): the webhook never holds the cluster, the reports never admit", () => {
   async function clusterWithPods(dir: string, pods: number): Promise<string> {
-    const kubeconfig = await kubeconfigFor(dir, "32");
+    fake = await startFakeApiServer({ version: { major: "1", minor: "32", gitVersion: "v1.32.0" }, users: Object.values(Callers) });
+    const kubeconfig = writeKubeconfig(join(dir, "kubeconfig"), fake.url, "t");
     fake?.put(Kinds.Namespace, { metadata: { name: "shop", labels: { "istio-injection": "enabled" } } });
     for (let i = 0; i < pods; i++) {
       fake?.put(Kinds.Pod, {
@@ -258,11 +339,13 @@ describe("roles (server.role): the webhook never holds the cluster, the reports 
     dirs.push(dir);
     const kubeconfig = await clusterWithPods(dir, 620);
     const s = await startInjector({ server: { role: "reports" }, tls: { mode: "self-managed" } }, { KUBECONFIG: kubeconfig });
-    expect(await waitFor(async () => (await get(s, "/audit")).status === 200)).toBe(true);
-    const report = JSON.parse((await get(s, "/audit")).body) as { summary: { pods: number; findings: Record<string, number> } };
+    const viewer = { Authorization: bearer(Callers.viewer) };
+    expect(await waitFor(async () => (await get(s, "/audit", viewer)).status === 200)).toBe(true);
+    const report = JSON.parse((await get(s, "/audit", viewer)).body) as { summary: { pods: number; findings: Record<string, number> } };
     expect(report.summary.pods).toBe(620);
     expect(report.summary.findings.missing_sidecar).toBe(620);
-    expect((await get(s, "/explain?namespace=shop")).status).toBe(200);
+    expect((await get(s, "/explain?namespace=shop", viewer)).status).toBe(200);
+    expect((await get(s, "/audit")).status).toBe(401);
     // Pods are listed in pages of 500, never at once, and watched from the list's resourceVersion.
     expect(fake?.listCalls.filter((c) => c.path === "/api/v1/pods").map((c) => [c.limit, c.items])).toEqual([
       [500, 500],

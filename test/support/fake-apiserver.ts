@@ -9,7 +9,9 @@
  * base64 Secret data and caBundle, integer leaseDurationSeconds); and RBAC built from
  * src/kube/api-calls.ts (403 for anything the table does not allow). Clients are told apart by
  * their bearer token, so a test can cut one replica off (`partition`). `intercept` scripts
- * answers the store would not give (a 403 at first, a hang).
+ * answers the store would not give (a 403 at first, a hang). With `users`, it answers TokenReview
+ * and SubjectAccessReview as the real one does (delegated authentication and authorization):
+ * a token names a user, and the user's grants say which (verb, resource, namespace) it may do.
  */
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -92,6 +94,35 @@ interface Watcher {
   readonly res: ServerResponse;
 }
 
+/** One grant: `verb` on `resource` (of `group`, default core) in `namespace`, or everywhere when omitted. */
+export interface FakeGrant {
+  readonly verb: string;
+  readonly resource: string;
+  readonly group?: string;
+  /** Omitted: cluster-wide, which covers every namespace. */
+  readonly namespace?: string;
+}
+
+/** A user the TokenReview knows by its token; what it may do for the SubjectAccessReview. */
+export interface FakeUser {
+  readonly token: string;
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  readonly grants: readonly FakeGrant[];
+}
+
+/** Does a grant cover the SubjectAccessReview's resourceAttributes (as RBAC would)? */
+export function grantCovers(grant: FakeGrant, attrs: { verb?: string; group?: string; resource?: string; namespace?: string }): boolean {
+  const ns = attrs.namespace ?? "";
+  return (
+    (grant.verb === "*" || grant.verb === attrs.verb) &&
+    (grant.group ?? "") === (attrs.group ?? "") &&
+    (grant.resource === "*" || grant.resource === attrs.resource) &&
+    (grant.namespace === undefined || (ns !== "" && grant.namespace === ns))
+  );
+}
+
 export interface FakeApiServerOptions {
   /** Enforce RBAC from src/kube/api-calls.ts with these names; omitted: allow everything. */
   readonly rbac?: CallNames;
@@ -102,6 +133,8 @@ export interface FakeApiServerOptions {
    * return true when it answered the request, false to let the server answer it as usual.
    */
   readonly intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Users for TokenReview and SubjectAccessReview; omitted: every token is unknown. */
+  readonly users?: readonly FakeUser[];
 }
 
 /** One list request as the server answered it. */
@@ -293,6 +326,55 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       })),
     };
   };
+  const users = opts.users ?? [];
+  const parseReview = async (req: IncomingMessage, res: ServerResponse, kind: string): Promise<Json | null> => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      status(res, 400, "BadRequest", "the request body is not JSON");
+      return null;
+    }
+    if (body === null || typeof body !== "object" || (body as Json).kind !== kind) {
+      status(res, 400, "BadRequest", `the body is not a ${kind}`);
+      return null;
+    }
+    return body as Json;
+  };
+  // POST /apis/authentication.k8s.io/v1/tokenreviews, as kube-apiserver answers it (201, status filled in).
+  const reviewToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const review = await parseReview(req, res, "TokenReview");
+    if (review === null) return;
+    const spec = (review.spec as Json | undefined) ?? {};
+    const token = spec.token;
+    if (typeof token !== "string" || token === "") return status(res, 400, "BadRequest", "token is required for TokenReview in authentication");
+    const user = users.find((u) => u.token === token);
+    const answer = user
+      ? { authenticated: true, user: { username: user.username, uid: user.uid ?? `uid-${user.username}`, groups: [...(user.groups ?? []), "system:authenticated"] }, audiences: ["https://kubernetes.default.svc"] }
+      : { user: {}, error: "[invalid bearer token, token lookup failed]" };
+    return send(res, 201, { kind: "TokenReview", apiVersion: "authentication.k8s.io/v1", metadata: { creationTimestamp: null }, spec, status: answer });
+  };
+  // POST /apis/authorization.k8s.io/v1/subjectaccessreviews: validated as the real one does, answered from the users' grants.
+  const reviewAccess = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const review = await parseReview(req, res, "SubjectAccessReview");
+    if (review === null) return;
+    const spec = (review.spec as Json | undefined) ?? {};
+    const attrs = spec.resourceAttributes as { verb?: string; group?: string; resource?: string; namespace?: string } | undefined;
+    const problems: string[] = [];
+    if ((typeof spec.user !== "string" || spec.user === "") && !(Array.isArray(spec.groups) && spec.groups.length > 0)) {
+      problems.push('spec.user: Invalid value: "": at least one of user or group must be specified');
+    }
+    if ((attrs === undefined) === (spec.nonResourceAttributes === undefined)) {
+      problems.push("spec.resourceAttributes: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified");
+    }
+    if (problems.length > 0) return status(res, 422, "Invalid", `SubjectAccessReview.authorization.k8s.io "" is invalid: ${problems.join(", ")}`);
+    const user = users.find((u) => u.username === spec.user);
+    const grant = attrs === undefined ? undefined : user?.grants.find((g) => grantCovers(g, attrs));
+    const answer = grant
+      ? { allowed: true, reason: `allowed by the test server's grant of ${grant.verb} ${grant.resource} ${grant.namespace === undefined ? "cluster-wide" : `in ${grant.namespace}`} to User "${user?.username}"` }
+      : { allowed: false };
+    return send(res, 201, { kind: "SubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec, status: answer });
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? "/";
@@ -310,6 +392,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const what = attrs.isResource ? `${attrs.resource}${attrs.group ? `.${attrs.group}` : ""}` : attrs.path;
       status(res, 403, "Forbidden", `${what} is forbidden: User "system:serviceaccount:test:sidecar-injector" cannot ${attrs.verb} resource "${attrs.resource}"`);
       return;
+    }
+    if (method === "POST" && attrs.isResource && attrs.namespace === undefined && attrs.version === "v1") {
+      if (attrs.group === "authentication.k8s.io" && attrs.resource === "tokenreviews") return reviewToken(req, res);
+      if (attrs.group === "authorization.k8s.io" && attrs.resource === "subjectaccessreviews") return reviewAccess(req, res);
     }
     if (!attrs.isResource || (method === "GET" && /^\/apis?(\/[^/]+){0,2}\/?$/.test(attrs.path) && discovery(attrs.path) !== undefined)) {
       if (method === "GET" && attrs.path === "/version" && opts.version) return send(res, 200, { ...opts.version, platform: "linux/amd64" });

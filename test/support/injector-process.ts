@@ -5,7 +5,7 @@
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { ClientRequest } from "node:http";
+import type { ClientRequest, IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,13 +68,19 @@ export async function startInjector(config: unknown, env: Record<string, string>
 
 export interface Call {
   readonly req: ClientRequest;
-  readonly done: Promise<{ status: number; body: string }>;
+  readonly done: Promise<Answer>;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: IncomingHttpHeaders;
 }
 
 /** An HTTPS request to the injector with its CA pinned; `req` is left open for the caller to end. */
-export function call(s: Started, method: string, path: string, body?: string, ca = s.ca): Call {
+export function call(s: Started, method: string, path: string, body?: string, ca = s.ca, headers: Record<string, string> = {}): Call {
   let req!: ClientRequest;
-  const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
+  const done = new Promise<Answer>((resolve, reject) => {
     req = httpsRequest(
       {
         host: "127.0.0.1",
@@ -84,12 +90,12 @@ export function call(s: Started, method: string, path: string, body?: string, ca
         ca,
         servername: "localhost",
         agent: false,
-        headers: body === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+        headers: { ...headers, ...(body !== undefined && { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) }) },
       },
       (res) => {
         let text = "";
         res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
       },
     );
     req.on("error", reject);
@@ -97,8 +103,8 @@ export function call(s: Started, method: string, path: string, body?: string, ca
   return { req, done };
 }
 
-export function get(s: Started, path: string): Promise<{ status: number; body: string }> {
-  const c = call(s, "GET", path);
+export function get(s: Started, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const c = call(s, "GET", path, undefined, s.ca, headers);
   c.req.end();
   return c.done;
 }
