@@ -18,7 +18,7 @@ import { inspectCertificates, readCertificates } from "../tls/pem.js";
 import { checkWorkload } from "../injection/workload-check.js";
 import { WORKLOAD_GROUPS } from "../injection/workload.js";
 import { isObject } from "../json-values.js";
-import { injectorConflict, matchWebhooks } from "../explain/webhook-match.js";
+import { injectorConflict, matchWebhooks } from "../webhooks/match.js";
 
 export const FindingCode = {
   MissingSidecar: "missing_sidecar",
@@ -339,7 +339,7 @@ const TEMPLATE_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job",
 
 /**
  * Each workload whose new pods the API server would send to two or more sidecar injectors (every
- * webhook judged as the API server judges it, see explain/webhook-match.ts), as [object, sentence].
+ * webhook judged as the API server judges it, see webhooks/match.ts), as [object, sentence].
  */
 function injectorConflicts(objects: readonly Json[], namespaces: ReadonlyMap<string, Record<string, string> | undefined>, service: { name: string; namespace: string }): Array<[string, string]> {
   const configs = objects.filter((o) => o.kind === "MutatingWebhookConfiguration");

@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.js";
-import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "../injection/templates.js";
+import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "./templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
 import {
   CIDR_LIST_FORM,

@@ -27,7 +27,7 @@ import { type Pod, assertPodShape, lookup } from "../injection/pod.js";
 import { type Reason, ReasonCode } from "../injection/reasons.js";
 import { readStatus } from "../injection/status.js";
 import { isObject } from "../json-values.js";
-import { type WebhookMatch, WebhookMatchCode, injectorConflict, injectorKind, matchWebhooks } from "./webhook-match.js";
+import { type WebhookMatch, WebhookMatchCode, injectorConflict, injectorKind, matchWebhooks } from "../webhooks/match.js";
 
 type Json = Record<string, unknown>;
 

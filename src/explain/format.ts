@@ -5,7 +5,7 @@
 import { stringify as toYaml } from "yaml";
 import type { Finding } from "../audit/audit.js";
 import { table } from "../audit/format.js";
-import { WebhookMatchCode } from "./webhook-match.js";
+import { WebhookMatchCode } from "../webhooks/match.js";
 import type { ExplainReport, ExplainedObject } from "./cluster.js";
 
 function findingLines(findings: readonly Finding[], indent: string): string[] {

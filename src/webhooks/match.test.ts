@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { type PodRequest, type WebhookMatch, matchWebhooks } from "./webhook-match.js";
+import { type PodRequest, type WebhookMatch, matchWebhooks } from "./match.js";
 
 type Json = Record<string, unknown>;
 
