@@ -1,9 +1,10 @@
 /**
- * The README documents every stable code a user can meet: reason codes (logs, warnings, audit
- * annotations), error codes, annotations and the HTTP error codes of the admission route.
+ * The documentation (README.md and docs/) documents every stable code a user can meet: reason
+ * codes (logs, warnings, audit annotations), error codes, annotations and the HTTP error codes of
+ * the admission route; and every relative link in it, to a file or to a heading, resolves.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { Annotation } from "../src/config/config.js";
 import { ErrorCode } from "../src/errors.js";
@@ -14,7 +15,38 @@ import { DEFAULT_CONFIG } from "../src/config/config.js";
 import { CertificateEvents } from "../src/metrics.js";
 
 const ROOT = join(import.meta.dirname, "..");
-const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+/** The pages people read: the front page, the task pages, the benchmarks. */
+const PAGES = ["README.md", "BENCHMARKS.md", ...readdirSync(join(ROOT, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`)];
+const text = (page: string) => readFileSync(join(ROOT, page), "utf8");
+/** README.md and docs/ together: a fact may live on whichever page its task belongs to. */
+const readme = ["README.md", ...PAGES.filter((p) => p.startsWith("docs/"))].map(text).join("\n");
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+export function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, "")
+    .replace(/ /g, "-");
+}
+
+function anchorsOf(page: string): Set<string> {
+  const body = text(page).replace(/```[\s\S]*?```/g, "");
+  return new Set([...body.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1] as string)));
+}
+
+/** Every relative link of a page (code blocks and inline code aside), as [target file, anchor]. */
+function linksOf(page: string): Array<{ link: string; file: string; anchor: string | undefined }> {
+  const body = text(page).replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "");
+  return [...body.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1] as string)
+    .filter((l) => !/^[a-z]+:/.test(l))
+    .map((link) => {
+      const [path = "", anchor] = link.split("#");
+      const file = path === "" ? page : relative(ROOT, resolve(dirname(join(ROOT, page)), path));
+      return { link, file, anchor };
+    });
+}
 
 function httpCodesInSource(): string[] {
   const dir = join(ROOT, "src", "http");
@@ -40,6 +72,19 @@ export function apiCallsTable(): string {
   ];
   return rows.join("\n");
 }
+
+describe("links", () => {
+  it.each(PAGES)("every relative link of %s resolves (file and heading)", (page) => {
+    const broken = linksOf(page).filter(({ file, anchor }) => !existsSync(join(ROOT, file)) || (anchor !== undefined && file.endsWith(".md") && !anchorsOf(file).has(anchor)));
+    expect(broken.map((b) => b.link)).toEqual([]);
+  });
+
+  it("the check does catch a broken link and a missing heading", () => {
+    expect(anchorOf("Certificates (`tls.mode`)")).toBe("certificates-tlsmode");
+    expect(anchorsOf("README.md").has("no-such-heading")).toBe(false);
+    expect(existsSync(join(ROOT, "docs", "no-such-page.md"))).toBe(false);
+  });
+});
 
 describe("README", () => {
   it("lists every Kubernetes API call the code makes, from src/kube/api-calls.ts", () => {
