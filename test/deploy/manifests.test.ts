@@ -306,8 +306,8 @@ describe("network-policy component (optional)", () => {
     expect(isCidr(rules[0]?.from[0].ipBlock.cidr)).toBe(true);
   });
 
-  it("the README shows the recipe this test renders", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  it("docs/access.md shows the recipe this test renders", () => {
+    const readme = readFileSync(join(ROOT, "docs", "access.md"), "utf8");
     const block = /```yaml\n(resources: \[path\/to\/manifests\][\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     const shown = parseYaml(block ?? "") as Json;
