@@ -3,6 +3,7 @@
  * codes (logs, warnings, audit annotations), error codes, annotations and the HTTP error codes of
  * the admission route; and every relative link in it, to a file or to a heading, resolves.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "@jest/globals";
@@ -83,6 +84,45 @@ describe("links", () => {
     expect(anchorOf("Certificates (`tls.mode`)")).toBe("certificates-tlsmode");
     expect(anchorsOf("README.md").has("no-such-heading")).toBe(false);
     expect(existsSync(join(ROOT, "docs", "no-such-page.md"))).toBe(false);
+  });
+});
+
+/**
+ * The `sidecar-injector` command lines of the fenced blocks, as argument lists: a `$ ` prompt,
+ * `npx`, comments, and what follows a pipe, a redirection or `&` dropped; `$(...)` kept as one word.
+ */
+export function documentedCommands(page: string): string[][] {
+  const blocks = [...text(page).matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  return blocks.flatMap((block) =>
+    block
+      .split("\n")
+      .map((line) => line.replace(/^\$ /, "").replace(/^npx /, "").trim())
+      .filter((line) => /^sidecar-injector( |$)/.test(line))
+      .map((line) => {
+        const words = line.replace(/\s+#.*$/, "").match(/"[^"]*"|'[^']*'|\$\([^)]*\)|[^\s]+/g) ?? [];
+        const end = words.findIndex((w) => ["|", ">", ">>", "&", "&&", ";", "2>&1"].includes(w));
+        return (end < 0 ? words : words.slice(0, end)).slice(1).map((w) => w.replace(/^(["'])(.*)\1$/, "$2"));
+      }),
+  );
+}
+
+describe("commands in fenced blocks", () => {
+  const commands = PAGES.flatMap((page) => documentedCommands(page).map((args) => [page, args.join(" "), args] as const));
+
+  it("the pages show commands", () => {
+    expect(commands.length).toBeGreaterThan(0);
+  });
+
+  // The built CLI reads each command's flags as it would run them, then prints that command's help
+  // instead of running: an unknown flag, a flag without its value or a missing command exits 2.
+  it.each(commands)("%s: `sidecar-injector %s` is a command line the CLI accepts", (_page, _line, args) => {
+    const r = spawnSync(process.execPath, [join(ROOT, "dist", "cli.js"), ...args, "--help"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" }, timeout: 20_000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  it("the check does catch a command line the CLI refuses", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, "dist", "cli.js"), "explain", "--no-such-flag", "--help"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    expect(r.status).toBe(2);
   });
 });
 
