@@ -189,3 +189,20 @@ describe("loadConfig: tls", () => {
     expect(problemsOf(() => loadConfig({ env: { TLS_MODE: "x" } }))[0]).toMatch(/^TLS_MODE="x" \(environment\): tls.mode must be one of/);
   });
 });
+
+describe("parseConfigText: the one YAML reader's limits", () => {
+  it.each([
+    ["an alias bomb", `l0: &l0 [${Array(9).fill('"x"').join(", ")}]\n${Array.from({ length: 8 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(", ")}]`).join("\n")}\n`, "cm/config.yaml: YAML aliases expand too far (limit 100 per alias)"],
+    ["nesting past the limit", `a: ${"[".repeat(120)}${"]".repeat(120)}\n`, "cm/config.yaml: nested 121 levels deep (limit 100)"],
+    ["two documents", "a: 1\n---\nb: 2\n", "cm/config.yaml: holds 2 YAML documents; expected one"],
+  ])("refuses %s as a ConfigError naming the file and the limit", (_name, text, problem) => {
+    let thrown: unknown;
+    try {
+      parseConfigText(text, "cm/config.yaml");
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).problems).toEqual([problem]);
+  });
+});

@@ -3,8 +3,8 @@
  * environment and command-line flags (flags > env > file > defaults). Every problem is collected
  * with its path and reported at once as a ConfigError; the result is deep-frozen.
  */
-import { parse as parseYaml } from "yaml";
-import { ConfigError } from "../errors.js";
+import { ConfigError, InvalidInputError } from "../errors.js";
+import { readYamlDocument } from "../validation/yaml-documents.js";
 import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "./templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
 import {
@@ -285,10 +285,11 @@ function checkResourceOrder(config: Config, problems: string[]): void {
 /** Parse a config file's text (YAML, of which JSON is a subset). */
 export function parseConfigText(text: string, source: string): unknown {
   try {
-    const doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
-    return doc ?? {};
+    return readYamlDocument(text, source, { uniqueKeys: true }) ?? {};
   } catch (err) {
-    throw new ConfigError([`${source} is not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`]);
+    if (!(err instanceof InvalidInputError)) throw err;
+    // One reader and its limits for every input (src/validation/yaml-documents.ts).
+    throw new ConfigError(err.problems.map((p) => p.replace(`${source}: not valid YAML: `, `${source} is not valid YAML or JSON: `)));
   }
 }
 

@@ -53,6 +53,8 @@ export interface ReadOptions {
   readonly limits?: Partial<YamlLimits>;
   /** Keep empty documents (a trailing `---`) as null values; dropped by default. */
   readonly keepEmpty?: boolean;
+  /** Refuse a key given twice in one mapping (a configuration); manifests allow it, as kubectl does. */
+  readonly uniqueKeys?: boolean;
 }
 
 /** Aliases, merge keys and the deepest nesting of one parsed document, walked without recursion. */
@@ -87,7 +89,7 @@ export function readYamlDocuments(text: string, opts: ReadOptions = {}): ReadDoc
   const name = opts.name ?? "documents";
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > limits.maxBytes) throw new InvalidInputError([`${name}: ${bytes} bytes is more than the limit (${limits.maxBytes})`]);
-  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  const docs = parseAllDocuments(text, { uniqueKeys: opts.uniqueKeys ?? false });
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > limits.maxDocuments) throw new InvalidInputError([`${name}: ${list.length} documents is more than the limit (${limits.maxDocuments})`]);
   const problems: string[] = [];
@@ -129,8 +131,8 @@ export function readYamlDocuments(text: string, opts: ReadOptions = {}): ReadDoc
 }
 
 /** Read exactly one document (a configuration file, a values file). */
-export function readYamlDocument(text: string, name: string, limits?: Partial<YamlLimits>): unknown {
-  const docs = readYamlDocuments(text, { name, single: true, keepEmpty: true, ...(limits && { limits }) });
+export function readYamlDocument(text: string, name: string, opts: Pick<ReadOptions, "limits" | "uniqueKeys"> = {}): unknown {
+  const docs = readYamlDocuments(text, { ...opts, name, single: true, keepEmpty: true });
   if (docs.length > 1) throw new InvalidInputError([`${name}: holds ${docs.length} YAML documents; expected one`]);
   return docs[0]?.value ?? null;
 }
