@@ -24,7 +24,8 @@ Commands:
             injected and why, with every webhook the API server would call for it.
   audit     Report pods missing, carrying stale or unexpected sidecars, and policy problems.
 
-Run "sidecar-injector COMMAND --help" for a command's options.
+Run "sidecar-injector COMMAND --help" for a command's options. --debug (or DEBUG=1) prints the
+stack trace of an unexpected failure.
 `;
 
 const SERVE_USAGE = `Usage: sidecar-injector [serve] [options]
@@ -354,8 +355,14 @@ async function runServe(args: readonly string[]): Promise<number> {
   }
 }
 
+/** `--debug` (anywhere) or DEBUG=1: print the stack of an unexpected failure. */
+function debugRequested(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
+  return argv.includes("--debug") || (env.DEBUG !== undefined && env.DEBUG !== "" && env.DEBUG !== "0");
+}
+
 export async function run(argv: readonly string[]): Promise<number> {
-  const [first, ...rest] = argv;
+  const debug = debugRequested(argv, process.env);
+  const [first, ...rest] = argv.filter((a) => a !== "--debug");
   try {
     if (first === "inject") return await runInjectCommand(rest);
     if (first === "explain") return await runExplainCommand(rest);
@@ -372,7 +379,12 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${err.message}\n\n${err.usage}`);
       return 2;
     }
-    process.stderr.write(`sidecar-injector: ${(err as Error).stack ?? String(err)}\n`);
+    // Not a failure we expected (those are reported by each command): a bug of ours. The message,
+    // and the stack only when asked for.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(
+      debug ? `sidecar-injector: internal error: ${(err as Error).stack ?? message}\n` : `sidecar-injector: internal error: ${message}\n(run again with --debug or DEBUG=1 for the stack trace)\n`,
+    );
     return 1;
   }
 }
