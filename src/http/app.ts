@@ -5,6 +5,7 @@
  * well-formed review always gets HTTP 200 and an AdmissionReview. GET /audit and GET /explain
  * reveal cluster data: they answer only callers `deps.authorize` admits (401/403/503 otherwise).
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
@@ -70,7 +71,8 @@ const REPORTS_OFF = (path: string) =>
   `GET ${path} is not served here: it is served by the reports role (serve --role reports), or with server.role all and auditEndpoint: true`;
 
 function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ code, message });
+  // A route may have set another type before it failed (GET /metrics: text/plain).
+  res.status(status).type("application/json").json({ code, message });
 }
 
 /** `?output=` of GET /audit and GET /explain (default json); null after answering 400 for another value. */
@@ -217,12 +219,15 @@ function createExpressApp(deps: AppDeps): express.Express {
       sendError(res, status, "BAD_REQUEST", (err as Error).message);
       return;
     }
-    deps.logger.error({ err, path: req.path }, "unhandled error");
+    // Nothing a client sends may end here (each route maps its input errors to a 4xx): a 500 is a
+    // bug of ours, and says so with an id that finds its log line.
+    const requestId = randomUUID();
+    deps.logger.error({ err, path: req.path, method: req.method, requestId }, "internal error: a bug in the injector (please report it with this log line)");
     if (res.headersSent) {
       res.end();
       return;
     }
-    sendError(res, 500, "INTERNAL", "internal error");
+    sendError(res, 500, "INTERNAL", `internal error (request id ${requestId}); the injector's log has the details`);
   });
   return app;
 }
