@@ -118,11 +118,13 @@ export function readYamlDocuments(text: string, opts: ReadOptions = {}): ReadDoc
       return;
     }
     if ((value === null || value === undefined) && !opts.keepEmpty) return;
-    // The text is written only when asked for (most callers never do).
+    // The text is written only when asked for (most callers never do), and once.
+    let source: string | undefined;
     out.push({
       value,
       get source() {
-        return doc.toString().replace(/^---[ \t]*\n/, "");
+        source ??= doc.toString().replace(/^---[ \t]*\n/, "");
+        return source;
       },
     });
   });
