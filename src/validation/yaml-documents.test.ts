@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../errors.js";
-import { DEFAULT_YAML_LIMITS, readYamlDocument, readYamlDocuments } from "./yaml-documents.js";
+import { DEFAULT_YAML_LIMITS, depthOf, readJsonDocument, readYamlDocument, readYamlDocuments } from "./yaml-documents.js";
 
 /** Nine levels of nine aliases: 81 alias nodes that stand for 9^9 values. */
 function aliasBomb(levels = 9, width = 9): string {
@@ -83,5 +83,15 @@ describe("readYamlDocument: one document, named without an index", () => {
     expect(readYamlDocument("", "config.yaml")).toBeNull();
     expect(refusal(() => readYamlDocument("a: 1\n---\nb: 2\n", "config.yaml"))).toEqual(["config.yaml: holds 2 YAML documents; expected one"]);
     expect(refusal(() => readYamlDocument(aliasBomb(), "config.yaml"))).toEqual(["config.yaml: YAML aliases expand too far (limit 100 per alias)"]);
+  });
+});
+
+describe("readJsonDocument: the same limits for JSON", () => {
+  it("reads JSON, and refuses invalid, too deep or too large JSON naming it", () => {
+    expect(readJsonDocument('{"a": [1, {"b": 2}]}', "documents[0]")).toEqual({ a: [1, { b: 2 }] });
+    expect(depthOf({ a: [1, { b: 2 }] })).toBe(3);
+    expect(refusal(() => readJsonDocument("{", "documents[0]"))[0]).toMatch(/^documents\[0\]: not valid JSON: /);
+    expect(refusal(() => readJsonDocument(`${"[".repeat(2000)}${"]".repeat(2000)}`, "documents[0]"))).toEqual(["documents[0]: nested 2000 levels deep (limit 100)"]);
+    expect(refusal(() => readJsonDocument('"xxxx"', "body", { maxBytes: 3 }))).toEqual(["body: 6 bytes is more than the limit (3)"]);
   });
 });

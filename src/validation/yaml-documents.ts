@@ -138,3 +138,32 @@ export function readYamlDocument(text: string, name: string, opts: Pick<ReadOpti
   if (docs.length > 1) throw new InvalidInputError([`${name}: holds ${docs.length} YAML documents; expected one`]);
   return docs[0]?.value ?? null;
 }
+
+/** The deepest nesting of a parsed JSON value, walked without recursion. */
+export function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, level] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, level);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, level + 1]);
+  }
+  return deepest;
+}
+
+/** Read one JSON document within the same limits (size, nesting); problems name it as `name`. */
+export function readJsonDocument(text: string, name: string, limits: Partial<YamlLimits> = {}): unknown {
+  const { maxBytes, maxDepth } = { ...DEFAULT_YAML_LIMITS, ...limits };
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) throw new InvalidInputError([`${name}: ${bytes} bytes is more than the limit (${maxBytes})`]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError([`${name}: not valid JSON: ${(err as Error).message}`]);
+  }
+  const depth = depthOf(value);
+  if (depth > maxDepth) throw new InvalidInputError([`${name}: nested ${depth} levels deep (limit ${maxDepth})`]);
+  return value;
+}
