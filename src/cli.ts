@@ -53,7 +53,7 @@ Options:
 
 Environment: KUBECONFIG (cluster access outside a pod), POD_NAMESPACE (the injector's namespace:
 its Secret and Leases), POD_NAME (this replica's name in the leader election), ROLE, PORT, METRICS_PORT,
-CERT_DIR, TLS_MODE, LOG_LEVEL. Every setting, with its default, is in README.md (Configuration).
+CERT_DIR, TLS_MODE, LOG_LEVEL. Every setting, with its default, is in docs/configuration.md.
 `;
 
 const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.

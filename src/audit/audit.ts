@@ -329,7 +329,7 @@ function checkWebhookConfigs(objects: readonly Json[], config: InjectionTemplate
     }
   }
   if (found === 0) {
-    out.push([`Service/${namespace}/${service}`, `No MutatingWebhookConfiguration sends pods to service ${namespace}/${service}: nothing is injected.`, "Apply the webhook configuration (see README, Deploy)."]);
+    out.push([`Service/${namespace}/${service}`, `No MutatingWebhookConfiguration sends pods to service ${namespace}/${service}: nothing is injected.`, "Apply the webhook configuration (see docs/deploy.md)."]);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * "Should this pod get the sidecar?" — a pure function that returns every reason it found.
  *
- * Rules, in this fixed order (documented in README.md):
+ * Rules, in this fixed order (documented in docs/injection.md):
  *  0. applicability: not a Pod, not CREATE, or a subresource → not_applicable (allowed, no warning);
  *     nothing else is evaluated.
  *  1. namespace in the ignore list (config plus the injector's own namespace) → skip;

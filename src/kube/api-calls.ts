@@ -1,6 +1,6 @@
 /**
  * Every Kubernetes API call the injector makes, in one table: the RBAC in manifests/ is checked
- * against it, the README lists it, and the test API server refuses (403) any request it does not
+ * against it, docs/configuration.md lists it, and the test API server refuses (403) any request it does not
  * allow (test/support/rbac.ts), so a call added to the code without a row here fails the tests.
  */
 
@@ -18,7 +18,7 @@ export interface ApiCall {
   readonly scope: "cluster" | "own-namespace";
   /** Restricted to one object by name (RBAC resourceNames). */
   readonly name?: NamedObject;
-  /** The feature that needs it (README, RBAC comments). */
+  /** The feature that needs it (docs/configuration.md, RBAC comments). */
   readonly why: string;
   /** Needed only when the feature is on; see `featuresOf`. */
   readonly feature: "always" | "self-managed-tls" | "audit-endpoint";

@@ -1,8 +1,8 @@
 /**
  * manifests/monitoring: the alerts proven with promtool (Debian's prometheus package; .ci/run
  * installs it, best effort, and this suite says it skipped without it), and checked against the
- * code and README without it: every alert unit-tested both ways, with a severity, a summary, a
- * description pointing at its runbook in README; every metric the rules read is one we export; the
+ * code and docs/monitoring.md without it: every alert unit-tested both ways, with a severity, a summary, a
+ * description pointing at its runbook in docs/monitoring.md; every metric the rules read is one we export; the
  * component renders onto the base and the fail-open overlay (compared with kubectl kustomize where
  * installed).
  */
@@ -28,7 +28,7 @@ const ruleObject = parseYaml(readFileSync(join(MONITORING, "prometheusrule.yaml"
 const rules = (ruleObject.spec.groups as Json[]).flatMap((g) => g.rules as Json[]);
 const alerts = rules.filter((r) => typeof r.alert === "string");
 const unitTests = (parseYaml(readFileSync(TESTS, "utf8")) as Json).tests as Json[];
-const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+const readme = readFileSync(join(ROOT, "docs", "monitoring.md"), "utf8");
 
 const hasPromtool = spawnSync("promtool", ["--version"]).status === 0;
 if (!hasPromtool) process.stdout.write("test/monitoring: promtool is not installed: `promtool check rules` and `promtool test rules` SKIPPED; .ci/run installs Debian's prometheus package.\n");
@@ -52,14 +52,14 @@ describe("the alerts, with promtool", () => {
   });
 });
 
-describe("the alerts, against the code and README", () => {
+describe("the alerts, against the code and docs/monitoring.md", () => {
   it.each(alerts.map((a) => [a.alert as string, a] as const))("%s: unit-tested firing and silent, with a severity, a summary and a runbook", (name, a) => {
     const checks = unitTests.flatMap((t) => (t.alert_rule_test as Json[]).filter((c) => c.alertname === name));
     expect(checks.some((c) => (c.exp_alerts as Json[]).length > 0)).toBe(true);
     expect(checks.some((c) => (c.exp_alerts as Json[]).length === 0)).toBe(true);
     expect(["warning", "critical"]).toContain(a.labels.severity);
     expect(a.annotations.summary).toBeTruthy();
-    expect(a.annotations.description).toContain(`README, Monitoring: ${name}.`);
+    expect(a.annotations.description).toContain(`docs/monitoring.md: ${name}.`);
     expect(readme).toContain(`#### ${name}`);
   });
 
@@ -69,7 +69,7 @@ describe("the alerts, against the code and README", () => {
     expect(codes).toEqual(Object.entries(FINDING_SEVERITY).filter(([, s]) => s === "error").map(([c]) => c).sort());
   });
 
-  it("metric names: README, the dashboard and the rules name only exported metrics, and every metric of ours is documented and shown or alerted on", async () => {
+  it("metric names: docs/monitoring.md, the dashboard and the rules name only exported metrics, and every metric of ours is documented and shown or alerted on", async () => {
     const metrics = createMetrics("t", { process: true });
     metrics.setHealthSource(() => ({ ready: true, caBundleTrusted: { webhookConfiguration: "sidecar-injector", trusted: true } }));
     metrics.setAuditFindings({ missing_sidecar: 0 });
@@ -81,7 +81,7 @@ describe("the alerts, against the code and README", () => {
     const dashboardText = readFileSync(join(MONITORING, "dashboard.yaml"), "utf8");
     const rulesText = rules.map((r) => String(r.expr)).join("\n");
     for (const [where, found] of [
-      ["README", names(readme)],
+      ["docs/monitoring.md", names(readme)],
       ["dashboard", names(dashboardText)],
       ["rules", names(rulesText)],
     ] as const) {
