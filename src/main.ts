@@ -9,6 +9,7 @@ import { watchConfigFile } from "./config/config-watcher.js";
 import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { createPreviewPool } from "./preview/preview-pool.js";
 import { ReplayCache } from "./admission/replay-cache.js";
 import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
 import type { InjectionContext } from "./injection/pipeline.js";
@@ -140,8 +141,16 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     const trusted = certs.readiness().caBundleTrusted;
     return { ready: health.ready(), caBundleTrusted: trusted === undefined ? null : { webhookConfiguration: config.tls.webhookConfigName, trusted } };
   });
+  // Previews render in worker threads, never on the event loop that answers the API server.
+  const previews = createPreviewPool({
+    context: () => context,
+    workers: config.preview.workers,
+    queue: config.preview.queue,
+    onWorkerError: (err) => logger.error({ err }, "preview worker failed"),
+  });
   const app = createApp({
     context: () => context,
+    previews,
     replay: new ReplayCache(),
     metrics,
     ...(config.auditEndpoint && kc !== null && { audit: () => audit(), explain }),
@@ -175,6 +184,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
           onChange: (next) => {
             const restartOnly = [
               ...(["port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
+              ...(["workers", "queue"] as const).filter((k) => next.preview[k] !== config.preview[k]).map((k) => `preview.${k}`),
               ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
             ];
             if (restartOnly.length > 0) {
@@ -202,6 +212,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       await clusterCaches?.stop().catch(() => undefined);
       metricsServer?.close();
       const closed = await (server as ServerHandle).close(deadlineMs, drainDelayMs);
+      await previews.close();
       // After the listener: the leader releases its Lease and the heartbeat goes.
       await certs.stop().catch(() => undefined);
       return closed;

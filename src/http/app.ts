@@ -15,6 +15,7 @@ import { formatExplain } from "../explain/format.js";
 import { NotFoundError } from "../errors.js";
 import { serveAdmission } from "./admission-route.js";
 import { createBufferPool } from "./buffer-pool.js";
+import type { PreviewRunner } from "../preview/preview-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
 
 export const Paths = {
@@ -50,6 +51,8 @@ export interface AppDeps extends AdmissionDeps {
   readonly logger: Logger;
   readonly health: Health;
   readonly maxBodyBytes: () => number;
+  /** Renders POST /preview: the server's worker pool (preview-pool.ts), or inline in tests. */
+  readonly previews: PreviewRunner;
   /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
   readonly audit?: () => AuditReport | null;
   /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
@@ -155,7 +158,7 @@ function createExpressApp(deps: AppDeps): express.Express {
     } catch (err) {
       const answer = previewError(err);
       if (answer === null) next(err);
-      else res.status(answer.status).json(answer.body);
+      else res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
     }
   });
 

@@ -7,19 +7,16 @@
  * injected manifests) | diff (unified diffs) | patch (the RFC 6902 patch, or one per object).
  */
 import type { Request, Response } from "express";
-import { InjectorError } from "../errors.js";
-import type { InjectionContext } from "../injection/pipeline.js";
+import { InjectorError, PreviewLimitError } from "../errors.js";
 import { parseLabelList } from "../preview/commands.js";
-import { type InputFormat, readDocuments } from "../preview/documents.js";
-import { formatManifests } from "../preview/format.js";
-import { previewDocuments } from "../preview/preview.js";
+import type { InputFormat } from "../preview/documents.js";
+import { type PreviewOutput, PreviewOutputs } from "../preview/preview-job.js";
+import { PreviewBusyError, type PreviewRunner } from "../preview/preview-pool.js";
 import { HttpError, isJsonContentType, readRaw } from "./body.js";
 
-export const PreviewOutputs = ["json", "yaml", "diff", "patch"] as const;
-export type PreviewOutput = (typeof PreviewOutputs)[number];
-
 export interface PreviewRouteDeps {
-  readonly context: () => InjectionContext;
+  /** Renders previews: a worker pool in the server, inline in tests. */
+  readonly previews: PreviewRunner;
   readonly maxBodyBytes: () => number;
 }
 
@@ -35,7 +32,7 @@ function queryString(req: Request, key: string): string | undefined {
   return value[0];
 }
 
-/** Handle one preview request; throws HttpError or InjectorError for the caller to map. */
+/** Handle one preview request; throws HttpError, PreviewBusyError or InjectorError for the caller to map. */
 export async function servePreview(req: Request, res: Response, deps: PreviewRouteDeps): Promise<void> {
   const format = formatOf(req.headers["content-type"]);
   if (format === null) {
@@ -49,39 +46,28 @@ export async function servePreview(req: Request, res: Response, deps: PreviewRou
   const labelsText = queryString(req, "namespaceLabels");
   const namespaceLabels = labelsText === undefined ? undefined : parseLabelList(labelsText);
   const namespace = queryString(req, "namespace") || undefined;
+  // Full: refuse before reading the body (it is drained, so the connection stays usable).
+  if (!deps.previews.hasRoom()) {
+    req.resume();
+    throw new PreviewBusyError("every preview worker is busy and the queue is full: try again later", deps.previews.retryAfterSeconds());
+  }
 
   const raw = await readRaw(req, deps.maxBodyBytes());
   if (raw.length === 0) throw new HttpError(400, "EMPTY_BODY", "request body is empty");
-  const docs = readDocuments(raw.toString("utf8"), format);
-  const previews = previewDocuments(docs, deps.context(), { namespace, namespaceLabels });
-
-  const denied = previews.filter((p) => p.decision === "deny");
-  if (denied.length > 0 && (output === "yaml" || output === "patch")) {
-    const problems = denied.flatMap((p) => (p.error?.problems ?? []).map((m) => `${p.where} (${p.kind}/${p.name}): ${m}`));
-    res.status(422).json({ code: denied[0]?.error?.code ?? "INVALID_ANNOTATION", message: "the webhook would deny these objects", problems });
-    return;
-  }
-  switch (output as PreviewOutput) {
-    case "json":
-      res.json({ results: previews });
-      return;
-    case "yaml":
-      res.type("application/yaml").send(formatManifests(docs, previews, "yaml"));
-      return;
-    case "diff":
-      res.type("text/x-diff").send(previews.map((p) => p.diff).join(""));
-      return;
-    case "patch": {
-      const single = previews.length === 1 ? previews[0] : undefined;
-      res.json(single ? single.patch : previews.map((p) => ({ where: p.where, kind: p.kind, name: p.name, patch: p.patch })));
-      return;
-    }
-  }
+  const answer = await deps.previews.run({ body: raw, format, output: output as PreviewOutput, params: { namespace, namespaceLabels } });
+  res.status(answer.status);
+  res.setHeader("Content-Type", `${answer.contentType}; charset=utf-8`);
+  res.setHeader("Content-Length", typeof answer.body === "string" ? Buffer.byteLength(answer.body) : answer.body.byteLength);
+  res.end(answer.body);
 }
 
 /** Map preview errors to HTTP answers. */
-export function previewError(err: unknown): { status: number; body: unknown } | null {
+export function previewError(err: unknown): { status: number; body: unknown; headers?: Record<string, string> } | null {
   if (err instanceof HttpError) return { status: err.statusCode, body: { code: err.code, message: err.message } };
+  if (err instanceof PreviewBusyError) {
+    return { status: 429, body: { code: "PREVIEW_BUSY", message: err.message }, headers: { "Retry-After": String(err.retryAfterSeconds) } };
+  }
+  if (err instanceof PreviewLimitError) return { status: err.status, body: { code: err.code, message: err.message, limit: err.limit } };
   if (err instanceof InjectorError && err.status < 500) return { status: err.status, body: { code: err.code, message: err.message, problems: err.problems } };
   return null;
 }
