@@ -53,7 +53,15 @@ export function parseManifests(text: string, format: InputFormat): Array<{ value
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
     // The separators are written by the formatter, so drop the document's own start marker.
-    out.push({ value, source: doc.toString().replace(/^---[ \t]*\n/, "") });
+    // Written on first read: only the yaml output of an unchanged document needs it.
+    let source: string | undefined;
+    out.push({
+      value,
+      get source() {
+        source ??= doc.toString().replace(/^---[ \t]*\n/, "");
+        return source;
+      },
+    });
   });
   if (problems.length > 0) throw new InvalidInputError(problems);
   return out;
@@ -105,12 +113,19 @@ function objectsOf(value: unknown, where: string, problems: string[]): InputObje
 export function readDocuments(text: string, format: InputFormat): InputDocument[] {
   const parsed = parseManifests(text, format);
   const problems: string[] = [];
-  const docs = parsed.map((p, index) => ({
-    index,
-    ...(p.source !== undefined && { source: p.source }),
-    value: p.value,
-    objects: objectsOf(p.value, `documents[${index}]`, problems),
-  }));
+  const docs = parsed.map((p, index): InputDocument => {
+    const objects = objectsOf(p.value, `documents[${index}]`, problems);
+    // YAML input: the source text stays unwritten until it is read (see parseManifests).
+    if (!("source" in p)) return { index, value: p.value, objects };
+    return {
+      index,
+      value: p.value,
+      objects,
+      get source() {
+        return p.source;
+      },
+    };
+  });
   if (problems.length > 0) throw new InvalidInputError(problems);
   if (docs.length === 0) throw new InvalidInputError(["no documents in the input"]);
   return docs;
