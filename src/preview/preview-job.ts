@@ -5,6 +5,7 @@
  * reading the body) stay in src/http/preview-route.ts.
  */
 import { PreviewLimit, PreviewLimitError } from "../errors.js";
+import { toJsonText } from "../injection/patch.js";
 import type { InjectionContext } from "../injection/pipeline.js";
 import { type InputDocument, type InputFormat, readDocuments } from "./documents.js";
 import { formatManifests } from "./format.js";
@@ -60,7 +61,8 @@ function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocu
   }
   switch (job.output) {
     case "json":
-      return { status: 200, contentType: "application/json", body: JSON.stringify({ results: previews }) };
+      // JSON.stringify's text, reusing the text the pipeline already holds for the pieces it shares.
+      return { status: 200, contentType: "application/json", body: toJsonText({ results: previews } as never) };
     case "yaml":
       return { status: 200, contentType: "application/yaml", body: formatManifests(docs, previews, "yaml") };
     case "diff":
@@ -68,7 +70,7 @@ function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocu
     case "patch": {
       const single = previews.length === 1 ? previews[0] : undefined;
       const body = single ? single.patch : previews.map((p) => ({ where: p.where, kind: p.kind, name: p.name, patch: p.patch }));
-      return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
+      return { status: 200, contentType: "application/json", body: toJsonText(body as never) };
     }
   }
 }
@@ -82,9 +84,11 @@ export function runPreviewJob(job: PreviewJob, ctx: InjectionContext, bounds: Pr
   const docs = readDocuments(text, job.format);
   checkCounts(docs, bounds);
   const answer = render(job, ctx, docs);
-  const bytes = Buffer.byteLength(answer.body);
+  // UTF-8 takes one to three bytes per UTF-16 unit: count them only when the length cannot tell.
+  const units = answer.body.length;
+  const bytes = units > bounds.maxRenderedBytes || units * 3 <= bounds.maxRenderedBytes ? units : Buffer.byteLength(answer.body);
   if (bytes > bounds.maxRenderedBytes) {
-    throw new PreviewLimitError(PreviewLimit.RenderedBytes, `the answer would be ${bytes} bytes; at most ${bounds.maxRenderedBytes} are sent (${PreviewLimit.RenderedBytes}): preview fewer objects or ask for output=patch`);
+    throw new PreviewLimitError(PreviewLimit.RenderedBytes, `the answer would be ${bytes === units ? "at least " : ""}${bytes} bytes; at most ${bounds.maxRenderedBytes} are sent (${PreviewLimit.RenderedBytes}): preview fewer objects or ask for output=patch`);
   }
   return answer;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { runInjection } from "../injection/pipeline.js";
+import { deepFreeze } from "../json-values.js";
 import { aPod, testContext } from "../../test/support/builders.js";
 import { toYamlText } from "./yaml-text.js";
 
@@ -56,6 +57,18 @@ describe("toYamlText", () => {
     expect(toYamlText(value)).toContain("*a1");
   });
 
+  it("reuses a frozen piece's lines only where they are the same: at every place, and not for a piece met twice", () => {
+    const piece = deepFreeze({ name: "x", list: [1, { a: "b" }, ["c", "d"]], long: "v".repeat(70), spaced: "a b ".repeat(15) });
+    const places: unknown[] = [{ a: piece }, [piece], { deep: { deeper: [[piece]] } }, [[[piece]]], { ["k".repeat(59)]: [piece] }, piece];
+    for (let round = 0; round < 2; round++) {
+      for (const value of places) expect(toYamlText(value)).toBe(stringify(value));
+    }
+    const twice = { a: piece, b: [piece] };
+    expect(toYamlText(twice)).toBe(stringify(twice));
+    const inner = { a: piece.list, b: piece };
+    expect(toYamlText(inner)).toBe(stringify(inner));
+  });
+
   it("writes an injected pod as the package does", () => {
     const ctx = testContext();
     const pod = aPod({ annotations: { "sidecar.istio.io/proxyCPU": "250m", "prometheus.io/scrape": "true" } });
@@ -63,5 +76,8 @@ describe("toYamlText", () => {
     expect(result.mutated).toBeDefined();
     expect(toYamlText(result.mutated)).toBe(stringify(result.mutated));
     expect(toYamlText(pod)).toBe(stringify(pod));
+    // Again, with the frozen pieces' lines known.
+    const again = runInjection({ request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } }, namespace: "shop", object: aPod() }, ctx);
+    expect(toYamlText(again.mutated)).toBe(stringify(again.mutated));
   });
 });

@@ -85,12 +85,28 @@ function isEmptyCollection(value: unknown): boolean {
   return Array.isArray(value) ? value.length === 0 : isObject(value) && Object.keys(value).length === 0;
 }
 
+/**
+ * The lines of a frozen collection (the pipeline shares deep-frozen pieces between pods: the init
+ * container, volumes, most of the proxy container), by where they start: its indentation and the
+ * `- ` leads of its first line. With them, the collections inside it (to find one met twice).
+ */
+interface Written {
+  readonly lines: readonly string[];
+  readonly inside: readonly object[];
+}
+const frozenLines = new WeakMap<object, Map<string, Written>>();
+
 class Writer {
   private readonly seen = new Set<object>();
+  /** Every collection met, in order, and how many of them were not frozen. */
+  private readonly met: object[] = [];
+  private unfrozen = 0;
 
   collection(value: object): void {
     if (this.seen.has(value)) throw NOT_COVERED; // written twice: the package writes an anchor and an alias
     this.seen.add(value);
+    this.met.push(value);
+    if (!Object.isFrozen(value)) this.unfrozen++;
     if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) throw NOT_COVERED;
   }
 
@@ -114,9 +130,31 @@ class Writer {
       return;
     }
     out.push(prefix);
-    const inner = `${lineIndent}  `;
-    if (Array.isArray(value)) this.seq(value, inner, out, null);
-    else this.map(value as Record<string, unknown>, inner, out, null);
+    this.block(value, `${lineIndent}  `, out, null);
+  }
+
+  /** A non-empty collection already met: its lines, reused when it is deep-frozen and was written at this place before. */
+  block(value: object, indent: string, out: string[], first: string | null): void {
+    const frozen = Object.isFrozen(value);
+    const place = `${indent.length}|${first ?? ""}`;
+    if (frozen) {
+      const known = frozenLines.get(value)?.get(place);
+      if (known !== undefined) {
+        for (const inner of known.inside) this.collection(inner);
+        for (const line of known.lines) out.push(line);
+        return;
+      }
+    }
+    const lines = out.length;
+    const met = this.met.length;
+    const unfrozen = this.unfrozen;
+    if (Array.isArray(value)) this.seq(value, indent, out, first);
+    else this.map(value as Record<string, unknown>, indent, out, first);
+    if (frozen && this.unfrozen === unfrozen) {
+      let places = frozenLines.get(value);
+      if (places === undefined) frozenLines.set(value, (places = new Map()));
+      places.set(place, { lines: out.slice(lines), inside: this.met.slice(met) });
+    }
   }
 
   /** Pairs at `indent`; the first one continues `first` (a `- ` line) when given. */
@@ -145,9 +183,7 @@ class Writer {
         continue;
       }
       this.collection(item);
-      const inner = `${indent}  `;
-      if (Array.isArray(item)) this.seq(item, inner, out, `${prefix} `);
-      else this.map(item as Record<string, unknown>, inner, out, `${prefix} `);
+      this.block(item, `${indent}  `, out, `${prefix} `);
     }
   }
 }
@@ -160,8 +196,7 @@ export function toYamlText(value: unknown): string {
     const writer = new Writer();
     writer.collection(value);
     if (isEmptyCollection(value)) return Array.isArray(value) ? "[]\n" : "{}\n";
-    if (Array.isArray(value)) writer.seq(value, "", out, null);
-    else writer.map(value, "", out, null);
+    writer.block(value, "", out, null);
     return `${out.join("\n")}\n`;
   } catch (err) {
     if (err instanceof NotCovered) return stringify(value);
