@@ -3,6 +3,7 @@
  * first): the same answer as inline, the live configuration after a reload, the queue bound, the
  * worker-time bound with the worker replaced, and close.
  */
+import { readFileSync, readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { loadConfig } from "../config/load-config.js";
 import { PreviewLimit, PreviewLimitError } from "../errors.js";
@@ -78,6 +79,19 @@ describe("createPreviewPool", () => {
     expect((err as Error).message).toContain("preview.maxCpuMs");
     const next = await p.run(job(manifest(1)));
     expect(next.status).toBe(200);
+  });
+
+  (process.platform === "linux" ? it : it.skip)("runs its workers at a lower priority than the thread that answers admission (Linux)", async () => {
+    const ctx = contextWith({});
+    const p = pool(() => ctx);
+    await p.run(job(manifest(1)));
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    };
+    const nices = readdirSync("/proc/self/task").map(niceOf);
+    expect(niceOf(String(process.pid))).toBe(0);
+    expect(nices).toContain(10);
   });
 
   it("passes the caller's problems on as the errors the route maps (invalid input: 400)", async () => {
