@@ -63,14 +63,14 @@ if (process.argv[2] === "--flood") {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const until = performance.now() + Number(seconds) * 1000;
   const statuses = {};
-  let errors = 0;
+  const errors = {};
   const path = output === "json" ? "/preview" : `/preview?output=${output}`;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < until) {
         const r = await post(agent, Number(port), ca, path, "application/yaml", body);
-        if (r.status === 0) errors++;
-        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        if (r.status === 0) errors[r.error] = (errors[r.error] ?? 0) + 1;
+        else statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       }
     }),
   );
@@ -149,7 +149,7 @@ async function floodRow(s, dir, output) {
 
 const fmt = (n) => (Number.isFinite(n) ? n.toFixed(1) : "-");
 function printAdmission(name, r) {
-  const flood = r.flood ? ` | ${Object.entries(r.flood.statuses).map(([st, n]) => `${st}: ${n}`).join(", ")}${r.flood.errors ? `, ${r.flood.errors} errors` : ""}` : " | -";
+  const flood = r.flood ? ` | ${[...Object.entries(r.flood.statuses).map(([st, n]) => `${st}: ${n}`), ...Object.entries(r.flood.errors).map(([e, n]) => `no answer (${e}): ${n}`)].join(", ")}` : " | -";
   console.log(`| ${name} | ${r.answered}/${r.sent} | ${r.errors} | ${r.timeouts} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)}${flood} |`);
 }
 
