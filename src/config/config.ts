@@ -374,7 +374,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   preview: {
     workers: 1,
-    queue: 4,
+    queue: 2,
     maxDocuments: 5_000,
     maxObjectsPerDocument: 1_000,
     maxRenderedBytes: 16 * 1024 * 1024,

@@ -46,8 +46,9 @@ export async function servePreview(req: Request, res: Response, deps: PreviewRou
   const labelsText = queryString(req, "namespaceLabels");
   const namespaceLabels = labelsText === undefined ? undefined : parseLabelList(labelsText);
   const namespace = queryString(req, "namespace") || undefined;
-  // Full: refuse before reading the body (it is drained, so the connection stays usable).
+  // Full: refuse before reading the body, after a pause (the body is drained then, so the connection stays usable).
   if (!deps.previews.hasRoom()) {
+    await new Promise((resolve) => setTimeout(resolve, SHED_DELAY_MS));
     req.resume();
     throw new PreviewBusyError("every preview worker is busy and the queue is full: try again later", deps.previews.retryAfterSeconds());
   }
@@ -57,8 +58,42 @@ export async function servePreview(req: Request, res: Response, deps: PreviewRou
   const answer = await deps.previews.run({ body: raw, format, output: output as PreviewOutput, params: { namespace, namespaceLabels } });
   res.status(answer.status);
   res.setHeader("Content-Type", `${answer.contentType}; charset=utf-8`);
-  res.setHeader("Content-Length", typeof answer.body === "string" ? Buffer.byteLength(answer.body) : answer.body.byteLength);
-  res.end(answer.body);
+  const body = typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : answer.body;
+  res.setHeader("Content-Length", body.byteLength);
+  await sendInSlices(res, body);
+}
+
+/**
+ * A refused preview is answered after this pause: a client that ignores Retry-After and posts
+ * again at once gets one answer per pause on each connection instead of one per body it can
+ * send, and reading and dropping bodies costs the admission thread that much less.
+ */
+export const SHED_DELAY_MS = 1_000;
+
+/**
+ * Slices of an answer written at a time. The main thread encrypts what it writes, at once: a
+ * 16 MB answer in one write held the event loop for tens of milliseconds, a slice for well under one.
+ */
+export const SEND_SLICE_BYTES = 256 * 1024;
+
+/** Write the body a slice at a time, each after the previous one has drained. */
+async function sendInSlices(res: Response, body: Uint8Array): Promise<void> {
+  for (let at = 0; at < body.byteLength; at += SEND_SLICE_BYTES) {
+    const slice = body.subarray(at, Math.min(at + SEND_SLICE_BYTES, body.byteLength));
+    if (!res.write(slice)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+    if (res.destroyed) return;
+  }
+  res.end();
 }
 
 /** Map preview errors to HTTP answers. */

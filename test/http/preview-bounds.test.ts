@@ -6,7 +6,8 @@
 import { afterAll, describe, expect, it } from "@jest/globals";
 import request from "supertest";
 import { stringify as toYaml } from "yaml";
-import { type PreviewRunner, createPreviewPool } from "../../src/preview/preview-pool.js";
+import { SEND_SLICE_BYTES } from "../../src/http/preview-route.js";
+import { type PreviewRunner, createInlinePreviewRunner, createPreviewPool } from "../../src/preview/preview-pool.js";
 import { aPod, testApp, testContext } from "../support/builders.js";
 
 const pods = (n: number) => Array.from({ length: n }, (_, i) => toYaml(aPod({ metadata: { name: `web-${i}` } }))).join("---\n");
@@ -51,6 +52,20 @@ describe("POST /preview through the worker pool", () => {
     const res = await request(testApp({ context: () => ctx, previews })).post("/preview").set("Content-Type", "application/yaml").send(pods(2000));
     expect(res.status).toBe(422);
     expect(res.body).toEqual({ code: "PREVIEW_LIMIT", limit: "preview.maxCpuMs", message: expect.stringContaining("more than 20 ms") });
+  });
+
+  it("sends an answer of many slices whole: the bytes the preview wrote, with their length", async () => {
+    const ctx = testContext({ preview: { maxRenderedBytes: 256 * 1024 * 1024 } });
+    const previews = createPreviewPool({ context: () => ctx, workers: 1, queue: 1 });
+    runners.push(previews);
+    const body = pods(200);
+    const res = await request(testApp({ context: () => ctx, previews })).post("/preview?output=yaml").set("Content-Type", "application/yaml").send(body);
+    const inline = await createInlinePreviewRunner(() => ctx).run({ body: Buffer.from(body), format: "yaml", output: "yaml", params: {} });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/yaml; charset=utf-8");
+    expect(res.text.length).toBeGreaterThan(3 * SEND_SLICE_BYTES);
+    expect(Number(res.headers["content-length"])).toBe(Buffer.byteLength(res.text));
+    expect(res.text).toBe(inline.body);
   });
 
   it("answers 429 with Retry-After and a JSON body once the worker is busy and the queue is full", async () => {
