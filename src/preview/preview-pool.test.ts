@@ -3,7 +3,10 @@
  * first): the same answer as inline, the live configuration after a reload, the queue bound, the
  * worker-time bound with the worker replaced, and close.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { loadConfig } from "../config/load-config.js";
 import { PreviewLimit, PreviewLimitError } from "../errors.js";
@@ -98,6 +101,24 @@ describe("createPreviewPool", () => {
     const ctx = contextWith({});
     const err = await pool(() => ctx).run(job("kind: [")).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, code: "INVALID_INPUT" });
+  });
+
+  it("a worker that cannot start fails the waiting jobs and is restarted after a pause, not in a loop", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "preview-worker-"));
+    try {
+      const script = join(dir, "broken-worker.mjs");
+      writeFileSync(script, 'throw new Error("cannot start");\n');
+      const failures: string[] = [];
+      const ctx = contextWith({});
+      const p = createPreviewPool({ context: () => ctx, workers: 1, queue: 1, workerUrl: pathToFileURL(script), onWorkerError: (e) => failures.push(e.message) });
+      pools.push(p);
+      const err = await p.run(job(manifest(1))).catch((e: unknown) => e);
+      expect((err as Error).message).toContain("cannot start");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(failures).toEqual(["cannot start"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("close() refuses waiting jobs and later ones", async () => {

@@ -85,6 +85,9 @@ export function previewWorkerUrl(): URL {
   return built;
 }
 
+/** The pause before restarting a worker that failed before it was ready. */
+export const RESTART_DELAY_MS = 1_000;
+
 /** Old-generation heap of one worker: past it the worker is stopped, not the process. */
 export const WORKER_HEAP_MB = 512;
 
@@ -135,16 +138,27 @@ export function createPreviewPool(options: PreviewPoolOptions): PreviewRunner {
     return running;
   };
 
-  /** Stop a worker and put a fresh one in its place (the job it ran, if any, is the caller's to answer). */
+  /**
+   * Stop a worker and put a fresh one in its place (the job it ran, if any, is the caller's to
+   * answer). A worker that failed before it was ready is replaced only after a pause, so a script
+   * that cannot start is not restarted in a loop.
+   */
   const replace = (slot: Slot): void => {
     const old = slot.worker;
+    const failedToStart = !slot.ready;
     old.removeAllListeners();
     old.on("error", () => undefined);
     void old.terminate();
-    if (closed) return;
-    slot.worker = spawn(slot);
     slot.ready = false;
     slot.configGeneration = -1;
+    if (closed) return;
+    if (!failedToStart) {
+      slot.worker = spawn(slot);
+      return;
+    }
+    setTimeout(() => {
+      if (!closed) slot.worker = spawn(slot);
+    }, RESTART_DELAY_MS).unref();
   };
 
   const spawn = (slot: Slot): Worker => {
@@ -162,6 +176,8 @@ export function createPreviewPool(options: PreviewPoolOptions): PreviewRunner {
         );
       }
       if (!outOfMemory) options.onWorkerError?.(err);
+      // No worker can start: the waiting jobs would wait for ever.
+      if (!slot.ready && slots.every((x) => !x.ready)) for (const p of waiting.splice(0)) p.reject(err);
       replace(slot);
       pump();
     });
