@@ -13,12 +13,22 @@ export const ErrorCode = {
   Certificate: "CERTIFICATE_INVALID",
   KubeApi: "KUBE_API_ERROR",
   NotFound: "NOT_FOUND",
+  PreviewLimit: "PREVIEW_LIMIT",
   Internal: "INTERNAL",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Kubernetes `Status.reason` values we use. */
 export type StatusReason = "BadRequest" | "Invalid" | "Forbidden" | "NotFound" | "InternalError" | "RequestEntityTooLarge";
+
+/** The per-request bounds of POST /preview, named as their settings (see PreviewConfig). */
+export const PreviewLimit = {
+  Documents: "preview.maxDocuments",
+  ObjectsPerDocument: "preview.maxObjectsPerDocument",
+  RenderedBytes: "preview.maxRenderedBytes",
+  CpuMs: "preview.maxCpuMs",
+} as const;
+export type PreviewLimit = (typeof PreviewLimit)[keyof typeof PreviewLimit];
 
 export class InjectorError extends Error {
   readonly code: ErrorCode;
@@ -81,6 +91,19 @@ export class InvalidAnnotationError extends InjectorError {
 export class InvalidInputError extends InjectorError {
   constructor(problems: readonly string[]) {
     super(ErrorCode.InvalidInput, 400, "BadRequest", joinProblems("invalid input", problems), { problems });
+  }
+}
+
+/**
+ * A preview went past one of its bounds: 413 for what the request holds (documents, objects per
+ * document), 422 for what rendering it would take (answer size, worker time). Names the setting.
+ */
+export class PreviewLimitError extends InjectorError {
+  readonly limit: PreviewLimit;
+  constructor(limit: PreviewLimit, message: string) {
+    const tooLarge = limit === PreviewLimit.Documents || limit === PreviewLimit.ObjectsPerDocument;
+    super(ErrorCode.PreviewLimit, tooLarge ? 413 : 422, tooLarge ? "RequestEntityTooLarge" : "Invalid", message);
+    this.limit = limit;
   }
 }
 

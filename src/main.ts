@@ -11,6 +11,7 @@ import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
 import { createDelegatedAuth } from "./http/delegated-auth.js";
 import { createAccessReviewer } from "./kube/access-review.js";
+import { createPreviewPool } from "./preview/preview-pool.js";
 import { ReplayCache } from "./admission/replay-cache.js";
 import { type Lifecycle, type ServerHandle, startServer } from "./http/server.js";
 import type { InjectionContext } from "./injection/pipeline.js";
@@ -153,8 +154,20 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     const trusted = certs.readiness().caBundleTrusted;
     return { ready: health.ready(), caBundleTrusted: trusted === undefined ? null : { webhookConfiguration: config.tls.webhookConfigName, trusted } };
   });
+  // Previews render in worker threads, never on the event loop that answers the API server.
+  // Previews render in worker threads, never on the event loop that answers the API server; a
+  // replica of the reports role serves none.
+  const previews = admissionOn
+    ? createPreviewPool({
+        context: () => context,
+        workers: config.preview.workers,
+        queue: config.preview.queue,
+        onWorkerError: (err) => logger.error({ err }, "preview worker failed"),
+      })
+    : null;
   const app = createApp({
     context: () => context,
+    ...(previews !== null && { previews }),
     replay: new ReplayCache(),
     metrics,
     admission: admissionOn,
@@ -190,6 +203,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
           onChange: (next) => {
             const restartOnly = [
               ...(["role", "port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
+              ...(["workers", "queue"] as const).filter((k) => next.preview[k] !== config.preview[k]).map((k) => `preview.${k}`),
               ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
             ];
             if (restartOnly.length > 0) {
@@ -217,6 +231,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       await clusterCaches?.stop().catch(() => undefined);
       metricsServer?.close();
       const closed = await (server as ServerHandle).close(deadlineMs, drainDelayMs);
+      await previews?.close();
       // After the listener: the leader releases its Lease and the heartbeat goes.
       await certs.stop().catch(() => undefined);
       return closed;

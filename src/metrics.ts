@@ -3,6 +3,7 @@
  * (sidecar_injection_*) so existing dashboards keep working; skip and failure counters carry the
  * stable reason codes as labels.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface Metrics {
@@ -47,15 +48,51 @@ export type ReviewOutcome =
 export interface MetricsOptions {
   /**
    * Also export the process's own metrics (prom-client's defaults: process_resident_memory_bytes,
-   * nodejs_heap_size_used_bytes, nodejs_external_memory_bytes, GC and event-loop lag), as the
-   * serving process does; off for tests that build several registries in one process.
+   * nodejs_heap_size_used_bytes, nodejs_external_memory_bytes, GC and event-loop lag) and the
+   * event-loop delay histogram, as the serving process does; off for tests that build several
+   * registries in one process.
    */
   readonly process?: boolean;
 }
 
+/** How often the event loop is sampled for its delay (perf_hooks' timer period). */
+export const EVENT_LOOP_SAMPLE_MS = 10;
+
+/**
+ * sidecar_injector_event_loop_delay_seconds: how late the event loop runs a timer, the wait every
+ * review on this replica shares. perf_hooks samples it every EVENT_LOOP_SAMPLE_MS into its own
+ * histogram of percentiles; at each scrape those samples move into this Prometheus histogram (each
+ * percentile step's count at its value, less the timer period) and perf_hooks' is reset.
+ */
+function eventLoopDelayHistogram(registry: Registry): void {
+  const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
+  delay.enable();
+  new Histogram({
+    name: "sidecar_injector_event_loop_delay_seconds",
+    help: "How late the event loop that answers reviews runs a timer (sampled every 10 ms); a review waits at least this long before it is read.",
+    // Up to the API server's 10 s webhook timeout, like the review latency.
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+    collect() {
+      const total = delay.count;
+      if (total === 0) return;
+      let counted = 0;
+      for (const [percentile, nanoseconds] of delay.percentiles) {
+        const upTo = Math.round((total * percentile) / 100);
+        const seconds = Math.max(0, nanoseconds / 1e9 - EVENT_LOOP_SAMPLE_MS / 1000);
+        for (; counted < upTo; counted++) this.observe(seconds);
+      }
+      delay.reset();
+    },
+  });
+}
+
 export function createMetrics(version: string, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.process === true) collectDefaultMetrics({ register: registry });
+  if (options.process === true) {
+    collectDefaultMetrics({ register: registry });
+    eventLoopDelayHistogram(registry);
+  }
   const requests = new Counter({ name: "sidecar_injection_requests_total", help: "Admission reviews received.", registers: [registry] });
   const success = new Counter({ name: "sidecar_injection_success_total", help: "Reviews answered with the sidecar injected.", registers: [registry] });
   const skip = new Counter({

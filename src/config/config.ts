@@ -303,9 +303,29 @@ export interface TlsConfig {
   readonly resyncSeconds: number;
 }
 
+/**
+ * POST /preview runs in worker threads, off the admission event loop, with these bounds per
+ * request (see src/preview/preview-pool.ts). A request past a bound gets 413 or 422 naming it.
+ */
+export interface PreviewConfig {
+  /** Worker threads rendering previews (read at startup). Admission keeps the main thread. */
+  readonly workers: number;
+  /** Previews that may wait for a worker; one more is answered 429 with Retry-After (read at startup). */
+  readonly queue: number;
+  /** Documents in one request (a List or an AdmissionReview counts as one): 413 past it. */
+  readonly maxDocuments: number;
+  /** Objects in one document (the items of a List): 413 past it. */
+  readonly maxObjectsPerDocument: number;
+  /** Bytes of one answer, as rendered: 422 past it (the main thread sends it over TLS). */
+  readonly maxRenderedBytes: number;
+  /** Time one preview may keep its worker busy; past it the worker is replaced and the answer is 422. */
+  readonly maxCpuMs: number;
+}
+
 /** The whole, validated, frozen configuration. */
 export interface Config {
   readonly server: ServerConfig;
+  readonly preview: PreviewConfig;
   readonly tls: TlsConfig;
   /** The namespace and service the injector runs as: used for SANs and never injected. */
   readonly service: { readonly name: string; readonly namespace: string };
@@ -366,6 +386,14 @@ export const DEFAULT_CONFIG: Config = {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     logLevel: "info",
     metricsPort: null,
+  },
+  preview: {
+    workers: 1,
+    queue: 2,
+    maxDocuments: 5_000,
+    maxObjectsPerDocument: 1_000,
+    maxRenderedBytes: 16 * 1024 * 1024,
+    maxCpuMs: 2_000,
   },
   tls: {
     mode: "auto",

@@ -157,6 +157,14 @@ const SCHEMA: Schema = {
     logLevel: oneOf(LogLevels),
     metricsPort: nullable(int(0, 65535)),
   },
+  preview: {
+    workers: int(1, 16),
+    queue: int(0, 1_000),
+    maxDocuments: int(1, 100_000),
+    maxObjectsPerDocument: int(1, 100_000),
+    maxRenderedBytes: int(1024, 512 * 1024 * 1024),
+    maxCpuMs: int(10, 10 * 60_000),
+  },
   tls: {
     mode: oneOf(TlsModes),
     certFile: nullable(nonEmpty),

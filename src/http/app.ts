@@ -18,6 +18,7 @@ import { NotFoundError } from "../errors.js";
 import { serveAdmission } from "./admission-route.js";
 import type { Authorize, ReportScope } from "./delegated-auth.js";
 import { createBufferPool } from "./buffer-pool.js";
+import type { PreviewRunner } from "../preview/preview-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
 
 export const Paths = {
@@ -55,6 +56,8 @@ export interface AppDeps extends AdmissionDeps {
   readonly maxBodyBytes: () => number;
   /** Serve admission (/inject) and /preview (default); false on a replica of the reports role. */
   readonly admission?: boolean;
+  /** Renders POST /preview: the server's worker pool (preview-pool.ts), or inline in tests; none on a reports replica. */
+  readonly previews?: PreviewRunner;
   /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
   readonly audit?: () => AuditReport | null;
   /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
@@ -191,13 +194,15 @@ function createExpressApp(deps: AppDeps): express.Express {
     }
   }
 
+  const previews = deps.previews;
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {
+    if (previews === undefined) return void sendError(res, 404, "NOT_FOUND", "POST /preview is not served by this replica");
     try {
-      await servePreview(req, res, deps);
+      await servePreview(req, res, { ...deps, previews });
     } catch (err) {
       const answer = previewError(err);
       if (answer === null) next(err);
-      else res.status(answer.status).json(answer.body);
+      else res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
     }
   });
 

@@ -7,19 +7,16 @@
  * injected manifests) | diff (unified diffs) | patch (the RFC 6902 patch, or one per object).
  */
 import type { Request, Response } from "express";
-import { InjectorError } from "../errors.js";
-import type { InjectionContext } from "../injection/pipeline.js";
+import { InjectorError, PreviewLimitError } from "../errors.js";
 import { parseLabelList } from "../preview/commands.js";
-import { type InputFormat, readDocuments } from "../preview/documents.js";
-import { formatManifests } from "../preview/format.js";
-import { previewDocuments } from "../preview/preview.js";
+import type { InputFormat } from "../preview/documents.js";
+import { type PreviewOutput, PreviewOutputs } from "../preview/preview-job.js";
+import { PreviewBusyError, type PreviewRunner } from "../preview/preview-pool.js";
 import { HttpError, isJsonContentType, readRaw } from "./body.js";
 
-export const PreviewOutputs = ["json", "yaml", "diff", "patch"] as const;
-export type PreviewOutput = (typeof PreviewOutputs)[number];
-
 export interface PreviewRouteDeps {
-  readonly context: () => InjectionContext;
+  /** Renders previews: a worker pool in the server, inline in tests. */
+  readonly previews: PreviewRunner;
   readonly maxBodyBytes: () => number;
 }
 
@@ -35,7 +32,7 @@ function queryString(req: Request, key: string): string | undefined {
   return value[0];
 }
 
-/** Handle one preview request; throws HttpError or InjectorError for the caller to map. */
+/** Handle one preview request; throws HttpError, PreviewBusyError or InjectorError for the caller to map. */
 export async function servePreview(req: Request, res: Response, deps: PreviewRouteDeps): Promise<void> {
   const format = formatOf(req.headers["content-type"]);
   if (format === null) {
@@ -49,39 +46,63 @@ export async function servePreview(req: Request, res: Response, deps: PreviewRou
   const labelsText = queryString(req, "namespaceLabels");
   const namespaceLabels = labelsText === undefined ? undefined : parseLabelList(labelsText);
   const namespace = queryString(req, "namespace") || undefined;
+  // Full: refuse before reading the body, after a pause (the body is drained then, so the connection stays usable).
+  if (!deps.previews.hasRoom()) {
+    await new Promise((resolve) => setTimeout(resolve, SHED_DELAY_MS));
+    req.resume();
+    throw new PreviewBusyError("every preview worker is busy and the queue is full: try again later", deps.previews.retryAfterSeconds());
+  }
 
   const raw = await readRaw(req, deps.maxBodyBytes());
   if (raw.length === 0) throw new HttpError(400, "EMPTY_BODY", "request body is empty");
-  const docs = readDocuments(raw.toString("utf8"), format);
-  const previews = previewDocuments(docs, deps.context(), { namespace, namespaceLabels });
+  const answer = await deps.previews.run({ body: raw, format, output: output as PreviewOutput, params: { namespace, namespaceLabels } });
+  res.status(answer.status);
+  res.setHeader("Content-Type", `${answer.contentType}; charset=utf-8`);
+  const body = typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : answer.body;
+  res.setHeader("Content-Length", body.byteLength);
+  await sendInSlices(res, body);
+}
 
-  const denied = previews.filter((p) => p.decision === "deny");
-  if (denied.length > 0 && (output === "yaml" || output === "patch")) {
-    const problems = denied.flatMap((p) => (p.error?.problems ?? []).map((m) => `${p.where} (${p.kind}/${p.name}): ${m}`));
-    res.status(422).json({ code: denied[0]?.error?.code ?? "INVALID_ANNOTATION", message: "the webhook would deny these objects", problems });
-    return;
-  }
-  switch (output as PreviewOutput) {
-    case "json":
-      res.json({ results: previews });
-      return;
-    case "yaml":
-      res.type("application/yaml").send(formatManifests(docs, previews, "yaml"));
-      return;
-    case "diff":
-      res.type("text/x-diff").send(previews.map((p) => p.diff).join(""));
-      return;
-    case "patch": {
-      const single = previews.length === 1 ? previews[0] : undefined;
-      res.json(single ? single.patch : previews.map((p) => ({ where: p.where, kind: p.kind, name: p.name, patch: p.patch })));
-      return;
+/**
+ * A refused preview is answered after this pause: a client that ignores Retry-After and posts
+ * again at once gets one answer per pause on each connection instead of one per body it can
+ * send, and reading and dropping bodies costs the admission thread that much less.
+ */
+export const SHED_DELAY_MS = 1_000;
+
+/**
+ * Slices of an answer written at a time. The main thread encrypts what it writes, at once: a
+ * 16 MB answer in one write held the event loop for tens of milliseconds, a slice for well under one.
+ */
+export const SEND_SLICE_BYTES = 256 * 1024;
+
+/** Write the body a slice at a time, each after the previous one has drained. */
+async function sendInSlices(res: Response, body: Uint8Array): Promise<void> {
+  for (let at = 0; at < body.byteLength; at += SEND_SLICE_BYTES) {
+    const slice = body.subarray(at, Math.min(at + SEND_SLICE_BYTES, body.byteLength));
+    if (!res.write(slice)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
     }
+    if (res.destroyed) return;
   }
+  res.end();
 }
 
 /** Map preview errors to HTTP answers. */
-export function previewError(err: unknown): { status: number; body: unknown } | null {
+export function previewError(err: unknown): { status: number; body: unknown; headers?: Record<string, string> } | null {
   if (err instanceof HttpError) return { status: err.statusCode, body: { code: err.code, message: err.message } };
+  if (err instanceof PreviewBusyError) {
+    return { status: 429, body: { code: "PREVIEW_BUSY", message: err.message }, headers: { "Retry-After": String(err.retryAfterSeconds) } };
+  }
+  if (err instanceof PreviewLimitError) return { status: err.status, body: { code: err.code, message: err.message, limit: err.limit } };
   if (err instanceof InjectorError && err.status < 500) return { status: err.status, body: { code: err.code, message: err.message, problems: err.problems } };
   return null;
 }

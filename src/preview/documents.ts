@@ -3,10 +3,10 @@
  * AdmissionReviews, and locate each object's pod template. Problems name the document and path
  * (`documents[2].spec.template: not an object`) and are all reported at once.
  */
-import { parseAllDocuments } from "yaml";
 import { InvalidInputError } from "../errors.js";
 import { POD_TEMPLATE_PATHS } from "../injection/workload.js";
 import { isObject } from "../json-values.js";
+import { readJsonDocument, readYamlDocuments } from "../validation/yaml-documents.js";
 
 export type InputFormat = "json" | "yaml";
 
@@ -33,30 +33,10 @@ export interface InputDocument {
 
 /** Parse manifests: JSON (one value) or YAML (one or more documents). */
 export function parseManifests(text: string, format: InputFormat): Array<{ value: unknown; source?: string }> {
-  if (format === "json") {
-    try {
-      return [{ value: JSON.parse(text) as unknown }];
-    } catch (err) {
-      throw new InvalidInputError([`documents[0]: not valid JSON: ${(err as Error).message}`]);
-    }
-  }
-  const docs = parseAllDocuments(text, { uniqueKeys: false });
-  const list = Array.isArray(docs) ? docs : [docs];
-  const problems: string[] = [];
-  const out: Array<{ value: unknown; source?: string }> = [];
-  list.forEach((doc, i) => {
-    const error = doc.errors[0];
-    if (error) {
-      problems.push(`documents[${i}]: not valid YAML: ${error.message.split("\n")[0]}`);
-      return;
-    }
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-    // The separators are written by the formatter, so drop the document's own start marker.
-    out.push({ value, source: doc.toString().replace(/^---[ \t]*\n/, "") });
-  });
-  if (problems.length > 0) throw new InvalidInputError(problems);
-  return out;
+  // One reader, and its limits, for every input (src/validation/yaml-documents.ts): a refusal
+  // names the document and the limit. A YAML document's text is written only when first read.
+  if (format === "json") return [{ value: readJsonDocument(text, "documents[0]") }];
+  return readYamlDocuments(text);
 }
 
 function templateOf(object: Record<string, unknown>, where: string, problems: string[]): readonly string[] | null {
@@ -105,12 +85,19 @@ function objectsOf(value: unknown, where: string, problems: string[]): InputObje
 export function readDocuments(text: string, format: InputFormat): InputDocument[] {
   const parsed = parseManifests(text, format);
   const problems: string[] = [];
-  const docs = parsed.map((p, index) => ({
-    index,
-    ...(p.source !== undefined && { source: p.source }),
-    value: p.value,
-    objects: objectsOf(p.value, `documents[${index}]`, problems),
-  }));
+  const docs = parsed.map((p, index): InputDocument => {
+    const objects = objectsOf(p.value, `documents[${index}]`, problems);
+    // YAML input: the source text stays unwritten until it is read (see parseManifests).
+    if (!("source" in p)) return { index, value: p.value, objects };
+    return {
+      index,
+      value: p.value,
+      objects,
+      get source() {
+        return p.source;
+      },
+    };
+  });
   if (problems.length > 0) throw new InvalidInputError(problems);
   if (docs.length === 0) throw new InvalidInputError(["no documents in the input"]);
   return docs;

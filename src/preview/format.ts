@@ -2,9 +2,8 @@
  * Output forms of a preview: injected manifests (YAML or JSON, order kept, untouched documents as
  * written), the explain table, and the JSON report.
  */
-import { stringify as toYaml } from "yaml";
 import type { InputDocument } from "./documents.js";
-import type { ObjectPreview } from "./preview.js";
+import { type ObjectPreview, yamlOf } from "./preview.js";
 import { isObject } from "../json-values.js";
 
 
@@ -42,7 +41,7 @@ export function formatManifests(docs: readonly InputDocument[], previews: readon
   }
   return out
     .map((d) => {
-      const text = !d.changed && d.doc.source !== undefined ? d.doc.source : toYaml(d.value);
+      const text = !d.changed && d.doc.source !== undefined ? d.doc.source : yamlOf(d.value);
       return text.endsWith("\n") ? text : `${text}\n`;
     })
     .join("---\n");

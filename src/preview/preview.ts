@@ -4,17 +4,16 @@
  * the patch (with paths under the object's pod template), the mutated object and a unified diff.
  * Pure apart from the clock-free YAML and diff rendering; no side effects.
  */
-import { createTwoFilesPatch } from "diff";
-import fjp from "fast-json-patch";
-import { stringify as toYaml } from "yaml";
 import { Label } from "../config/config.js";
 import { InjectorError } from "../errors.js";
-import type { Operation } from "../injection/patch.js";
+import { type Operation, applyPatchTo } from "../injection/patch.js";
 import { type InjectionContext, runInjection } from "../injection/pipeline.js";
 import { assertNotTooDeep } from "../injection/pod.js";
 import { lookup, podDisplayName } from "../injection/pod.js";
 import { type Reason, ReasonCode, reason } from "../injection/reasons.js";
 import type { InputDocument, InputObject } from "./documents.js";
+import { unifiedDiff } from "./line-diff.js";
+import { toYamlText } from "./yaml-text.js";
 import { isObject } from "../json-values.js";
 
 /** What the API server would tell the webhook: the namespace and, optionally, its labels. */
@@ -81,9 +80,23 @@ function selectorSkip(template: Record<string, unknown>, namespace: string, para
   );
 }
 
+/**
+ * An object's YAML text, written once: a preview's objects are never changed after they are built,
+ * and the diff and the yaml output both need the injected object's text.
+ */
+const yamlTexts = new WeakMap<object, string>();
+export function yamlOf(value: unknown): string {
+  if (typeof value !== "object" || value === null) return toYamlText(value);
+  const known = yamlTexts.get(value);
+  if (known !== undefined) return known;
+  const text = toYamlText(value);
+  yamlTexts.set(value, text);
+  return text;
+}
+
 /** Unified diff of two objects rendered as YAML. */
 export function yamlDiff(label: string, before: unknown, after: unknown): string {
-  return createTwoFilesPatch(label, label, toYaml(before), toYaml(after), "given", "injected");
+  return unifiedDiff(label, yamlOf(before), yamlOf(after), "given", "injected");
 }
 
 function previewObject(input: InputObject, ctx: InjectionContext, params: PreviewParams): ObjectPreview {
@@ -119,8 +132,11 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
     );
     const prefix = input.templatePath.length === 0 ? "" : `/${input.templatePath.join("/")}`;
     const patch = result.patch.map((op) => ({ ...op, path: `${prefix}${op.path}` }) as Operation);
-    const mutated =
-      patch.length === 0 ? object : fjp.applyPatch(structuredClone(object), structuredClone(patch) as fjp.Operation[], true, false).newDocument;
+    // As the pipeline builds its own mutated pod: the object is copied, the operations' values are
+    // placed as they are (the pipeline never adds into a value it added).
+    const mutated = applyPatchTo(object, patch);
+    // The diff is written when it is read: the yaml and patch outputs never read it.
+    let diff: string | undefined;
     return {
       ...base,
       decision: result.decision.verdict,
@@ -128,7 +144,10 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
       warnings: result.warnings,
       patch,
       object: mutated,
-      diff: patch.length === 0 ? "" : yamlDiff(`${kind}/${name}`, object, mutated),
+      get diff() {
+        diff ??= patch.length === 0 ? "" : yamlDiff(`${kind}/${name}`, object, mutated);
+        return diff;
+      },
     };
   } catch (err) {
     if (!(err instanceof InjectorError)) throw err;

@@ -7,6 +7,7 @@ import type { InjectionContext } from "../../src/injection/pipeline.js";
 import { silentLogger } from "../../src/log.js";
 import type { Pod } from "../../src/injection/pod.js";
 import { compileTemplate } from "../../src/injection/template.js";
+import { createInlinePreviewRunner } from "../../src/preview/preview-pool.js";
 
 export function aPod(patch: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Partial<Pod["spec"]>; metadata?: Record<string, unknown> } = {}): Pod {
   return {
@@ -65,8 +66,10 @@ export function testContext(file?: unknown, clusterSupportsNativeSidecars?: bool
 /** The app under test with defaults for every dependency (override what a test is about). */
 export function testApp(overrides: Partial<AppDeps> = {}): RequestListener {
   const ctx = testContext();
+  const context = overrides.context ?? (() => ctx);
   return createApp({
-    context: () => ctx,
+    context,
+    previews: createInlinePreviewRunner(context),
     logger: silentLogger(),
     now: () => 0,
     health: { ready: () => true, draining: () => false },
