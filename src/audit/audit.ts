@@ -373,22 +373,47 @@ function namespacesExcludedByMatchConditions(conditions: unknown): Set<string> {
   return out;
 }
 
-/** The command that gives a pod's workload new pods. */
-function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+/** The workload kinds `kubectl rollout restart` (and `sidecar-injector rollout`) can restart. */
+export const RESTARTABLE_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+export type RestartableKind = (typeof RESTARTABLE_KINDS)[number];
+
+/** A pod's owner as the restart plan reads it. */
+export type PodOwner =
+  /** A Deployment (through its ReplicaSet), StatefulSet or DaemonSet: restarted as a whole. */
+  | { readonly type: "workload"; readonly kind: RestartableKind; readonly namespace: string; readonly name: string }
+  /** Another controller (a Job, a ReplicaSet of no Deployment, ...): its pods are not restarted. */
+  | { readonly type: "other"; readonly kind: string; readonly namespace: string; readonly name: string }
+  /** No owner: a bare pod. */
+  | { readonly type: "none" };
+
+/** Who makes a pod's replacement (`byKey`: the snapshot's objects by `${kind}/${namespace}/${name}`). */
+export function podOwner(pod: Json, byKey: ReadonlyMap<string, Json>): PodOwner {
   const m = metaOf(pod);
   const owner = m.owners.find((o) => o.controller === true) ?? m.owners[0];
   const ns = m.namespace;
-  if (owner && typeof owner.kind === "string" && typeof owner.name === "string") {
-    if (owner.kind === "ReplicaSet") {
-      const rs = byKey.get(`ReplicaSet/${ns}/${owner.name}`);
-      const rsOwner = rs ? metaOf(rs).owners.find((o) => o.kind === "Deployment") : undefined;
-      const hash = lookup(m.labels, Label.PodTemplateHash);
-      const deployment = typeof rsOwner?.name === "string" ? rsOwner.name : hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
-      if (deployment) return `kubectl rollout restart deployment/${deployment} -n ${ns}`;
-    }
-    if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet") return `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${ns}`;
+  if (!owner || typeof owner.kind !== "string" || typeof owner.name !== "string") return { type: "none" };
+  if (owner.kind === "ReplicaSet") {
+    const rs = byKey.get(`ReplicaSet/${ns}/${owner.name}`);
+    const rsOwner = rs ? metaOf(rs).owners.find((o) => o.kind === "Deployment") : undefined;
+    const hash = lookup(m.labels, Label.PodTemplateHash);
+    const deployment = typeof rsOwner?.name === "string" ? rsOwner.name : hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
+    if (deployment) return { type: "workload", kind: "Deployment", namespace: ns, name: deployment };
   }
-  return `kubectl delete pod ${m.name} -n ${ns}  # re-created by its owner, or re-create it yourself`;
+  if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet") return { type: "workload", kind: owner.kind, namespace: ns, name: owner.name };
+  return { type: "other", kind: owner.kind, namespace: ns, name: owner.name };
+}
+
+/** The command a person runs to re-create a pod that has no workload to restart. */
+export function deletePodCommand(namespace: string, name: string): string {
+  return `kubectl delete pod ${name} -n ${namespace}  # re-created by its owner, or re-create it yourself`;
+}
+
+/** The command that gives a pod's workload new pods. */
+function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+  const owner = podOwner(pod, byKey);
+  if (owner.type === "workload") return `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${owner.namespace}`;
+  const m = metaOf(pod);
+  return deletePodCommand(m.namespace, m.name);
 }
 
 /** Does any finding reach `level`? */

@@ -20,8 +20,11 @@ export interface ApiCall {
   readonly name?: NamedObject;
   /** The feature that needs it (README, RBAC comments). */
   readonly why: string;
-  /** Needed only when the feature is on; see `featuresOf`. */
-  readonly feature: "always" | "self-managed-tls" | "audit-endpoint";
+  /**
+   * Needed only when the feature is on. `rollout-cli` rows are called by the `rollout` command
+   * alone, with the caller's own credentials: no shipped role holds them.
+   */
+  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "rollout-cli";
 }
 
 export const API_CALLS: readonly ApiCall[] = [
@@ -80,6 +83,22 @@ export const API_CALLS: readonly ApiCall[] = [
   {
     group: "authorization.k8s.io", version: "v1", resource: "subjectaccessreviews", verbs: ["create"], scope: "cluster", feature: "audit-endpoint",
     why: "GET /audit and GET /explain: whether the caller may list pods cluster-wide or in the namespace asked for (delegated authorization)",
+  },
+  {
+    group: "policy", version: "v1", resource: "poddisruptionbudgets", verbs: ["list"], scope: "cluster", feature: "rollout-cli",
+    why: "the rollout command: whether a PodDisruptionBudget leaves room to restart a workload now",
+  },
+  {
+    group: "apps", version: "v1", resource: "deployments", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
+  },
+  {
+    group: "apps", version: "v1", resource: "statefulsets", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
+  },
+  {
+    group: "apps", version: "v1", resource: "daemonsets", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
   },
 ];
 
