@@ -21,10 +21,10 @@ export interface ApiCall {
   /** The feature that needs it (README, RBAC comments). */
   readonly why: string;
   /**
-   * Needed only when the feature is on. `rollout-cli` rows are called by the `rollout` command
-   * alone, with the caller's own credentials: no shipped role holds them.
+   * Needed only when the feature is on. `cli` rows are called by the commands alone (explain,
+   * rollout), with the caller's own credentials: no shipped role holds them.
    */
-  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "rollout-cli";
+  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "cli";
 }
 
 export const API_CALLS: readonly ApiCall[] = [
@@ -85,19 +85,23 @@ export const API_CALLS: readonly ApiCall[] = [
     why: "GET /audit and GET /explain: whether the caller may list pods cluster-wide or in the namespace asked for (delegated authorization)",
   },
   {
-    group: "policy", version: "v1", resource: "poddisruptionbudgets", verbs: ["list"], scope: "cluster", feature: "rollout-cli",
+    group: "", version: "v1", resource: "namespaces", verbs: ["get"], scope: "cluster", feature: "cli",
+    why: "explain -n NS and rollout -n NS: the namespace's labels, read by name (a caller with rights in one namespace only)",
+  },
+  {
+    group: "policy", version: "v1", resource: "poddisruptionbudgets", verbs: ["list"], scope: "cluster", feature: "cli",
     why: "the rollout command: whether a PodDisruptionBudget leaves room to restart a workload now",
   },
   {
-    group: "apps", version: "v1", resource: "deployments", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    group: "apps", version: "v1", resource: "deployments", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
     why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
   },
   {
-    group: "apps", version: "v1", resource: "statefulsets", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    group: "apps", version: "v1", resource: "statefulsets", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
     why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
   },
   {
-    group: "apps", version: "v1", resource: "daemonsets", verbs: ["get", "patch"], scope: "cluster", feature: "rollout-cli",
+    group: "apps", version: "v1", resource: "daemonsets", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
     why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
   },
 ];

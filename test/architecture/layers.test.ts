@@ -8,7 +8,9 @@ import { describe, expect, it } from "@jest/globals";
 
 const SRC = join(import.meta.dirname, "..", "..", "src");
 const CORE = ["injection", "config", "validation"];
-const ABOVE = ["admission", "http", "preview", "explain", "audit", "kube", "tls"];
+const ABOVE = ["admission", "http", "preview", "explain", "audit", "kube", "tls", "rollout"];
+/** The rollout's planner, status rules and executor: pure or IO through an interface, no client. */
+const ROLLOUT_CORE = ["plan.ts", "status.ts", "execute.ts"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -27,5 +29,12 @@ describe("layers", () => {
         .map((spec) => `${relative(SRC, file)} → ${spec}`),
     );
     expect(upward).toEqual([]);
+  });
+
+  it.each(ROLLOUT_CORE)("src/rollout/%s reads no cluster, file or process itself (a later in-server reconciler reuses it)", (file) => {
+    const text = readFileSync(join(SRC, "rollout", file), "utf8");
+    const imports = [...text.matchAll(/from "([^"]+)"/g)].map((m) => m[1] as string);
+    expect(imports.filter((spec) => spec.startsWith("../kube/") || spec.startsWith("../http/") || spec.startsWith("node:") || spec.startsWith("@kubernetes/") || spec === "./command.js")).toEqual([]);
+    expect(text).not.toMatch(/process\.(env|stdout|stderr)/);
   });
 });
