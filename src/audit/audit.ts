@@ -65,7 +65,13 @@ export interface AuditReport {
   readonly findings: readonly Finding[];
   /** One command per workload whose pods need a restart, in order of first mention. */
   readonly restartPlan: readonly string[];
+  /** With a workload in the restart plan: the command that carries the plan out safely (`rollout`). */
+  readonly rollout?: string;
 }
+
+/** What the audit points to for its restart plan: the rollout, planned first, then one workload at a time. */
+export const ROLLOUT_POINTER =
+  "sidecar-injector rollout -A plans these restarts (nothing changes without --yes); with --yes it restarts one workload at a time, waits for each and checks its new pods, and stops at the first failure.";
 
 type Json = Record<string, unknown>;
 
@@ -248,7 +254,12 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   }
 
   const counts = Object.fromEntries(Object.values(FindingCode).map((c) => [c, findings.filter((f) => f.code === c).length])) as Record<FindingCode, number>;
-  return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
+  return {
+    summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts },
+    findings,
+    restartPlan: plan,
+    ...(plan.some((c) => c.startsWith("kubectl rollout restart")) && { rollout: ROLLOUT_POINTER }),
+  };
 }
 
 /** A running pod's sidecar: whether it carries ours, and what in it is older than the current configuration. */
