@@ -216,8 +216,12 @@ describe("rollout", () => {
     // The Deployment kept its old pods serving while the new one is not ready.
     expect(podsOf("shop", "cart").filter((p) => ((p.status as Json).conditions as Json[] | undefined)?.[0]?.status === "True").length).toBe(2);
     expect(proxyImages("shop", "api")).toEqual([current.template.config.sidecar.image, current.template.config.sidecar.image]);
-    // The patch is kubectl rollout restart's: a strategic merge patch of the template's annotation.
-    expect(patches().every((p) => /^PATCH \/apis\/apps\/v1\/namespaces\/shop\/deployments\/(api|cart)/.test(p))).toBe(true);
+    // The patch is kubectl rollout restart's, byte for byte: a strategic merge patch of the template's annotation.
+    expect(fake.writes.filter((w) => w.method === "PATCH").map((w) => w.path)).toEqual(["/apis/apps/v1/namespaces/shop/deployments/api", "/apis/apps/v1/namespaces/shop/deployments/cart"]);
+    for (const w of fake.writes.filter((x) => x.method === "PATCH")) {
+      expect(w.contentType).toBe("application/strategic-merge-patch+json");
+      expect(w.body).toMatch(/^\{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io\/restartedAt":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}\}\}\}\}$/);
+    }
     expect(fake.denied).toEqual([]);
   }, 120_000);
 

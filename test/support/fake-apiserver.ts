@@ -159,6 +159,8 @@ export interface FakeApiServer {
   readonly requests: string[];
   /** Requests refused by RBAC. */
   readonly denied: string[];
+  /** Every write the store answered (POST, PUT, PATCH): path, Content-Type and body as sent. */
+  readonly writes: Array<{ readonly method: string; readonly path: string; readonly contentType: string; readonly body: string }>;
   /** A client config; `token` tells this client apart (see partition). */
   kubeConfig(token?: string): KubeConfig;
   get(kind: Kind, name: string, namespace?: string): Json | undefined;
@@ -249,6 +251,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const requests: string[] = [];
   const denied: string[] = [];
   const listCalls: ListCall[] = [];
+  const writes: FakeApiServer["writes"] = [];
 
   const key = (kind: Kind, namespace: string | undefined, name: string) => `${kind.resource}/${namespace ?? ""}/${name}`;
   // Each resource's keys in order, kept until an object is added or removed, so a page of a large
@@ -292,7 +295,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       },
     };
   };
-  const write = (kind: Kind, o: Json): Json => {
+  const write = (kind: Kind, input: Json): Json => {
+    const o = withDefaults(kind, input);
     const m = meta(o);
     const k = key(kind, m.namespace as string | undefined, String(m.name));
     const previous = store.get(k);
@@ -522,6 +526,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     let body: Json;
     const text = await readBody(req);
     const contentType = req.headers["content-type"] ?? "";
+    writes.push({ method, path: url.split("?")[0] ?? "", contentType, body: text });
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -593,6 +598,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     listCalls,
     requests,
     denied,
+    writes,
     kubeConfig(token = "test-token") {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -649,6 +655,20 @@ export function writeKubeconfig(path: string, url: string, token = "test-token")
     }),
   );
   return path;
+}
+
+/**
+ * The defaults the real server fills in that clients read back: the StatefulSet's and DaemonSet's
+ * update strategy (kubectl rollout status reads its type).
+ */
+function withDefaults(kind: Kind, o: Json): Json {
+  const spec = o.spec as Json | undefined;
+  if (spec === undefined || spec === null || typeof spec !== "object") return o;
+  if ((kind.kind === "StatefulSet" || kind.kind === "DaemonSet") && spec.updateStrategy === undefined) {
+    const rollingUpdate = kind.kind === "StatefulSet" ? { partition: 0 } : { maxUnavailable: 1, maxSurge: 0 };
+    return { ...o, spec: { ...spec, updateStrategy: { type: "RollingUpdate", rollingUpdate } } };
+  }
+  return o;
 }
 
 /** A strategic merge patch without directives (see PATCH): maps merge, named lists merge by name. */
