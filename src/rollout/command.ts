@@ -53,8 +53,12 @@ function kubeCluster(kc: KubeConfig, namespaces: ReadonlyMap<string, Json>): Rol
 
 const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
 
-/** Progress for people: live lines on a terminal, one plain line per change elsewhere. */
-function progressReporter(io: RolloutIO, plan: RolloutPlan): (e: RolloutEvent) => void {
+/**
+ * Progress for people: on a terminal, one live line per workload in flight (elapsed time,
+ * ready/desired, kubectl's status sentence), redrawn in place, and a line of its own for each that
+ * ends; elsewhere one plain line per change.
+ */
+export function progressReporter(io: Pick<RolloutIO, "isTTY" | "stdout">, plan: RolloutPlan): (e: RolloutEvent) => void {
   const total = plan.restarts.length;
   const index = (r: PlannedRestart) => plan.restarts.indexOf(r) + 1;
   if (!io.isTTY) {
@@ -63,6 +67,7 @@ function progressReporter(io: RolloutIO, plan: RolloutPlan): (e: RolloutEvent) =
       const tag = `[${index(e.restart)}/${total}] ${e.restart.object}`;
       if (e.type === "started") io.stdout(`${tag}: restarted (restartedAt ${e.restartedAt})\n`);
       else if (e.type === "progress") {
+        if (e.status.done || e.status.failed) return; // the finished line says it
         const line = `${e.status.ready}/${e.status.desired} ready: ${e.status.message}`;
         if (last.get(e.restart.object) !== line) io.stdout(`${tag}: ${line}\n`);
         last.set(e.restart.object, line);
