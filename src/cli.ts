@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `sidecar-injector` command: `serve` (the default) runs the webhook; `inject` and `explain`
- * run manifests through the same pipeline offline; `explain` without -f and `audit` read a cluster.
+ * run manifests through the same pipeline offline; `explain` without -f and `audit` read a cluster;
+ * `rollout` restarts the workloads whose pods are out of date.
  * Exit codes: 0 done, 1 failure (invalid input or configuration, startup error), 2 usage error.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
@@ -13,6 +14,8 @@ import type { CommandIO } from "./command-io.js";
 import { parseLabelList, runExplain, runInject } from "./preview/commands.js";
 import { type ExplainKind, parseObjectRef } from "./explain/cluster.js";
 import { runExplainCluster } from "./explain/command.js";
+import { runRollout } from "./rollout/command.js";
+import { ROLLOUT_FOR_ALL, type RolloutFor, type RolloutTarget } from "./rollout/plan.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `Usage: sidecar-injector [command] [options]
@@ -23,6 +26,8 @@ Commands:
   explain   Show, per object (manifests, or a workload or pod in the cluster), whether it would be
             injected and why, with every webhook the API server would call for it.
   audit     Report pods missing, carrying stale or unexpected sidecars, and policy problems.
+  rollout   Plan, and with --yes carry out, the restarts that bring every running pod to what
+            the injector makes today, one workload at a time.
 
 Run "sidecar-injector COMMAND --help" for a command's options. --debug (or DEBUG=1) prints the
 stack trace of an unexpected failure.
@@ -132,6 +137,43 @@ Options:
   --server URL                 Ask a running injector's /audit (its caches and configuration).
   --token TOKEN                With --server: the bearer token to send (default: KUBECONFIG's current
                                user's), e.g. "$(kubectl create token NAME)".
+  -h, --help                   Show this help.
+`;
+
+const ROLLOUT_USAGE = `Usage: sidecar-injector rollout [KIND/NAME] (-n NAMESPACE | -A) [options]
+
+After a proxy upgrade, a configuration change or a namespace label change, running pods keep what
+they were injected with. This command judges every pod as audit does (missing_sidecar,
+stale_sidecar, unexpected_sidecar) and restarts the Deployments, StatefulSets and DaemonSets that
+made them, with your own credentials (KUBECONFIG, or in-cluster configuration).
+
+Without --yes it changes nothing: it prints the plan, the workloads it would restart in order
+with why and what their pods carry now and after, and what it will not touch and why (bare pods,
+with the command to run by hand; Jobs; workloads whose pod template opts out; paused Deployments;
+OnDelete or partitioned StatefulSets; workloads already mid-rollout; workloads a
+PodDisruptionBudget leaves no room for right now).
+
+With --yes it restarts them as "kubectl rollout restart" does (the pod template annotation
+kubectl.kubernetes.io/restartedAt), at most --max-in-flight at a time; waits for each by the rules
+of "kubectl rollout status"; then checks that its new pods carry the sidecar the configuration
+renders. On the first failure (a timeout, a progress deadline, new pods without the current
+sidecar) it starts nothing more, waits for the restarts in flight, and names the failed workload,
+its condition and the command to undo it. Nothing is scaled, deleted or evicted. Run it again
+after a fix: it re-reads the cluster and continues with what is still out of date.
+
+Exit codes: 0 done or nothing to do (always, without --yes), 3 stopped on a failure, 1 invalid
+input, not found or refused by the API server, 2 usage.
+
+Options:
+  -n, --namespace NS           The namespace.
+  -A, --all-namespaces         Every namespace.
+  --for LIST                   Which findings to fix, comma-separated: missing, stale, unexpected
+                               (default all three).
+  --max-in-flight N            Workloads mid-rollout at once, across namespaces (default 1).
+  --timeout DURATION           How long one workload's rollout may take (default 5m): 90s, 5m, 1h.
+  --yes                        Carry the plan out (without it, only print it).
+  -o, --output table|json      Output format (default table).
+  --config FILE                The injector configuration to judge with (default: the embedded one).
   -h, --help                   Show this help.
 `;
 
@@ -315,6 +357,79 @@ async function runAuditCommand(args: readonly string[]): Promise<number> {
   );
 }
 
+/** A duration as kubectl takes it: 90s, 5m, 1h30m, 500ms (a plain number is seconds). */
+function parseDuration(text: string): number | null {
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = text;
+  while (rest !== "") {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (!m) return null;
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    rest = rest.slice(m[0].length);
+  }
+  return text === "" ? null : total;
+}
+
+const ROLLOUT_KINDS: Readonly<Record<string, RolloutTarget["kind"]>> = { Deployment: "Deployment", StatefulSet: "StatefulSet", DaemonSet: "DaemonSet" };
+
+async function runRolloutCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      namespace: { type: "string", short: "n" },
+      "all-namespaces": { type: "boolean", short: "A" },
+      for: { type: "string" },
+      "max-in-flight": { type: "string" },
+      timeout: { type: "string" },
+      yes: { type: "boolean" },
+      output: { type: "string", short: "o" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    ROLLOUT_USAGE,
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(ROLLOUT_USAGE);
+    return 0;
+  }
+  const all = values["all-namespaces"] === true;
+  if (all === (values.namespace !== undefined)) throw new UsageError("give -n NAMESPACE or -A", ROLLOUT_USAGE);
+  if (positionals.length > 1) throw new UsageError(`one KIND/NAME at most (got ${positionals.join(" ")})`, ROLLOUT_USAGE);
+  let target: RolloutTarget | undefined;
+  if (positionals[0] !== undefined) {
+    if (all) throw new UsageError("KIND/NAME needs -n NAMESPACE, not -A", ROLLOUT_USAGE);
+    let ref;
+    try {
+      ref = parseObjectRef(positionals[0]);
+    } catch (err) {
+      throw new UsageError((err as InvalidInputError).problems.join("; "), ROLLOUT_USAGE);
+    }
+    const kind = ROLLOUT_KINDS[ref.kind];
+    if (kind === undefined) throw new UsageError(`rollout restarts a deployment, statefulset or daemonset (got ${positionals[0]})`, ROLLOUT_USAGE);
+    target = { kind, name: ref.name };
+  }
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json") throw new UsageError(`-o must be one of table, json (got ${JSON.stringify(output)})`, ROLLOUT_USAGE);
+  let forList: RolloutFor[] = [...ROLLOUT_FOR_ALL];
+  if (values.for !== undefined) {
+    const items = values.for.split(",").map((f) => f.trim());
+    const unknown = items.filter((f) => !(ROLLOUT_FOR_ALL as readonly string[]).includes(f));
+    if (unknown.length > 0 || items.length === 0) throw new UsageError(`--for takes a comma-separated list of missing, stale, unexpected (got ${JSON.stringify(values.for)})`, ROLLOUT_USAGE);
+    forList = ROLLOUT_FOR_ALL.filter((f) => items.includes(f));
+  }
+  const maxText = values["max-in-flight"] ?? "1";
+  if (!/^\d+$/.test(maxText) || Number(maxText) < 1 || Number(maxText) > 100) throw new UsageError(`--max-in-flight must be an integer from 1 to 100 (got ${JSON.stringify(maxText)})`, ROLLOUT_USAGE);
+  const timeoutMs = parseDuration(values.timeout ?? "5m");
+  if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`--timeout must be a duration such as 90s, 5m or 1h (got ${JSON.stringify(values.timeout)})`, ROLLOUT_USAGE);
+  return runRollout(
+    { namespace: all ? null : (values.namespace ?? null), target, for: forList, maxInFlight: Number(maxText), timeoutMs, yes: values.yes === true, output, configPath: values.config },
+    { ...stdio(), isTTY: process.stdout.isTTY === true },
+  );
+}
+
 async function runServe(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
@@ -367,6 +482,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (first === "inject") return await runInjectCommand(rest);
     if (first === "explain") return await runExplainCommand(rest);
     if (first === "audit") return await runAuditCommand(rest);
+    if (first === "rollout") return await runRolloutCommand(rest);
     if (first === "serve") return await runServe(rest);
     if (first === "help" || ((first === "-h" || first === "--help") && rest.length === 0)) {
       process.stdout.write(USAGE);

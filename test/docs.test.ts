@@ -14,6 +14,8 @@ import { ReasonCode } from "../src/injection/reasons.js";
 import { API_CALLS, NON_RESOURCE_CALLS } from "../src/kube/api-calls.js";
 import { DEFAULT_CONFIG } from "../src/config/config.js";
 import { CertificateEvents } from "../src/metrics.js";
+import { RestartOutcome } from "../src/rollout/execute.js";
+import { UntouchedReason } from "../src/rollout/plan.js";
 
 const ROOT = join(import.meta.dirname, "..");
 /** The pages people read: the front page, the task pages, the benchmarks. */
@@ -140,6 +142,9 @@ describe("README", () => {
     expect(readme).toContain(`\`${code}\``);
   });
   it.each(Object.values(ErrorCode))("documents error code %s", (code) => {
+    expect(readme).toContain(`\`${code}\``);
+  });
+  it.each([...Object.values(UntouchedReason), ...Object.values(RestartOutcome)])("documents the rollout code %s", (code) => {
     expect(readme).toContain(`\`${code}\``);
   });
   it.each(httpCodesInSource())("documents HTTP error code %s", (code) => {

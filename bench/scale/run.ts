@@ -9,7 +9,8 @@
 //   admission latency of new pods at 50 reviews/s while the reports replica answers GET /audit;
 // - the reports replica (`serve --role reports`): time to sync, RSS after sync, the GET /audit
 //   answer's time and size, peak RSS;
-// - the CLI: `audit -o json` and `explain -A -o json` (paged lists), time and peak RSS;
+// - the CLI: `audit -o json`, `explain -A -o json` and the plan of `rollout -A -o json` (paged
+//   lists), time and peak RSS;
 // - the baseline, in the same run: the single-process layout the manifests shipped before
 //   (`--role all` with auditEndpoint: true), its RSS after sync and under its own GET /audit, and
 //   its admission latency meanwhile (BENCH_SCALE_BASELINE_MAX pods at most, default 50000: beyond
@@ -263,7 +264,8 @@ async function measureSize(pods: number): Promise<Json> {
     // The CLI, paged, with the caller's credentials.
     row.cliAudit = await runCli(["audit", "-o", "json"], env);
     row.cliExplain = await runCli(["explain", "-A", "-o", "json"], env);
-    process.stderr.write(`[${pods}] CLI: audit ${JSON.stringify(row.cliAudit)} explain ${JSON.stringify(row.cliExplain)}\n`);
+    row.cliRollout = await runCli(["rollout", "-A", "-o", "json"], env);
+    process.stderr.write(`[${pods}] CLI: audit ${JSON.stringify(row.cliAudit)} explain ${JSON.stringify(row.cliExplain)} rollout plan ${JSON.stringify(row.cliRollout)}\n`);
 
     // Baseline: one process for both (the layout shipped before the roles).
     if (pods <= BASELINE_MAX) {
@@ -287,14 +289,14 @@ async function measureSize(pods: number): Promise<Json> {
 
 function table(rows: Json[]): string {
   const lines = [
-    "| pods | webhook RSS after sync / peak (MiB) | admission p50 / p99 / max (ms) at 50/s during GET /audit, errors+timeouts | reports: sync (s), RSS after sync / peak (MiB), GET /audit (s, MiB) | `audit -o json` (s, peak MiB) | `explain -A -o json` (s, peak MiB) | baseline `--role all`: RSS after sync / peak (MiB), admission p99 / max (ms) during its own /audit |",
-    "|---|---|---|---|---|---|---|",
+    "| pods | webhook RSS after sync / peak (MiB) | admission p50 / p99 / max (ms) at 50/s during GET /audit, errors+timeouts | reports: sync (s), RSS after sync / peak (MiB), GET /audit (s, MiB) | `audit -o json` (s, peak MiB) | `explain -A -o json` (s, peak MiB) | `rollout -A -o json`, the plan (s, peak MiB) | baseline `--role all`: RSS after sync / peak (MiB), admission p99 / max (ms) during its own /audit |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const a = r.admissionDuringAudit;
     const b = r.baseline;
     lines.push(
-      `| ${r.pods.toLocaleString("en")} | ${r.webhookAfterSync.rssMiB} / ${r.webhookPeak.peakMiB} | ${a.p50} / ${a.p99} / ${a.max}, ${a.errors + a.timeouts} of ${a.sent} | ${r.reportsSyncSeconds}, ${r.reportsAfterSync.rssMiB} / ${r.reportsPeak.peakMiB}, ${r.reportsAudit.seconds} s, ${r.reportsAudit.mib} MiB | ${r.cliAudit.seconds}, ${r.cliAudit.peakMiB} | ${r.cliExplain.seconds}, ${r.cliExplain.peakMiB} | ${b ? `${b.afterSync.rssMiB} / ${b.peak.peakMiB}, ${b.admissionDuringAudit.p99} / ${b.admissionDuringAudit.max} (${b.admissionDuringAudit.errors + b.admissionDuringAudit.timeouts} of ${b.admissionDuringAudit.sent} failed)` : "not run"} |`,
+      `| ${r.pods.toLocaleString("en")} | ${r.webhookAfterSync.rssMiB} / ${r.webhookPeak.peakMiB} | ${a.p50} / ${a.p99} / ${a.max}, ${a.errors + a.timeouts} of ${a.sent} | ${r.reportsSyncSeconds}, ${r.reportsAfterSync.rssMiB} / ${r.reportsPeak.peakMiB}, ${r.reportsAudit.seconds} s, ${r.reportsAudit.mib} MiB | ${r.cliAudit.seconds}, ${r.cliAudit.peakMiB} | ${r.cliExplain.seconds}, ${r.cliExplain.peakMiB} | ${r.cliRollout.seconds}, ${r.cliRollout.peakMiB} | ${b ? `${b.afterSync.rssMiB} / ${b.peak.peakMiB}, ${b.admissionDuringAudit.p99} / ${b.admissionDuringAudit.max} (${b.admissionDuringAudit.errors + b.admissionDuringAudit.timeouts} of ${b.admissionDuringAudit.sent} failed)` : "not run"} |`,
     );
   }
   return lines.join("\n");

@@ -65,7 +65,13 @@ export interface AuditReport {
   readonly findings: readonly Finding[];
   /** One command per workload whose pods need a restart, in order of first mention. */
   readonly restartPlan: readonly string[];
+  /** With a workload in the restart plan: the command that carries the plan out safely (`rollout`). */
+  readonly rollout?: string;
 }
+
+/** What the audit points to for its restart plan: the rollout, planned first, then one workload at a time. */
+export const ROLLOUT_POINTER =
+  "sidecar-injector rollout -A plans these restarts (nothing changes without --yes); with --yes it restarts one workload at a time, waits for each and checks its new pods, and stops at the first failure.";
 
 type Json = Record<string, unknown>;
 
@@ -248,7 +254,12 @@ export function auditCluster(input: readonly Json[], opts: AuditOptions): AuditR
   }
 
   const counts = Object.fromEntries(Object.values(FindingCode).map((c) => [c, findings.filter((f) => f.code === c).length])) as Record<FindingCode, number>;
-  return { summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts }, findings, restartPlan: plan };
+  return {
+    summary: { namespaces: namespaces.size, pods: podCount, injected: injectedCount, findings: counts },
+    findings,
+    restartPlan: plan,
+    ...(plan.some((c) => c.startsWith("kubectl rollout restart")) && { rollout: ROLLOUT_POINTER }),
+  };
 }
 
 /** A running pod's sidecar: whether it carries ours, and what in it is older than the current configuration. */
@@ -373,22 +384,47 @@ function namespacesExcludedByMatchConditions(conditions: unknown): Set<string> {
   return out;
 }
 
-/** The command that gives a pod's workload new pods. */
-function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+/** The workload kinds `kubectl rollout restart` (and `sidecar-injector rollout`) can restart. */
+export const RESTARTABLE_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+export type RestartableKind = (typeof RESTARTABLE_KINDS)[number];
+
+/** A pod's owner as the restart plan reads it. */
+export type PodOwner =
+  /** A Deployment (through its ReplicaSet), StatefulSet or DaemonSet: restarted as a whole. */
+  | { readonly type: "workload"; readonly kind: RestartableKind; readonly namespace: string; readonly name: string }
+  /** Another controller (a Job, a ReplicaSet of no Deployment, ...): its pods are not restarted. */
+  | { readonly type: "other"; readonly kind: string; readonly namespace: string; readonly name: string }
+  /** No owner: a bare pod. */
+  | { readonly type: "none" };
+
+/** Who makes a pod's replacement (`byKey`: the snapshot's objects by `${kind}/${namespace}/${name}`). */
+export function podOwner(pod: Json, byKey: ReadonlyMap<string, Json>): PodOwner {
   const m = metaOf(pod);
   const owner = m.owners.find((o) => o.controller === true) ?? m.owners[0];
   const ns = m.namespace;
-  if (owner && typeof owner.kind === "string" && typeof owner.name === "string") {
-    if (owner.kind === "ReplicaSet") {
-      const rs = byKey.get(`ReplicaSet/${ns}/${owner.name}`);
-      const rsOwner = rs ? metaOf(rs).owners.find((o) => o.kind === "Deployment") : undefined;
-      const hash = lookup(m.labels, Label.PodTemplateHash);
-      const deployment = typeof rsOwner?.name === "string" ? rsOwner.name : hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
-      if (deployment) return `kubectl rollout restart deployment/${deployment} -n ${ns}`;
-    }
-    if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet") return `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${ns}`;
+  if (!owner || typeof owner.kind !== "string" || typeof owner.name !== "string") return { type: "none" };
+  if (owner.kind === "ReplicaSet") {
+    const rs = byKey.get(`ReplicaSet/${ns}/${owner.name}`);
+    const rsOwner = rs ? metaOf(rs).owners.find((o) => o.kind === "Deployment") : undefined;
+    const hash = lookup(m.labels, Label.PodTemplateHash);
+    const deployment = typeof rsOwner?.name === "string" ? rsOwner.name : hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
+    if (deployment) return { type: "workload", kind: "Deployment", namespace: ns, name: deployment };
   }
-  return `kubectl delete pod ${m.name} -n ${ns}  # re-created by its owner, or re-create it yourself`;
+  if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet") return { type: "workload", kind: owner.kind, namespace: ns, name: owner.name };
+  return { type: "other", kind: owner.kind, namespace: ns, name: owner.name };
+}
+
+/** The command a person runs to re-create a pod that has no workload to restart. */
+export function deletePodCommand(namespace: string, name: string): string {
+  return `kubectl delete pod ${name} -n ${namespace}  # re-created by its owner, or re-create it yourself`;
+}
+
+/** The command that gives a pod's workload new pods. */
+function restartCommand(pod: Json, byKey: ReadonlyMap<string, Json>): string {
+  const owner = podOwner(pod, byKey);
+  if (owner.type === "workload") return `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${owner.namespace}`;
+  const m = metaOf(pod);
+  return deletePodCommand(m.namespace, m.name);
 }
 
 /** Does any finding reach `level`? */

@@ -26,5 +26,6 @@ export function formatAudit(report: AuditReport, output: "table" | "json" | "yam
     lines.push("", "FIXES", ...report.findings.map((f) => `  ${f.object}: ${f.fix}`));
   }
   if (report.restartPlan.length > 0) lines.push("", "RESTART PLAN", ...report.restartPlan.map((c) => `  ${c}`));
+  if (report.rollout !== undefined) lines.push("", `Or all at once, safely: ${report.rollout}`);
   return `${lines.join("\n")}\n`;
 }

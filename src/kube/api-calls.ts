@@ -20,8 +20,11 @@ export interface ApiCall {
   readonly name?: NamedObject;
   /** The feature that needs it (docs/configuration.md, RBAC comments). */
   readonly why: string;
-  /** Needed only when the feature is on; see `featuresOf`. */
-  readonly feature: "always" | "self-managed-tls" | "audit-endpoint";
+  /**
+   * Needed only when the feature is on. `cli` rows are called by the commands alone (explain,
+   * rollout), with the caller's own credentials: no shipped role holds them.
+   */
+  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "cli";
 }
 
 export const API_CALLS: readonly ApiCall[] = [
@@ -80,6 +83,26 @@ export const API_CALLS: readonly ApiCall[] = [
   {
     group: "authorization.k8s.io", version: "v1", resource: "subjectaccessreviews", verbs: ["create"], scope: "cluster", feature: "audit-endpoint",
     why: "GET /audit and GET /explain: whether the caller may list pods cluster-wide or in the namespace asked for (delegated authorization)",
+  },
+  {
+    group: "", version: "v1", resource: "namespaces", verbs: ["get"], scope: "cluster", feature: "cli",
+    why: "explain -n NS and rollout -n NS: the namespace's labels, read by name (a caller with rights in one namespace only)",
+  },
+  {
+    group: "policy", version: "v1", resource: "poddisruptionbudgets", verbs: ["list"], scope: "cluster", feature: "cli",
+    why: "the rollout command: whether a PodDisruptionBudget leaves room to restart a workload now",
+  },
+  {
+    group: "apps", version: "v1", resource: "deployments", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
+  },
+  {
+    group: "apps", version: "v1", resource: "statefulsets", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
+  },
+  {
+    group: "apps", version: "v1", resource: "daemonsets", verbs: ["get", "patch"], scope: "cluster", feature: "cli",
+    why: "the rollout command: restart (the pod template's kubectl.kubernetes.io/restartedAt, as kubectl rollout restart) and follow the rollout",
   },
 ];
 

@@ -100,15 +100,41 @@ describe("trimForReports", () => {
     ]);
   });
 
-  it("keeps a workload's pod template and drops its status and managedFields; leaves its input alone", () => {
+  it("keeps a workload's pod template and, of its status, what rollout status reads; drops managedFields; leaves its input alone", () => {
     const deployment = {
-      metadata: { name: "reviews", namespace: "shop", managedFields: [{ manager: "kubectl" }], annotations: { [LAST_APPLIED_ANNOTATION]: "{}" } },
-      spec: { replicas: 3, template: { metadata: { labels: { app: "reviews" } }, spec: { containers: [{ name: "reviews", env: [{ name: "A", value: "1" }] }] } } },
-      status: { replicas: 3, readyReplicas: 3 },
+      metadata: { name: "reviews", namespace: "shop", generation: 4, managedFields: [{ manager: "kubectl" }], annotations: { [LAST_APPLIED_ANNOTATION]: "{}" } },
+      spec: { replicas: 3, paused: true, template: { metadata: { labels: { app: "reviews" } }, spec: { containers: [{ name: "reviews", env: [{ name: "A", value: "1" }] }] } } },
+      status: {
+        observedGeneration: 4,
+        replicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 3,
+        availableReplicas: 3,
+        collisionCount: 1,
+        conditions: [
+          { type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "ok", lastUpdateTime: "2026-01-01T00:00:00Z" },
+          { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: "done", lastUpdateTime: "2026-01-01T00:00:00Z" },
+        ],
+      },
     };
     const before = structuredClone(deployment);
-    expect(trimForReports("Deployment", deployment)).toEqual({ kind: "Deployment", metadata: { name: "reviews", namespace: "shop", annotations: {} }, spec: deployment.spec });
+    expect(trimForReports("Deployment", deployment)).toEqual({
+      kind: "Deployment",
+      metadata: { name: "reviews", namespace: "shop", generation: 4, annotations: {} },
+      spec: deployment.spec,
+      status: {
+        observedGeneration: 4,
+        replicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 3,
+        availableReplicas: 3,
+        conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: "done" }],
+      },
+    });
     expect(deployment).toEqual(before);
+    const sts = { metadata: { name: "db", namespace: "shop" }, spec: {}, status: { observedGeneration: 2, replicas: 3, currentRevision: "db-1", updateRevision: "db-2", collisionCount: 0 } };
+    expect(trimForReports("StatefulSet", sts).status).toEqual({ observedGeneration: 2, replicas: 3, currentRevision: "db-1", updateRevision: "db-2" });
+    expect(trimForReports("Job", { metadata: { name: "j" }, spec: {}, status: { succeeded: 1 } }).status).toBeUndefined();
   });
 
   it("keeps a webhook configuration and a namespace whole but for managedFields", () => {

@@ -13,7 +13,9 @@
  * That holds for a pod a controller owns: it is judged through its workload's template, which is
  * kept whole. A pod without a controller (a bare pod) is judged by its own spec, so only its
  * managedFields, last-applied copy and status (but phase) go. Workloads keep their spec (their pod
- * template) and lose their status. Webhook configurations and namespaces keep all but managedFields.
+ * template) and, of their status, only what `rollout` reads to tell whether a rollout is under way
+ * (`kubectl rollout status`'s fields: observedGeneration, the replica counts, the revisions, the
+ * Progressing condition). Webhook configurations and namespaces keep all but managedFields.
  * test/kube/trim.test.ts checks that the audit and explain reports of trimmed objects are those of
  * the whole objects.
  */
@@ -71,14 +73,32 @@ function trimPod(o: Json): Json {
   return out;
 }
 
+/** The status fields of each workload kind that `kubectl rollout status` (and `rollout`) reads. */
+const ROLLOUT_STATUS_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ["observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"],
+  StatefulSet: ["observedGeneration", "replicas", "readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas", "currentRevision", "updateRevision"],
+  DaemonSet: ["observedGeneration", "desiredNumberScheduled", "currentNumberScheduled", "updatedNumberScheduled", "numberReady", "numberAvailable", "numberUnavailable"],
+};
+
+function trimRolloutStatus(kind: string, status: Json): Json {
+  const out: Json = {};
+  for (const f of ROLLOUT_STATUS_FIELDS[kind] ?? []) if (status[f] !== undefined) out[f] = status[f];
+  if (Array.isArray(status.conditions)) {
+    const progressing = status.conditions.filter((c) => isObject(c) && c.type === "Progressing");
+    if (progressing.length > 0) out.conditions = progressing.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  }
+  return out;
+}
+
 /**
  * The part of a listed or watched object the reports read (see the module comment), with its kind
  * set (list items come without one). Returns a new object; the input is not changed.
  */
 export function trimForReports(kind: string, o: Json): Json {
   if (kind === "Pod") return trimPod(o);
-  const { metadata, status: _status, ...rest } = o;
+  const { metadata, status, ...rest } = o;
   const out: Json = { ...rest, kind, metadata: trimMetadata(metadata) };
+  if (Object.hasOwn(ROLLOUT_STATUS_FIELDS, kind) && isObject(status)) out.status = trimRolloutStatus(kind, status);
   if (kind === "MutatingWebhookConfiguration" || kind === "Namespace") {
     const m = isObject(metadata) ? metadata : {};
     const { managedFields: _managed, ...whole } = m;

@@ -25,7 +25,7 @@ const RANKS: Readonly<Record<string, number>> = {
   // Built on the core.
   webhooks: 5, admission: 5,
   audit: 6, preview: 6,
-  explain: 7,
+  explain: 7, rollout: 7,
   // Shells.
   http: 9, "command-io": 9, "remote-report": 9, cli: 9, main: 9,
 };
@@ -65,6 +65,15 @@ describe("layers", () => {
       });
     });
     expect(upward).toEqual([]);
+  });
+
+  // The rollout's planner, status rules and executor: pure, or IO through an interface, so a
+  // later in-server reconciler can reuse them.
+  it.each(["plan.ts", "status.ts", "execute.ts"])("src/rollout/%s reads no cluster, file or process itself", (file) => {
+    const body = readFileSync(join(SRC, "rollout", file), "utf8");
+    const imports = [...body.matchAll(/from "([^"]+)"/g)].map((m) => m[1] as string);
+    expect(imports.filter((spec) => spec.startsWith("../kube/") || spec.startsWith("../http/") || spec.startsWith("node:") || spec.startsWith("@kubernetes/") || spec === "./command.js")).toEqual([]);
+    expect(body).not.toMatch(/process\.(env|stdout|stderr)/);
   });
 
   it("the check does catch an import upward", () => {

@@ -54,7 +54,10 @@ describe("audit", () => {
     const report = JSON.parse(audit(["--from-file", "findings.json", "-o", "json"]).stdout) as {
       summary: { findings: Record<string, number> };
       restartPlan: string[];
+      rollout?: string;
     };
+    // The plan points to the command that carries it out safely.
+    expect(report.rollout).toMatch(/^sidecar-injector rollout -A plans these restarts/);
     for (const [code, n] of Object.entries(report.summary.findings)) expect({ code, atLeastTwo: n >= 2 }).toEqual({ code, atLeastTwo: true });
     expect(report.restartPlan).toEqual(
       expect.arrayContaining([
@@ -70,6 +73,7 @@ describe("audit", () => {
     const clean = audit(["--from-file", "clean.json", "--fail-on", "warning", "-o", "yaml"]);
     expect(clean.status).toBe(0);
     expect(clean.stdout).toContain("restartPlan: []");
+    expect(clean.stdout).not.toContain("rollout:");
   });
 
   it.each([

@@ -78,7 +78,12 @@ export const Kinds = {
   StatefulSet: { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
   DaemonSet: { group: "apps", version: "v1", resource: "daemonsets", kind: "DaemonSet", namespaced: true },
   Job: { group: "batch", version: "v1", resource: "jobs", kind: "Job", namespaced: true },
+  // What the rollout command reads besides (src/kube/workloads.ts).
+  PodDisruptionBudget: { group: "policy", version: "v1", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true },
 } as const satisfies Record<string, Kind>;
+
+/** Kinds whose metadata.generation the server counts (spec changes). */
+const GENERATION_KINDS: ReadonlySet<string> = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "PodDisruptionBudget"]);
 
 interface StoredEvent {
   readonly rv: number;
@@ -154,6 +159,8 @@ export interface FakeApiServer {
   readonly requests: string[];
   /** Requests refused by RBAC. */
   readonly denied: string[];
+  /** Every write the store answered (POST, PUT, PATCH): path, Content-Type and body as sent. */
+  readonly writes: Array<{ readonly method: string; readonly path: string; readonly contentType: string; readonly body: string }>;
   /** A client config; `token` tells this client apart (see partition). */
   kubeConfig(token?: string): KubeConfig;
   get(kind: Kind, name: string, namespace?: string): Json | undefined;
@@ -168,6 +175,10 @@ export interface FakeApiServer {
   /** Refuse every request carrying `token` (a partitioned replica); undo with heal. */
   partition(token: string): void;
   heal(token: string): void;
+  /** Call `listener` after every change to the store (a controller's trigger); returns the undo. */
+  onChange(listener: (type: "ADDED" | "MODIFIED" | "DELETED", kind: Kind, object: Json) => void): () => void;
+  /** Every stored object of a kind (in a namespace). */
+  list(kind: Kind, namespace?: string): Json[];
   /** Open watch connections. */
   watchers(): number;
   /** End every open watch, as the server does when a watch's timeout passes. */
@@ -240,6 +251,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const requests: string[] = [];
   const denied: string[] = [];
   const listCalls: ListCall[] = [];
+  const writes: FakeApiServer["writes"] = [];
 
   const key = (kind: Kind, namespace: string | undefined, name: string) => `${kind.resource}/${namespace ?? ""}/${name}`;
   // Each resource's keys in order, kept until an object is added or removed, so a page of a large
@@ -253,8 +265,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     }
     return keys;
   };
+  const listeners = new Set<(type: StoredEvent["type"], kind: Kind, object: Json) => void>();
   const emit = (type: StoredEvent["type"], kind: Kind, object: Json) => {
     events.push({ rv, type, kind, object });
+    for (const l of listeners) l(type, kind, object);
     for (const w of watchers) {
       if (w.kind !== kind || (w.namespace !== undefined && meta(object).namespace !== w.namespace) || !w.match(object)) continue;
       w.res.write(`${JSON.stringify({ type, object })}\n`);
@@ -263,19 +277,26 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const stamp = (kind: Kind, o: Json, previous: Json | undefined): Json => {
     const m = meta(o);
     const prev = previous ? meta(previous) : {};
+    // metadata.generation, as the real server keeps it for the kinds with a spec and a status
+    // subresource: 1 on create, one more on every change of the spec.
+    const generation = GENERATION_KINDS.has(kind.kind)
+      ? { generation: previous === undefined ? 1 : Number(prev.generation ?? 1) + (JSON.stringify(previous.spec) === JSON.stringify(o.spec) ? 0 : 1) }
+      : {};
     return {
       ...o,
       apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
       kind: kind.kind,
       metadata: {
         ...m,
+        ...generation,
         uid: prev.uid ?? randomUUID(),
         creationTimestamp: prev.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, "Z"),
         resourceVersion: String(++rv),
       },
     };
   };
-  const write = (kind: Kind, o: Json): Json => {
+  const write = (kind: Kind, input: Json): Json => {
+    const o = withDefaults(kind, input);
     const m = meta(o);
     const k = key(kind, m.namespace as string | undefined, String(m.name));
     const previous = store.get(k);
@@ -505,6 +526,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     let body: Json;
     const text = await readBody(req);
     const contentType = req.headers["content-type"] ?? "";
+    writes.push({ method, path: url.split("?")[0] ?? "", contentType, body: text });
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -521,6 +543,12 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         body = fastJsonPatch.applyPatch(structuredClone(current), parsed as fastJsonPatch.Operation[], false, false).newDocument as Json;
       } else if (contentType.startsWith("application/merge-patch+json")) {
         body = mergePatch(current, parsed) as Json;
+      } else if (contentType.startsWith("application/strategic-merge-patch+json")) {
+        // kubectl's default. Maps merge as in a merge patch; lists of objects with a name (the
+        // patchMergeKey of containers, volumes, env) merge by name; other lists are replaced.
+        // Directives ($patch, $retainKeys, ...) are not supported and refused.
+        if (JSON.stringify(parsed).includes('"$')) return status(res, 422, "Invalid", "strategic merge patch directives are not supported by the test server");
+        body = strategicMergePatch(current, parsed) as Json;
       } else {
         return status(res, 415, "UnsupportedMediaType", `the body of the request was in an unknown format: ${contentType}`);
       }
@@ -570,6 +598,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     listCalls,
     requests,
     denied,
+    writes,
     kubeConfig(token = "test-token") {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -590,6 +619,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     },
     partition: (token) => void partitioned.add(token),
     heal: (token) => void partitioned.delete(token),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    list: (kind, namespace) =>
+      keysOf(kind.resource)
+        .map((k) => store.get(k) as Json)
+        .filter((o) => o !== undefined && (namespace === undefined || meta(o).namespace === namespace)),
     watchers: () => watchers.size,
     endWatches() {
       for (const w of watchers) w.res.end();
@@ -618,6 +655,40 @@ export function writeKubeconfig(path: string, url: string, token = "test-token")
     }),
   );
   return path;
+}
+
+/**
+ * The defaults the real server fills in that clients read back: the StatefulSet's and DaemonSet's
+ * update strategy (kubectl rollout status reads its type).
+ */
+function withDefaults(kind: Kind, o: Json): Json {
+  const spec = o.spec as Json | undefined;
+  if (spec === undefined || spec === null || typeof spec !== "object") return o;
+  if ((kind.kind === "StatefulSet" || kind.kind === "DaemonSet") && spec.updateStrategy === undefined) {
+    const rollingUpdate = kind.kind === "StatefulSet" ? { partition: 0 } : { maxUnavailable: 1, maxSurge: 0 };
+    return { ...o, spec: { ...spec, updateStrategy: { type: "RollingUpdate", rollingUpdate } } };
+  }
+  return o;
+}
+
+/** A strategic merge patch without directives (see PATCH): maps merge, named lists merge by name. */
+function strategicMergePatch(target: unknown, patch: unknown): unknown {
+  if (Array.isArray(patch) && Array.isArray(target) && patch.every((p) => p !== null && typeof p === "object" && typeof (p as Json).name === "string")) {
+    const out = [...target];
+    for (const p of patch as Json[]) {
+      const at = out.findIndex((t) => t !== null && typeof t === "object" && (t as Json).name === p.name);
+      if (at < 0) out.push(p);
+      else out[at] = strategicMergePatch(out[at], p);
+    }
+    return out;
+  }
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const out: Json = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Json) } : {};
+  for (const [k, v] of Object.entries(patch as Json)) {
+    if (v === null) delete out[k];
+    else out[k] = strategicMergePatch(out[k], v);
+  }
+  return out;
 }
 
 /** RFC 7396 JSON merge patch. */
