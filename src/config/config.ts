@@ -214,7 +214,8 @@ export interface SidecarConfig {
   /** Proxy image; also used by the init container unless `initImage` is set. */
   readonly image: string;
   readonly initImage: string;
-  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** null: the field is left out and the kubelet decides (Istio's chart default, `global.imagePullPolicy: ""`). */
+  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never" | null;
   readonly imagePullSecrets: readonly string[];
   /** istiod's xDS/CA address. */
   readonly discoveryAddress: string;

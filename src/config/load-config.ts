@@ -190,7 +190,7 @@ const SCHEMA: Schema = {
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),
-    imagePullPolicy: oneOf(["Always", "IfNotPresent", "Never"]),
+    imagePullPolicy: nullable(oneOf(["Always", "IfNotPresent", "Never"])),
     imagePullSecrets: listOf(format(isDnsLabel, "a Secret name")),
     discoveryAddress: nonEmpty,
     clusterDomain: nonEmpty,

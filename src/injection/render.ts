@@ -197,7 +197,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     return {
       name: ContainerName.Validation,
       image,
-      imagePullPolicy: s.imagePullPolicy,
+      ...pullPolicyOf(s),
       args: [...args, "--run-validation", "--skip-rule-apply"],
       resources,
       securityContext: {
@@ -214,7 +214,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   return {
     name: ContainerName.Init,
     image,
-    imagePullPolicy: s.imagePullPolicy,
+    ...pullPolicyOf(s),
     args,
     resources,
     securityContext: {
@@ -229,17 +229,25 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   };
 }
 
+/** The proxy's first fields; the pull policy is absent when the configuration leaves it to the kubelet. */
+type ProxyHead = Pick<Container, "name" | "image" | "args"> & { readonly imagePullPolicy?: string };
+
+/** The pull policy field, absent when the configuration leaves it to the kubelet (null, as Istio's chart default ""). */
+function pullPolicyOf(s: InjectionTemplate["config"]["sidecar"]): { imagePullPolicy?: string } {
+  return s.imagePullPolicy === null ? {} : { imagePullPolicy: s.imagePullPolicy };
+}
+
 /**
  * The proxy container's first fields, shared by the sidecar, gateway and grpc-agent templates:
  * its name, image and pull policy, and pilot-agent's arguments (`proxy sidecar`, or `proxy router`
  * for a gateway).
  */
-function proxyHead(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): Pick<Container, "name" | "image" | "imagePullPolicy" | "args"> {
+function proxyHead(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): ProxyHead {
   const s = t.config.sidecar;
   return {
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
-    imagePullPolicy: s.imagePullPolicy,
+    ...pullPolicyOf(s),
     args: [
       "proxy",
       role,
@@ -280,7 +288,7 @@ interface StaticEnv {
  * the late env, after it), so a pod's proxy is serialized by splicing, not by walking it.
  */
 interface ProxyLayout {
-  readonly head: Pick<Container, "name" | "image" | "imagePullPolicy" | "args">;
+  readonly head: ProxyHead;
   readonly rest: Readonly<Record<string, unknown>>;
   readonly staticEnv: StaticEnv;
   readonly text: readonly [string, string, string, string];
@@ -295,7 +303,7 @@ function layoutOf(base: Omit<Container, "env"> & { staticEnv: StaticEnv }, o: Po
   const { staticEnv, name, image, imagePullPolicy, args, ...rest } = base as Container & { staticEnv: StaticEnv };
   const userMounts = userMountsOf(o);
   if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
-  const head = { name, image, imagePullPolicy, args };
+  const head: ProxyHead = { name, image, ...(imagePullPolicy !== undefined && { imagePullPolicy: String(imagePullPolicy) }), args };
   const env = [...staticEnv.head, POD_ENV_MARK, ...staticEnv.middle, WORKLOAD_ENV_MARK, ...staticEnv.tail, LATE_ENV_MARK];
   const whole = JSON.stringify({ ...head, env, ...rest });
   const [before, afterPod] = splitOnce(whole, JSON.stringify(POD_ENV_MARK));
@@ -411,7 +419,12 @@ function renderProxy(
   const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest (built up
   // from a literal, not spread from `head`: see withProps in json-values.ts).
-  const proxy: Container = Object.assign({ name: head.name, image: head.image, imagePullPolicy: head.imagePullPolicy, args: head.args, env }, rest);
+  const proxy: Container = Object.assign(
+    head.imagePullPolicy === undefined
+      ? { name: head.name, image: head.image, args: head.args, env }
+      : { name: head.name, image: head.image, imagePullPolicy: head.imagePullPolicy, args: head.args, env },
+    rest,
+  );
   return withJsonText(proxy, text[0] + envText(own, false) + text[1] + envText(pod.workload, false) + text[2] + envText(late, true) + text[3]);
 }
 
