@@ -130,6 +130,13 @@ function appContainersOf(pod: Pod): Container[] {
   return pod.spec.containers.filter((c) => c.name !== ContainerName.Proxy);
 }
 
+/** The containers whose probes and hooks the agent takes over: the app's init containers, then its containers. */
+function probedContainersOf(pod: Pod): Container[] {
+  const init = pod.spec.initContainers;
+  const apps = appContainersOf(pod);
+  return !Array.isArray(init) || init.length === 0 ? apps : [...init.filter((c) => c.name !== ContainerName.Proxy), ...apps];
+}
+
 function appPorts(pod: Pod): ContainerPort[] {
   const out: ContainerPort[] = [];
   for (const c of pod.spec.containers) {
@@ -598,7 +605,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   // rewriting off), as Istio merges template metadata before it rewrites probes.
   const templateRewrite = overlays.reduce<boolean | undefined>((v, o) => overlayRewriteSetting(o) ?? v, undefined);
   const rewrite = proxyTemplate !== undefined && (templateRewrite ?? input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers);
-  const probes = rewrite ? rewriteAppProbes(appContainersOf(input.pod)) : null;
+  const probes = rewrite ? rewriteAppProbes(probedContainersOf(input.pod)) : null;
   const prometheusEnv = proxyTemplate === undefined ? null : (merge?.env ?? null);
   const probers = probes?.probers ?? null;
   let rendered: Container | null = null;

@@ -3,7 +3,8 @@
  * not change the pod are normalised on both sides first (README, "Compatibility with Istio 1.30",
  * "Same pod, different spelling"): quantities by value, Go's zero values and empty objects
  * omitted, a volume without a source read as emptyDir, JSON env values compared parsed, the
- * field-ref apiVersion dropped (Istio's own test drops it), and our own extra annotation.
+ * field-ref apiVersion dropped (Istio's own test drops it), an empty env value read as none,
+ * volumes compared by name (their order means nothing), and our own extra annotation.
  */
 import { isDeepStrictEqual } from "node:util";
 import { parseQuantity } from "../../src/validation/formats.js";
@@ -87,6 +88,8 @@ function container(c: unknown): Json {
     out.env = out.env.map((e) => {
       if (!isObj(e)) return e;
       const copy: Json = { ...e };
+      // An empty value is no value (Go leaves it out; the kubelet reads both as "").
+      if (copy.value === "") delete copy.value;
       if (copy.value !== undefined) copy.value = envValue(copy.value);
       if (copy.name === "PROXY_CONFIG") copy.value = proxyConfig(copy.value);
       const from = copy.valueFrom;
@@ -122,9 +125,23 @@ function status(annotations: Json): unknown {
   }
 }
 
+/** Annotations whose value is JSON Istio writes with Go's field order and zero values. */
+const JSON_ANNOTATIONS = new Set(["proxy.istio.io/overrides"]);
+
 function annotationsOf(meta: Json): Json {
   const a = isObj(meta.annotations) ? meta.annotations : {};
-  return Object.fromEntries(Object.entries(a).filter(([k]) => k !== STATUS && !OUR_ANNOTATIONS.has(k)));
+  const kept = Object.entries(a).filter(([k]) => k !== STATUS && !OUR_ANNOTATIONS.has(k));
+  return Object.fromEntries(kept.map(([k, v]) => [k, JSON_ANNOTATIONS.has(k) && typeof v === "string" ? jsonAnnotation(v) : v]));
+}
+
+function jsonAnnotation(text: string): unknown {
+  try {
+    const parsed = JSON.parse(text) as Json;
+    const lists = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.map(container) : v]));
+    return pruneEmpty(lists);
+  } catch {
+    return text;
+  }
 }
 
 function byName(list: unknown): Map<string, Json> {
@@ -163,7 +180,9 @@ export function compareTemplates(ours: Json, istio: Json): AspectResult[] {
       for (const field of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) aspect(`${list}[${name}].${field}`, a[field], b[field]);
     }
   }
-  aspect("volumes", (Array.isArray(os.volumes) ? os.volumes : []).map(volume), (Array.isArray(is.volumes) ? is.volumes : []).map(volume));
+  // Volume order means nothing to Kubernetes (Istio puts its own first, we append ours): by name.
+  const volumes = (s: Json) => (Array.isArray(s.volumes) ? s.volumes : []).map(volume).sort((a, b) => String((a as Json).name).localeCompare(String((b as Json).name)));
+  aspect("volumes", volumes(os), volumes(is));
   aspect("imagePullSecrets", pruneEmpty(os.imagePullSecrets ?? []), pruneEmpty(is.imagePullSecrets ?? []));
   const rest = (s: Json) => pruneEmpty(Object.fromEntries(Object.entries(s).filter(([k]) => !SPEC_LISTS.has(k))));
   aspect("spec (other fields)", rest(os), rest(is));

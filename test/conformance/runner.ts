@@ -4,7 +4,7 @@
  * previewDocuments → runInjection) and compared aspect by aspect with Istio's golden.
  */
 import { parse as parseYaml } from "yaml";
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError, InjectorError } from "../../src/errors.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import type { InjectionContext } from "../../src/injection/pipeline.js";
 import { runInjection } from "../../src/injection/pipeline.js";
@@ -142,9 +142,14 @@ export function runCase(checkout: IstioCheckout, c: IstioCase, chart: ChartDefau
     const oursTemplate = templateAt(p.object as Json, input.templatePath);
     for (const a of compareTemplates(oursTemplate, istioTemplate)) aspects.push({ ...a, aspect: `${prefix}${a.aspect}` });
     if (p.decision === "inject") {
-      const again = runInjection({ request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } }, namespace: p.namespace, object: oursTemplate }, ctx);
-      const noop = again.patch.length === 0;
-      aspects.push(noop ? { aspect: `${prefix}re-injection is a no-op`, equal: true } : { aspect: `${prefix}re-injection is a no-op`, equal: false, ours: again.patch, istio: [] });
+      const name = `${prefix}re-injection is a no-op`;
+      try {
+        const again = runInjection({ request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } }, namespace: p.namespace, object: oursTemplate }, ctx);
+        aspects.push(again.patch.length === 0 ? { aspect: name, equal: true } : { aspect: name, equal: false, ours: again.patch, istio: [] });
+      } catch (err) {
+        if (!(err instanceof InjectorError)) throw err;
+        aspects.push({ aspect: name, equal: false, ours: `refused: ${err.message}`, istio: [] });
+      }
     }
   });
   return { case: c, verdict: aspects.every((a) => a.equal) ? "equal" : "different", aspects, notes: [] };
@@ -182,6 +187,16 @@ export function figuresOf(report: ConformanceReport): { defaults: Figures; insta
   };
 }
 
+/** Two lists of named items (env, mounts) narrowed to the items that differ, for reading. */
+function narrowed(ours: unknown, istio: unknown): [unknown, unknown] {
+  const named = (v: unknown): v is Json[] => Array.isArray(v) && v.every((x) => isObj(x) && typeof x.name === "string");
+  if (!named(ours) || !named(istio)) return [ours, istio];
+  const key = (x: Json) => JSON.stringify(x);
+  const theirs = new Set(istio.map(key));
+  const mine = new Set(ours.map(key));
+  return [ours.filter((x) => !theirs.has(key(x))), istio.filter((x) => !mine.has(key(x)))];
+}
+
 const show = (v: unknown): string => (v === undefined ? "(absent)" : JSON.stringify(v));
 
 /** The report as text: one line per case, then each differing aspect (values with verbose). */
@@ -198,8 +213,9 @@ export function formatReport(report: ConformanceReport, opts: { verbose?: boolea
       if (a.equal && !opts.allAspects) continue;
       lines.push(`    ${a.equal ? "equal    " : "different"} ${a.aspect}`);
       if (!a.equal && opts.verbose) {
-        lines.push(`        ours:  ${show(a.ours)}`);
-        lines.push(`        istio: ${show(a.istio)}`);
+        const [ours, istio] = narrowed(a.ours, a.istio);
+        lines.push(`        ours:  ${show(ours)}`);
+        lines.push(`        istio: ${show(istio)}`);
       }
     }
   }
