@@ -9,10 +9,12 @@ import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames
 import { deepFreeze, isObject } from "../json-values.js";
 import {
   CIDR_LIST_FORM,
+  EXCLUDE_CIDR_LIST_FORM,
   IMAGE_FORM,
   PORT_LIST_FORM,
   QUANTITY_FORM,
   isCidrList,
+  isExcludeCidrList,
   isDnsLabel,
   isDnsSubdomain,
   isImageRef,
@@ -202,7 +204,7 @@ const SCHEMA: Schema = {
     agentLogLevel: str,
     interceptionMode: oneOf(InterceptionModes),
     includeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
-    excludeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
+    excludeOutboundIPRanges: format(isExcludeCidrList, EXCLUDE_CIDR_LIST_FORM),
     includeInboundPorts: format((s) => isPortList(s, true), `* or ${PORT_LIST_FORM}`),
     excludeInboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     includeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
