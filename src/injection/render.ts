@@ -14,7 +14,7 @@ import {
   mountOf,
   type Resources,
 } from "../config/config.js";
-import { deepFreeze, withProps } from "../json-values.js";
+import { deepFreeze, isObject, withProps } from "../json-values.js";
 import { remember } from "../memo.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
@@ -597,7 +597,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const sidecar = proxyTemplate === BuiltinTemplate.Sidecar;
   // Gateways and the gRPC agent run as regular containers, without traffic capture (as Istio's templates).
   const native = sidecar && input.native;
-  const init = sidecar ? renderInit(t, input.overrides) : null;
+  let init = sidecar ? renderInit(t, input.overrides) : null;
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
   const hold = sidecar && !native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
   const merge = prometheusMerge(input.pod.metadata.annotations, input.overrides.prometheusMerge ?? t.config.prometheusMerge);
@@ -612,7 +612,9 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   if (proxyTemplate === BuiltinTemplate.Sidecar) rendered = renderProxy(t, input, native, workload, hold, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.Gateway) rendered = renderGatewayProxy(t, input, workload, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.GrpcAgent) rendered = renderGrpcAgent(t, input, workload, prometheusEnv, probers);
-  const proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
+  let proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
+  const runAs = sidecar && input.userProxy ? userRunAs(input.userProxy) : null;
+  if (runAs !== null) ({ init, proxy } = adjustForUserRunAs(init, proxy, runAs, interceptionOf(t, input.overrides) === "TPROXY"));
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers.find((c) => c.name !== ContainerName.Proxy)?.name;
   const userVolumes: Volume[] =
@@ -660,6 +662,49 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   if (probes?.probers) out.appProbes = probes.probes;
   if (proxyTemplate === BuiltinTemplate.Gateway) out.podSecurityContext = GATEWAY_POD_SECURITY;
   return out;
+}
+
+interface RunAs {
+  readonly user?: number;
+  readonly group?: number;
+}
+
+/** The runAsUser/runAsGroup of the user's own istio-proxy, or null when it sets neither. */
+function userRunAs(userProxy: Readonly<Record<string, unknown>>): RunAs | null {
+  const sc = userProxy.securityContext;
+  if (!isObject(sc)) return null;
+  const user = typeof sc.runAsUser === "number" ? sc.runAsUser : undefined;
+  const group = typeof sc.runAsGroup === "number" ? sc.runAsGroup : undefined;
+  if (user === undefined && group === undefined) return null;
+  return { ...(user !== undefined && { user }), ...(group !== undefined && { group }) };
+}
+
+/**
+ * As istiod, when the user's istio-proxy sets its own user or group: traffic capture must exempt
+ * that user, so istio-init's `-u` names it (unless it is 0, which iptables' owner match cannot
+ * take); the CNI validation container runs as it; and with TPROXY the proxy stays root (runAsUser 0),
+ * whatever the user asked. Copies; the rendered containers are shared.
+ */
+function adjustForUserRunAs(init: Container | null, proxy: Container | null, runAs: RunAs, tproxy: boolean): { init: Container | null; proxy: Container | null } {
+  let outProxy = proxy;
+  if (tproxy && runAs.user !== undefined && proxy !== null) {
+    outProxy = withProps(proxy, { securityContext: withProps(isObject(proxy.securityContext) ? proxy.securityContext : {}, { runAsUser: 0 }) });
+  }
+  if (init === null) return { init, proxy: outProxy };
+  let outInit = init;
+  if (!tproxy && init.name === ContainerName.Validation) {
+    const sc = withProps(isObject(init.securityContext) ? init.securityContext : {}, {
+      ...(runAs.user !== undefined && { runAsUser: runAs.user }),
+      ...(runAs.group !== undefined && { runAsGroup: runAs.group }),
+    });
+    outInit = withProps(outInit, { securityContext: sc });
+  }
+  const args = outInit.args;
+  if (runAs.user !== undefined && runAs.user !== 0 && Array.isArray(args)) {
+    const at = args.indexOf("-u");
+    if (at >= 0 && at + 1 < args.length) outInit = withProps(outInit, { args: args.map((a, i) => (i === at + 1 ? String(runAs.user) : a)) });
+  }
+  return { init: outInit, proxy: outProxy };
 }
 
 /** Gateways bind ports below 1024 without privileges (Istio's gateway template default). */
