@@ -233,6 +233,17 @@ export interface SidecarConfig {
   readonly excludeInboundPorts: string;
   readonly includeOutboundPorts: string;
   readonly excludeOutboundPorts: string;
+  /** The agent's status port (Istio's global.proxy.statusPort); 0 turns the proxy's probes off. */
+  readonly statusPort: number;
+  /** The proxy's readiness probe (Istio's global.proxy.readiness*). */
+  readonly readinessInitialDelaySeconds: number;
+  readonly readinessPeriodSeconds: number;
+  readonly readinessFailureThreshold: number;
+  /**
+   * ProxyConfig fields for every proxy (Istio's meshConfig.defaultConfig), written into PROXY_CONFIG
+   * under the pod's own proxy.istio.io/config; `proxyMetadata` also becomes proxy env.
+   */
+  readonly proxyConfig: Readonly<Record<string, unknown>>;
   readonly resources: Resources;
   readonly initResources: Resources;
   readonly tokenAudience: string;
@@ -418,6 +429,11 @@ export const DEFAULT_CONFIG: Config = {
     excludeInboundPorts: "",
     includeOutboundPorts: "",
     excludeOutboundPorts: "",
+    statusPort: 15020,
+    readinessInitialDelaySeconds: 0,
+    readinessPeriodSeconds: 15,
+    readinessFailureThreshold: 4,
+    proxyConfig: {},
     resources: DEFAULT_RESOURCES,
     // The init container gets requests and limits too, so namespaces with a ResourceQuota admit the pod.
     initResources: DEFAULT_RESOURCES,

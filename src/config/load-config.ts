@@ -136,6 +136,24 @@ const resourceList: Schema = { cpu: quantity, memory: quantity };
 const resources: Schema = { requests: resourceList, limits: resourceList };
 
 /** Named overlay templates: DNS-label names other than the built-in ones, each a partial pod. */
+/** ProxyConfig fields (Istio's JSON names); proxyMetadata, which also becomes env, must map names to strings. */
+const proxyConfig: Check = (v, path, problems) => {
+  if (!isObject(v)) {
+    problems.push(`${path} must be an object of ProxyConfig fields`);
+    return;
+  }
+  const metadata = v.proxyMetadata;
+  if (metadata === undefined) return;
+  if (!isObject(metadata)) {
+    problems.push(`${path}.proxyMetadata must be an object of environment variable names to strings`);
+    return;
+  }
+  for (const [k, x] of Object.entries(metadata)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(k)) problems.push(`${path}.proxyMetadata.${k} is not an environment variable name`);
+    if (typeof x !== "string") problems.push(`${path}.proxyMetadata.${k} must be a string`);
+  }
+};
+
 const templateMap: Check = (v, path, problems) => {
   if (!isObject(v)) return void problems.push(`${path} must be a map of template names to partial pods`);
   const builtins = new Set<string>(Object.values(BuiltinTemplate));
@@ -209,6 +227,11 @@ const SCHEMA: Schema = {
     excludeInboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     includeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
+    statusPort: int(0, 65535),
+    readinessInitialDelaySeconds: int(0, 2 ** 31 - 1),
+    readinessPeriodSeconds: int(1, 2 ** 31 - 1),
+    readinessFailureThreshold: int(1, 2 ** 31 - 1),
+    proxyConfig,
     resources,
     initResources: resources,
     tokenAudience: nonEmpty,

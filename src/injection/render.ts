@@ -155,9 +155,9 @@ export function interceptionOf(t: InjectionTemplate, o: PodOverrides): PodInterc
   return o.interceptionMode ?? t.config.sidecar.interceptionMode;
 }
 
-/** The agent's status port for this pod, as text (the annotation, else 15020). */
-function statusPortOf(o: PodOverrides): string {
-  return String(o.statusPort ?? ProxyPort.AgentStatus);
+/** The agent's status port for this pod, as text (the annotation, else the configured one, 15020 by default). */
+function statusPortOf(t: InjectionTemplate, o: PodOverrides): string {
+  return String(o.statusPort ?? t.config.sidecar.statusPort);
 }
 
 /** The traffic-capture init container, or null when the pod asks for no capture (NONE). */
@@ -185,7 +185,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     "-b",
     o.includeInboundPorts ?? s.includeInboundPorts,
     "-d",
-    excludedInboundPorts(statusPortOf(o), o.excludeInboundPorts ?? s.excludeInboundPorts),
+    excludedInboundPorts(statusPortOf(t, o), o.excludeInboundPorts ?? s.excludeInboundPorts),
   ];
   const includeOut = o.includeOutboundPorts ?? s.includeOutboundPorts;
   if (o.includeOutboundPorts !== undefined || includeOut !== "") args.push("-q", includeOut);
@@ -329,7 +329,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
   const s = t.config.sidecar;
   const mode = interceptionOf(t, o);
   const tproxy = mode === "TPROXY";
-  const statusPort = statusPortOf(o);
+  const statusPort = statusPortOf(t, o);
   const proxy: Omit<Container, "env"> & { staticEnv: StaticEnv } = {
     ...proxyHead(t, o, "sidecar"),
     staticEnv: {
@@ -359,7 +359,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
     // A status port of 0 turns the proxy's probes off (as Istio).
     ...(statusPort !== "0" && {
-      readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+      readinessProbe: healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
       startupProbe: healthProbe(1, 600),
     }),
     resources: resourcesJson(resourcesFromAnnotations(o) ?? s.resources),
@@ -422,7 +422,7 @@ function renderProxy(
   const { staticEnv, head, rest, text } = layout;
   const pod = podEnv(t, input, workload);
   const own = [pod.proxyConfig, pod.ports, pod.apps];
-  const late = lateEnv(prometheusEnv, probers);
+  const late = lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers);
   const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest (built up
   // from a literal, not spread from `head`: see withProps in json-values.ts).
@@ -440,16 +440,43 @@ function userMountsOf(o: PodOverrides): Array<Record<string, unknown>> {
 }
 
 /** Env set after rendering, as Istio: the Prometheus merge runs before probe rewriting. */
-function lateEnv(prometheusEnv: string | null, probers: string | null): EnvVar[] {
+function lateEnv(metadata: readonly EnvVar[], prometheusEnv: string | null, probers: string | null): EnvVar[] {
   return [
+    ...metadata,
     ...(prometheusEnv !== null ? [{ name: PROMETHEUS_ENV, value: prometheusEnv }] : []),
     ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
   ];
 }
 
+type StringRecord = Readonly<Record<string, string>>;
+
+/** ProxyConfig.proxyMetadata: the configured one (mesh defaultConfig), the pod's keys over it. */
+function proxyMetadataOf(t: InjectionTemplate, o: PodOverrides): StringRecord | undefined {
+  const mesh = t.config.sidecar.proxyConfig.proxyMetadata as StringRecord | undefined;
+  const pod = o.proxyConfig?.proxyMetadata as StringRecord | undefined;
+  if (pod === undefined || typeof pod !== "object" || pod === null) return mesh;
+  return mesh === undefined ? pod : withProps(mesh, pod);
+}
+
+/** proxyMetadata as env, keys sorted (as Istio's template ranges over the map), before the env added after rendering. */
+function metadataEnvOf(t: InjectionTemplate, o: PodOverrides): EnvVar[] {
+  const metadata = proxyMetadataOf(t, o);
+  if (metadata === undefined) return [];
+  return Object.keys(metadata)
+    .sort()
+    .map((name) => ({ name, value: String(metadata[name]) }));
+}
+
 /** The proxy env that depends on the pod itself. */
 function podEnv(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): { proxyConfig: EnvVar; ports: EnvVar; apps: EnvVar; workload: EnvVar[] } {
-  const proxyConfig = withProps({ discoveryAddress: t.config.sidecar.discoveryAddress }, input.overrides.proxyConfig);
+  // The configured ProxyConfig (mesh defaultConfig) with the pod's over it; proxyMetadata merged by key.
+  const metadata = proxyMetadataOf(t, input.overrides);
+  const proxyConfig = withProps<Record<string, unknown>>(
+    { discoveryAddress: t.config.sidecar.discoveryAddress },
+    t.config.sidecar.proxyConfig,
+    input.overrides.proxyConfig,
+    metadata === undefined ? undefined : { proxyMetadata: metadata },
+  );
   const workloadName = lookup(input.pod.metadata.labels, Label.WorkloadName) ?? workload.name;
   return {
     proxyConfig: { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
@@ -511,10 +538,10 @@ function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: 
       { name: "ISTIO_META_INTERCEPTION_MODE", value: s.interceptionMode },
       ...pod.workload,
       ...common.tail,
-      ...lateEnv(prometheusEnv, probers),
+      ...lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers),
     ],
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
-    readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+    readinessProbe: healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
     securityContext: { runAsGroup: PROXY_UID, runAsUser: PROXY_UID },
     volumeMounts: GATEWAY_MOUNTS.map(mountOf),
   };
@@ -529,7 +556,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
   const s = t.config.sidecar;
   const o = input.overrides;
   const pod = podEnv(t, input, workload);
-  const statusPort = statusPortOf(o);
+  const statusPort = statusPortOf(t, o);
   const common = proxyBase(t, o, false, false).staticEnv;
   const head = common.head.filter((e) => e.name !== "ISTIO_CPU_LIMIT");
   return {
@@ -547,13 +574,13 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
       ...common.tail,
       { name: "ISTIO_META_DNS_CAPTURE", value: "false" },
       { name: "DISABLE_ENVOY", value: "true" },
-      ...lateEnv(prometheusEnv, probers),
+      ...lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers),
     ],
     ports: [{ containerPort: ProxyPort.AgentStatus, name: "mesh-metrics", protocol: "TCP" }],
     lifecycle: { postStart: { exec: { command: ["pilot-agent", "wait", `--url=http://localhost:${ProxyPort.AgentStatus}/healthz/ready`] } } },
     ...(statusPort !== "0" && {
       readinessProbe: {
-        ...healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+        ...healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
         httpGet: { path: "/healthz/ready", port: ProxyPort.AgentStatus },
       },
     }),

@@ -244,7 +244,8 @@ export function readIstioCases(checkout: IstioCheckout): IstioCase[] {
   if (fn < 0) throw new Error(`${TEST_FILE}: no func TestInjection at ${checkout.ref}`);
   const table = source.indexOf("cases := []testCase{", fn);
   if (table < 0) throw new Error(`${TEST_FILE}: no case table in TestInjection at ${checkout.ref}`);
-  const files = checkout.list(TESTDATA);
+  // In name order, as Go's os.ReadDir lists them.
+  const files = checkout.list(TESTDATA).sort();
   const cases: IstioCase[] = [];
   const add = (entry: string) => {
     const input = stringField(entry, "in");

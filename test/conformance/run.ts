@@ -1,14 +1,14 @@
 /**
- * `npm run conformance -- --istio-src DIR [--ref 1.30.3] [--case TEXT] [--verbose] [--all-aspects] [--json]`
+ * `npm run conformance -- --istio-src DIR [--ref 1.30.3] [--case TEXT] [--verbose] [--all-aspects] [--json|--markdown]`
  * Runs Istio's injection testdata from an Istio git checkout through our pipeline and prints, per
  * case and aspect, what is equal and what differs. Exit code 0 (the report is the result), 2 on
  * bad usage or an unreadable checkout.
  */
 import { parseArgs } from "node:util";
 import { openCheckout } from "./istio-checkout.js";
-import { formatReport, runConformance } from "./runner.js";
+import { formatReport, markdownRows, runConformance } from "./runner.js";
 
-const USAGE = "usage: npm run conformance -- --istio-src DIR [--ref 1.30.3] [--case TEXT] [--verbose] [--all-aspects] [--json]";
+const USAGE = "usage: npm run conformance -- --istio-src DIR [--ref 1.30.3] [--case TEXT] [--verbose] [--all-aspects] [--json|--markdown]";
 
 function main(argv: string[]): number {
   let args;
@@ -22,6 +22,7 @@ function main(argv: string[]): number {
         verbose: { type: "boolean", default: false },
         "all-aspects": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
+        markdown: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -47,7 +48,8 @@ function main(argv: string[]): number {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (args.markdown) process.stdout.write(`${markdownRows(report)}\n`);
+  else if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(formatReport(report, { verbose: args.verbose ?? false, allAspects: args["all-aspects"] ?? false }));
   return 0;
 }

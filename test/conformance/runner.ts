@@ -197,6 +197,21 @@ function narrowed(ours: unknown, istio: unknown): [unknown, unknown] {
   return [ours.filter((x) => !theirs.has(key(x))), istio.filter((x) => !mine.has(key(x)))];
 }
 
+/**
+ * The rows of README's compatibility table: case, setup, result, and for a case that is not equal
+ * the aspects that differ (or why it is not run); `why` adds the reason where the difference is on purpose.
+ */
+export function markdownRows(report: ConformanceReport, why: ReadonlyMap<string, string> = new Map()): string {
+  const verdict = { equal: "equal", different: "different", not_set_up: "not set up", excepted: "excepted" };
+  return report.results
+    .map((r) => {
+      const differing = r.aspects.filter((a) => !a.equal).map((a) => a.aspect);
+      const detail = why.get(r.case.id) ?? (differing.length > 0 ? differing.join(", ") : r.notes.join("; "));
+      return `| \`${r.case.id}\` | ${r.case.defaultSetup ? "default" : "install"} | ${verdict[r.verdict]} | ${detail.replace(/\|/g, "\\|")} |`;
+    })
+    .join("\n");
+}
+
 const show = (v: unknown): string => (v === undefined ? "(absent)" : JSON.stringify(v));
 
 /** The report as text: one line per case, then each differing aspect (values with verbose). */
