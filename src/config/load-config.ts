@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.js";
 import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "../injection/templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
+import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
 import {
   CIDR_LIST_FORM,
   EXCLUDE_CIDR_LIST_FORM,
@@ -331,6 +332,89 @@ export interface LoadConfigInput {
   readonly flags?: ConfigFlags;
   /** Parsed file content (see parseConfigText) and its name for messages. */
   readonly file?: { readonly content: unknown; readonly source: string };
+  /**
+   * Istio's values and mesh configuration from their own files (--istio-values, --mesh-config):
+   * the parsed content (a ConfigMap export or the bare object); each replaces the file's
+   * istio.values / istio.meshConfig.
+   */
+  readonly istio?: {
+    readonly values?: { readonly content: unknown; readonly source: string };
+    readonly meshConfig?: { readonly content: unknown; readonly source: string };
+  };
+  /** Filled with one line per setting where ours and Istio's disagree (ours wins), for the log. */
+  readonly notices?: string[];
+}
+
+/** The rule for a dotted setting path, or undefined. */
+function checkAt(path: string): Check | undefined {
+  let at: Schema | Check = SCHEMA;
+  for (const key of path.split(".")) {
+    if (typeof at === "function" || !Object.hasOwn(at, key)) return undefined;
+    at = at[key] as Schema | Check;
+  }
+  return typeof at === "function" ? at : undefined;
+}
+
+function valueAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const key of path.split(".")) cur = isObject(cur) && Object.hasOwn(cur, key) ? cur[key] : undefined;
+  return cur;
+}
+
+const ISTIO_KEYS = ["values", "meshConfig"];
+
+/**
+ * The configuration Istio's settings give (istio block of the file, or the --istio-values and
+ * --mesh-config files), checked by our own rules with the Istio path named; and, in `notices`,
+ * every setting the file sets otherwise (the file wins).
+ */
+function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown, problems: string[]): Record<string, unknown> | undefined {
+  const source = input.file?.source ?? "configuration";
+  const sections: { values?: unknown; meshConfig?: unknown } = {};
+  const bases = { values: `${source}: istio.values`, meshConfig: `${source}: istio.meshConfig` };
+  if (fileIstio !== undefined) {
+    if (!isObject(fileIstio)) problems.push(`${source}: istio must be an object with values and/or meshConfig`);
+    else {
+      for (const key of Object.keys(fileIstio)) {
+        if (key === "fromCluster") problems.push(`${source}: istio.fromCluster is not supported yet: export the ConfigMaps and pass them with --istio-values and --mesh-config`);
+        else if (!ISTIO_KEYS.includes(key)) problems.push(`${source}: istio.${key} is not a known setting (istio takes values and meshConfig)`);
+      }
+      sections.values = fileIstio.values;
+      sections.meshConfig = fileIstio.meshConfig;
+    }
+  }
+  const parse = (text: string, at: string): unknown => {
+    try {
+      return parseConfigText(text, at);
+    } catch (err) {
+      problems.push(...(err as ConfigError).problems);
+      return undefined;
+    }
+  };
+  for (const [key, cmKey] of [
+    ["values", "values"],
+    ["meshConfig", "mesh"],
+  ] as const) {
+    const given = input.istio?.[key];
+    if (given === undefined) continue;
+    sections[key] = unwrapConfigMap(given.content, cmKey, given.source, (t) => parse(t, `${given.source} data.${cmKey}`), problems);
+    bases[key] = given.source;
+  }
+  if (sections.values === undefined && sections.meshConfig === undefined) return undefined;
+  const found: string[] = [];
+  const derived = deriveFromIstio(sections, bases, found);
+  for (const [setting, from] of derived.sources) {
+    const check = checkAt(setting);
+    if (check === undefined) continue;
+    check(valueAt(derived.partial, setting), `${from} (as ${setting})`, found);
+    const ours = valueAt(fileRest, setting);
+    const theirs = valueAt(derived.partial, setting);
+    if (ours !== undefined && JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      input.notices?.push(`${setting}: ${JSON.stringify(ours)} (${source}) wins over ${JSON.stringify(theirs)} from ${from}`);
+    }
+  }
+  problems.push(...found);
+  return derived.partial;
 }
 
 /** Environment variables the injector reads, and the setting each one sets. */
@@ -378,11 +462,16 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
 export function loadConfig(input: LoadConfigInput): Config {
   const problems: string[] = [];
   let merged: unknown = DEFAULT_CONFIG;
+  // The istio block is Istio's own settings, mapped below; the rest of the file is ours.
+  const content = input.file?.content;
+  const { istio: fileIstio, ...fileRest } = isObject(content) ? content : { istio: undefined };
+  const istio = fromIstio(input, fileIstio, fileRest, problems);
+  if (istio !== undefined) merged = merge(merged, istio);
   if (input.file !== undefined) {
     const fileProblems: string[] = [];
-    validatePartial(input.file.content, SCHEMA, "", fileProblems);
+    validatePartial(isObject(content) ? fileRest : content, SCHEMA, "", fileProblems);
     problems.push(...fileProblems.map((p) => `${input.file?.source}: ${p}`));
-    if (fileProblems.length === 0) merged = merge(merged, input.file.content);
+    if (fileProblems.length === 0) merged = merge(merged, fileRest);
   }
   const overrides = overridesFromEnvAndFlags(input, problems);
   if (problems.length > 0) throw new ConfigError(problems);

@@ -218,11 +218,14 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
       },
     };
   }
+  // As Istio's template: the proxy's metadata is istio-init's env too.
+  const env = metadataEnvOf(t, o);
   return {
     name: ContainerName.Init,
     image,
     ...pullPolicyOf(s),
     args,
+    ...(env.length > 0 && { env }),
     resources,
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -672,6 +675,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   if (merge !== null) for (const k of Object.keys(merge.set)) overwriteAnnotations[k] = merge.set[k] as string;
   // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
   if (proxy && input.userProxy) overwriteAnnotations[Annotation.ProxyOverrides] = formatProxyOverrides(input.userProxy, native);
+  if (sidecar && t.config.cni) Object.assign(overwriteAnnotations, cniAnnotations(t, input.overrides));
   const out: { -readonly [K in keyof RenderedSidecar]: RenderedSidecar[K] } = {
     native,
     init,
@@ -688,6 +692,25 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   };
   if (probes?.probers) out.appProbes = probes.probes;
   if (proxyTemplate === BuiltinTemplate.Gateway) out.podSecurityContext = GATEWAY_POD_SECURITY;
+  return out;
+}
+
+/**
+ * CNI mode: the capture settings the CNI plugin reads from the pod, as Istio's template writes them
+ * (the pod's annotation, else the configured value; the status port added to the excluded inbound
+ * ports; IP ranges only when not empty, outbound ports only when set).
+ */
+function cniAnnotations(t: InjectionTemplate, o: PodOverrides): StringMap {
+  const s = t.config.sidecar;
+  const out: StringMap = { [Annotation.InterceptionMode]: interceptionOf(t, o) };
+  const includeIPs = o.includeOutboundIPRanges ?? s.includeOutboundIPRanges;
+  if (includeIPs !== "") out[Annotation.IncludeOutboundIPRanges] = includeIPs;
+  const excludeIPs = o.excludeOutboundIPRanges ?? s.excludeOutboundIPRanges;
+  if (excludeIPs !== "") out[Annotation.ExcludeOutboundIPRanges] = excludeIPs;
+  out[Annotation.IncludeInboundPorts] = o.includeInboundPorts ?? s.includeInboundPorts;
+  out[Annotation.ExcludeInboundPorts] = withStatusPort(statusPortOf(t, o), o.excludeInboundPorts ?? s.excludeInboundPorts);
+  if (o.includeOutboundPorts !== undefined || s.includeOutboundPorts !== "") out[Annotation.IncludeOutboundPorts] = o.includeOutboundPorts ?? s.includeOutboundPorts;
+  if (o.excludeOutboundPorts !== undefined || s.excludeOutboundPorts !== "") out[Annotation.ExcludeOutboundPorts] = o.excludeOutboundPorts ?? s.excludeOutboundPorts;
   return out;
 }
 

@@ -36,12 +36,11 @@ export interface ConformanceReport {
 
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** What Istio's test install takes from the checkout's chart defaults. */
+/** What Istio's test install takes from the checkout's chart defaults (global.hub, .tag, .imagePullPolicy). */
 export interface ChartDefaults {
-  /** global.hub/global.proxy.image:global.tag */
-  readonly proxyImage: string;
-  /** global.imagePullPolicy; "" (the chart's default) leaves the field out: our null. */
-  readonly imagePullPolicy: string | null;
+  readonly hub: string;
+  readonly tag: string;
+  readonly imagePullPolicyValue: string;
 }
 
 export function chartDefaults(checkout: IstioCheckout): ChartDefaults {
@@ -49,32 +48,37 @@ export function chartDefaults(checkout: IstioCheckout): ChartDefaults {
   if (text === undefined) throw new Error(`${CHART_VALUES} not found at ${checkout.ref}`);
   const doc = parseYaml(text) as Json;
   const global = ((doc._internal_defaults_do_not_set as Json | undefined)?.global ?? {}) as Json;
-  const proxy = (global.proxy ?? {}) as Json;
-  const pull = typeof global.imagePullPolicy === "string" && global.imagePullPolicy !== "" ? global.imagePullPolicy : null;
-  return { proxyImage: `${String(global.hub)}/${String(proxy.image)}:${String(global.tag)}`, imagePullPolicy: pull };
+  return { hub: String(global.hub), tag: String(global.tag), imagePullPolicyValue: typeof global.imagePullPolicy === "string" ? global.imagePullPolicy : "" };
 }
 
-/** Paths of every leaf set in a nested object (`global.proxy.image`). */
-function leaves(obj: Json, prefix: string): string[] {
-  return Object.entries(obj).flatMap(([k, v]) => (isObj(v) && Object.keys(v).length > 0 ? leaves(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+function mergeInto(target: Json, source: Json): Json {
+  for (const [k, v] of Object.entries(source)) {
+    target[k] = isObj(v) && isObj(target[k]) ? mergeInto({ ...(target[k] as Json) }, v) : v;
+  }
+  return target;
 }
 
 /**
- * Our configuration for a case: Istio's test install (the chart's proxy image, native sidecars as
- * the case sets them) plus the case's own install settings. Settings we have no way to express are
- * returned as notes, and the case is reported as not set up.
+ * Our configuration for a case, as a user would write it: Istio's test install (the chart's proxy
+ * image and pull policy) and the case's own settings as `istio.values` / `istio.meshConfig`, plus
+ * `nativeSidecars` as the case sets Istio's feature flag. The IstioOperator's `components.cni.enabled`
+ * and `values.cni.provider` are what istiod's chart reads as `pilot.cni.*` (the operator's mapping).
  */
 export function configFor(c: IstioCase, chart: ChartDefaults): { config: Json; notes: string[] } {
   const notes = [...c.settings.unread.map((u) => `not read: ${u}`)];
   const s = c.settings;
-  notes.push(...leaves(s.values, "values.").map((p) => `no setting for ${p}`));
-  notes.push(...leaves(s.meshConfig, "meshConfig.").map((p) => `no setting for ${p}`));
-  notes.push(...leaves(s.components, "components.").map((p) => `no setting for ${p}`));
-  const config: Json = {
-    nativeSidecars: s.nativeSidecars ? "true" : "false",
-    sidecar: { image: chart.proxyImage, initImage: chart.proxyImage, imagePullPolicy: chart.imagePullPolicy },
-  };
-  return { config, notes };
+  const values: Json = { global: { hub: chart.hub, tag: chart.tag, imagePullPolicy: chart.imagePullPolicyValue } };
+  const { cni, ...rest } = s.values;
+  mergeInto(values, rest);
+  const pilotCni: Json = {};
+  if (isObj(s.components.cni) && s.components.cni.enabled !== undefined) pilotCni.enabled = s.components.cni.enabled;
+  if (isObj(cni) && cni.provider !== undefined) pilotCni.provider = cni.provider;
+  if (isObj(cni)) for (const k of Object.keys(cni)) if (k !== "provider") notes.push(`not read: values.cni.${k}`);
+  if (Object.keys(pilotCni).length > 0) mergeInto(values, { pilot: { cni: pilotCni } });
+  for (const k of Object.keys(s.components)) if (k !== "cni") notes.push(`not read: components.${k}`);
+  const istio: Json = { values };
+  if (Object.keys(s.meshConfig).length > 0) istio.meshConfig = s.meshConfig;
+  return { config: { nativeSidecars: s.nativeSidecars ? "true" : "false", istio }, notes };
 }
 
 function contextFor(config: Json): InjectionContext {
