@@ -280,15 +280,15 @@ function walk(w: Walk, value: Json, prefix: string, covered = false): void {
     const path = prefix ? `${prefix}.${key}` : key;
     const at = `${w.base}.${path}`;
     if (v === null || v === undefined) continue; // not set, as in Helm
-    const template = goTemplateIn(v, at);
-    if (template !== undefined) {
-      w.problems.push(`${template}: Go templates are not supported (templates here are data: see templates.<name>)`);
-      continue;
-    }
     const found = ruleFor(w.rules, path);
     const exact = found?.exact === true ? found.rule : undefined;
     if ((exact === undefined || exact.kind === "ignored") && isObject(v) && hasDeeper(w.rules, path)) {
       walk(w, v, path, covered);
+      continue;
+    }
+    const template = goTemplateIn(v, at);
+    if (template !== undefined) {
+      w.problems.push(`${template}: Go templates are not supported (templates here are data: see templates.<name>)`);
       continue;
     }
     if (exact === undefined) {

@@ -398,7 +398,7 @@ function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown
     const given = input.istio?.[key];
     if (given === undefined) continue;
     sections[key] = unwrapConfigMap(given.content, cmKey, given.source, (t) => parse(t, `${given.source} data.${cmKey}`), problems);
-    bases[key] = given.source;
+    bases[key] = `${given.source}: ${cmKey}`;
   }
   if (sections.values === undefined && sections.meshConfig === undefined) return undefined;
   const found: string[] = [];
