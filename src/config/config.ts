@@ -202,6 +202,7 @@ export type LogLevel = (typeof LogLevels)[number];
 export interface ResourceList {
   readonly cpu?: string;
   readonly memory?: string;
+  readonly "ephemeral-storage"?: string;
 }
 
 export interface Resources {
@@ -233,6 +234,8 @@ export interface SidecarConfig {
   readonly excludeInboundPorts: string;
   readonly includeOutboundPorts: string;
   readonly excludeOutboundPorts: string;
+  /** The network the pods are on (Istio's global.network, ISTIO_META_NETWORK); "" for none. */
+  readonly network: string;
   /** The agent's status port (Istio's global.proxy.statusPort); 0 turns the proxy's probes off. */
   readonly statusPort: number;
   /** The proxy's readiness probe (Istio's global.proxy.readiness*). */
@@ -429,6 +432,7 @@ export const DEFAULT_CONFIG: Config = {
     excludeInboundPorts: "",
     includeOutboundPorts: "",
     excludeOutboundPorts: "",
+    network: "",
     statusPort: 15020,
     readinessInitialDelaySeconds: 0,
     readinessPeriodSeconds: 15,

@@ -56,6 +56,33 @@ const autoInject: Convert = (v, at, problems) => {
   problems.push(`${at} must be enabled or disabled`);
   return SKIP;
 };
+/** Istio 1.30's global.proxy.resources. */
+const ISTIO_PROXY_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } } as const;
+/** Merged over Istio's defaults as Helm merges values: a null removes the default. */
+const proxyResources: Convert = (v, at, problems) => {
+  if (!isObject(v)) {
+    problems.push(`${at} must be an object with requests and/or limits`);
+    return SKIP;
+  }
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const kind of ["requests", "limits"] as const) {
+    const given = v[kind];
+    const merged: Record<string, unknown> = { ...ISTIO_PROXY_RESOURCES[kind] };
+    if (given === null) {
+      out[kind] = {};
+      continue;
+    }
+    if (isObject(given)) {
+      for (const [r, q] of Object.entries(given)) {
+        if (q === null) delete merged[r];
+        else merged[r] = typeof q === "number" ? String(q) : q;
+      }
+    }
+    out[kind] = merged;
+  }
+  for (const key of Object.keys(v)) if (key !== "requests" && key !== "limits") problems.push(`${at}.${key} is not a key Istio's injector reads`);
+  return out;
+};
 const revision: Convert = (v) => (v === "" ? "default" : v);
 
 const UNSUPPORTED = "not supported by this injector";
@@ -86,6 +113,9 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.trustDomain": set("sidecar.trustDomain", nonEmpty),
   "global.sds.token.aud": set("sidecar.tokenAudience"),
   "global.meshID": set("sidecar.meshId", nonEmpty),
+  "global.network": set("sidecar.network"),
+  // As Istio's template: the proxy and istio-init both take these, nulls left out (Helm's merge).
+  "global.proxy.resources": set("sidecar.resources", proxyResources),
   "global.multiCluster.clusterName": set("sidecar.clusterId", nonEmpty),
   revision: set("revision", revision),
   "pilot.cni.enabled": set("cni"),
@@ -96,7 +126,6 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "sidecarInjectorWebhook.rewriteAppHTTPProbe": set("rewriteAppProbes"),
 
   // Accepted only at Istio's default: another value changes the pod in a way we do not render.
-  "global.proxy.resources": onlyDefault({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } }, `${UNSUPPORTED} yet: set sidecar.resources`),
   "global.proxy_init.resources": onlyDefault(null, `${UNSUPPORTED} yet: set sidecar.initResources`),
   "global.proxy_init.image": onlyDefault("proxyv2", `${UNSUPPORTED}: istio-init runs global.proxy.image (set sidecar.initImage)`),
   "global.proxy.privileged": onlyDefault(false, UNSUPPORTED),
@@ -105,7 +134,6 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.proxy.startupProbe.enabled": onlyDefault(true, UNSUPPORTED),
   "global.proxy.startupProbe.failureThreshold": onlyDefault(600, UNSUPPORTED),
   "global.mountMtlsCerts": onlyDefault(false, UNSUPPORTED),
-  "global.network": onlyDefault("", `${UNSUPPORTED} (ISTIO_META_NETWORK)`),
   "global.pilotCertProvider": onlyDefault("istiod", UNSUPPORTED),
   "global.jwtPolicy": onlyDefault("third-party-jwt", UNSUPPORTED),
   "global.caAddress": onlyDefault("", `${UNSUPPORTED}: the CA is sidecar.discoveryAddress`),

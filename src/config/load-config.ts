@@ -133,7 +133,7 @@ const bool: Check = (v, path, problems) => {
   if (typeof v !== "boolean") problems.push(`${path} must be true or false`);
 };
 const quantity = format(isQuantity, QUANTITY_FORM);
-const resourceList: Schema = { cpu: quantity, memory: quantity };
+const resourceList: Schema = { cpu: quantity, memory: quantity, "ephemeral-storage": quantity };
 const resources: Schema = { requests: resourceList, limits: resourceList };
 
 /** Named overlay templates: DNS-label names other than the built-in ones, each a partial pod. */
@@ -229,6 +229,7 @@ const SCHEMA: Schema = {
     includeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     statusPort: int(0, 65535),
+    network: str,
     readinessInitialDelaySeconds: int(0, 2 ** 31 - 1),
     readinessPeriodSeconds: int(1, 2 ** 31 - 1),
     readinessFailureThreshold: int(1, 2 ** 31 - 1),
@@ -352,7 +353,9 @@ function checkAt(path: string): Check | undefined {
     if (typeof at === "function" || !Object.hasOwn(at, key)) return undefined;
     at = at[key] as Schema | Check;
   }
-  return typeof at === "function" ? at : undefined;
+  if (typeof at === "function") return at;
+  const schema = at;
+  return (v, p, problems) => validatePartial(v, schema, p, problems);
 }
 
 function valueAt(obj: unknown, path: string): unknown {
@@ -403,6 +406,12 @@ function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown
   if (sections.values === undefined && sections.meshConfig === undefined) return undefined;
   const found: string[] = [];
   const derived = deriveFromIstio(sections, bases, found);
+  // global.proxy.resources sizes istio-init too (Istio's template renders both from it).
+  const mappedResources = valueAt(derived.partial, "sidecar.resources");
+  if (mappedResources !== undefined && valueAt(derived.partial, "sidecar.initResources") === undefined) {
+    (derived.partial.sidecar as Record<string, unknown>).initResources = mappedResources;
+    (derived.sources as Map<string, string>).set("sidecar.initResources", derived.sources.get("sidecar.resources") ?? "");
+  }
   for (const [setting, from] of derived.sources) {
     const check = checkAt(setting);
     if (check === undefined) continue;
@@ -472,6 +481,13 @@ export function loadConfig(input: LoadConfigInput): Config {
     validatePartial(isObject(content) ? fileRest : content, SCHEMA, "", fileProblems);
     problems.push(...fileProblems.map((p) => `${input.file?.source}: ${p}`));
     if (fileProblems.length === 0) merged = merge(merged, fileRest);
+  }
+  // Resources from Istio's values are whole (a null there removes a default): they replace, not merge.
+  for (const key of ["resources", "initResources"]) {
+    const fromIstio = valueAt(istio, `sidecar.${key}`);
+    if (fromIstio !== undefined && valueAt(fileRest, `sidecar.${key}`) === undefined && isObject(merged) && isObject(merged.sidecar)) {
+      merged = { ...merged, sidecar: { ...merged.sidecar, [key]: fromIstio } };
+    }
   }
   const overrides = overridesFromEnvAndFlags(input, problems);
   if (problems.length > 0) throw new ConfigError(problems);

@@ -352,6 +352,7 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
         { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
         fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
         { name: "ISTIO_META_INTERCEPTION_MODE", value: mode },
+        ...(s.network !== "" ? [{ name: "ISTIO_META_NETWORK", value: s.network }] : []),
       ],
       tail: [
         { name: "ISTIO_META_MESH_ID", value: s.meshId },
