@@ -67,6 +67,8 @@ export const Annotation = {
 
 /** Pod labels read or written by the injector. */
 export const Label = {
+  /** The network a pod is on (set from sidecar.network where the pod does not set it, as istiod). */
+  Network: "topology.istio.io/network",
   /** Per-pod opt-in/out ("true"/"false"); beats the annotation of the same name. */
   Inject: "sidecar.istio.io/inject",
   /** The control-plane revision a pod asks for. */

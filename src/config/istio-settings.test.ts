@@ -52,6 +52,14 @@ describe("deriveFromIstio", () => {
     expect(out.sources.get("sidecar.interceptionMode")).toBe("istio.meshConfig.defaultConfig.interceptionMode");
   });
 
+  it("refuses OpenTelemetry's semantic conventions (pod env we do not render), accepts other providers", () => {
+    const semconv = { name: "otel", opentelemetry: { service: "c.o.svc", port: 4317, serviceAttributeEnrichment: "OTEL_SEMANTIC_CONVENTIONS" } };
+    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }, semconv] } }).problems).toEqual([
+      "istio.meshConfig.extensionProviders[1].opentelemetry.serviceAttributeEnrichment: OTEL_SEMANTIC_CONVENTIONS is not supported by this injector (OTEL_RESOURCE_ATTRIBUTES)",
+    ]);
+    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }] } })).toMatchObject({ problems: [], partial: {} });
+  });
+
   it("accepts and ignores what changes no pod", () => {
     const out = derive({
       values: { global: { logAsJson: true, priorityClassName: "x", defaultResources: { requests: { cpu: "10m" } } }, pilot: { env: { PILOT_TRACE_SAMPLING: "1" } } },

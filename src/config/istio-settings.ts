@@ -83,6 +83,19 @@ const proxyResources: Convert = (v, at, problems) => {
   for (const key of Object.keys(v)) if (key !== "requests" && key !== "limits") problems.push(`${at}.${key} is not a key Istio's injector reads`);
   return out;
 };
+const otelConventionsRefused: Convert = (v, at, problems) => {
+  if (!Array.isArray(v)) {
+    problems.push(`${at} must be a list of providers`);
+    return SKIP;
+  }
+  v.forEach((p, i) => {
+    const otel = isObject(p) ? p.opentelemetry : undefined;
+    if (isObject(otel) && otel.serviceAttributeEnrichment === "OTEL_SEMANTIC_CONVENTIONS") {
+      problems.push(`${at}[${i}].opentelemetry.serviceAttributeEnrichment: OTEL_SEMANTIC_CONVENTIONS is ${UNSUPPORTED} (OTEL_RESOURCE_ATTRIBUTES)`);
+    }
+  });
+  return SKIP;
+};
 const revision: Convert = (v) => (v === "" ? "default" : v);
 
 const UNSUPPORTED = "not supported by this injector";
@@ -195,7 +208,8 @@ export const MESH_RULES: Readonly<Record<string, Rule>> = {
   // Every other ProxyConfig field travels to the proxy in PROXY_CONFIG (proxyMetadata also as env).
   defaultConfig: set("sidecar.proxyConfig"),
   "inboundTrafficPolicy.mode": onlyDefault("PASSTHROUGH", `${UNSUPPORTED} (LOCALHOST)`),
-  extensionProviders: ignored,
+  // Providers are istiod's business, except OpenTelemetry's semantic conventions, which add pod env we do not render.
+  extensionProviders: { kind: "set", setting: "", convert: otelConventionsRefused },
   // Mesh-wide traffic and telemetry settings istiod applies through xDS, not through the pod.
   accessLogFile: ignored,
   accessLogFormat: ignored,

@@ -352,11 +352,12 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
         { name: "ISTIO_META_CLUSTER_ID", value: s.clusterId },
         fieldEnv("ISTIO_META_NODE_NAME", "spec.nodeName"),
         { name: "ISTIO_META_INTERCEPTION_MODE", value: mode },
-        ...(s.network !== "" ? [{ name: "ISTIO_META_NETWORK", value: s.network }] : []),
       ],
       tail: [
         { name: "ISTIO_META_MESH_ID", value: s.meshId },
         { name: "TRUST_DOMAIN", value: s.trustDomain },
+        // Where istiod writes it: after the template's env.
+        ...(s.network !== "" ? [{ name: "ISTIO_META_NETWORK", value: s.network }] : []),
       ],
     },
     // As Istio 1.30: only Envoy's Prometheus port is declared (the probes name 15021 by number).
@@ -598,10 +599,11 @@ function canonicalName(name: string): string {
   return name.slice(0, 63).replace(/-+$/, "");
 }
 
-function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean): StringMap {
+function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean, network: string): StringMap {
   const labels = pod.metadata.labels;
   const out: StringMap = {};
   if (tlsMode) out[Label.TlsMode] = "istio";
+  if (network !== "") out[Label.Network] = network;
   out[Label.CanonicalName] = canonicalName(lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name);
   out[Label.CanonicalRevision] = lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest";
   return out;
@@ -682,7 +684,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     init,
     proxy,
     volumes: userVolumes.length === 0 ? baseVolumes : [...baseVolumes, ...userVolumes], // template volumes are frozen: safe to share
-    labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar),
+    labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar, t.config.sidecar.network),
     annotations,
     overwriteAnnotations,
     clearAnnotations: merge?.clear ?? [],

@@ -6,7 +6,6 @@
  * field-ref apiVersion dropped (Istio's own test drops it), an empty env value read as none,
  * volumes compared by name (their order means nothing), and our own extra annotation.
  */
-import { isDeepStrictEqual } from "node:util";
 import { parseQuantity } from "../../src/validation/formats.js";
 
 type Json = Record<string, unknown>;
@@ -21,6 +20,18 @@ export interface AspectResult {
   /** Ours and Istio's value, normalised, when they differ. */
   readonly ours?: unknown;
   readonly istio?: unknown;
+}
+
+/** Structural equality of JSON values (object key order aside); realm-independent, unlike util.isDeepStrictEqual. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const ka = Object.keys(a).filter((k) => (a as Json)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Json)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Json)[k], (b as Json)[k]));
 }
 
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -160,7 +171,7 @@ const SPEC_LISTS = new Set(["containers", "initContainers", "volumes", "imagePul
 export function compareTemplates(ours: Json, istio: Json): AspectResult[] {
   const out: AspectResult[] = [];
   const aspect = (name: string, a: unknown, b: unknown) => {
-    const equal = isDeepStrictEqual(a, b);
+    const equal = jsonEqual(a, b);
     out.push(equal ? { aspect: name, equal } : { aspect: name, equal, ours: a, istio: b });
   };
   const om = isObj(ours.metadata) ? ours.metadata : {};

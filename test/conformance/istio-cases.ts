@@ -168,7 +168,7 @@ function meshStatement(stmt: string, mesh: Json): boolean {
     const kind = /Provider:\s*&meshapi\.MeshConfig_ExtensionProvider_(\w+)\{/.exec(body)?.[1];
     if (!name || !kind) return false;
     const provider: Json = {};
-    for (const f of body.matchAll(/(Service|Port|ServiceAttributeEnrichment):\s*("[^"]*"|\d+|meshapi\.\w+?_([A-Z_]+))/g)) {
+    for (const f of body.matchAll(/(Service|Port|ServiceAttributeEnrichment):\s*("[^"]*"|\d+|meshapi\.\w*?_([A-Z][A-Z0-9_]*)\b)/g)) {
       const key = (f[1] as string).charAt(0).toLowerCase() + (f[1] as string).slice(1);
       const raw = f[2] as string;
       provider[key] = raw.startsWith('"') ? raw.slice(1, -1) : /^\d+$/.test(raw) ? Number(raw) : f[3];
