@@ -146,6 +146,10 @@ export const ProxyPort = {
 /** The UID and GID the proxy runs as; iptables exempts this UID from redirection. */
 export const PROXY_UID = 1337;
 
+/** Istio's meshConfig.inboundTrafficPolicy.mode: LOCALHOST sends inbound traffic to localhost, probes too. */
+export const InboundTrafficPolicies = ["PASSTHROUGH", "LOCALHOST"] as const;
+export type InboundTrafficPolicy = (typeof InboundTrafficPolicies)[number];
+
 export const InterceptionModes = ["REDIRECT", "TPROXY"] as const;
 export type InterceptionMode = (typeof InterceptionModes)[number];
 
@@ -236,6 +240,11 @@ export interface SidecarConfig {
   readonly excludeInboundPorts: string;
   readonly includeOutboundPorts: string;
   readonly excludeOutboundPorts: string;
+  /**
+   * Inbound traffic goes to the pod IP (PASSTHROUGH) or to localhost (LOCALHOST: the agent then
+   * sends rewritten probes to localhost too, REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION).
+   */
+  readonly inboundTrafficPolicy: InboundTrafficPolicy;
   /** The network the pods are on (Istio's global.network, ISTIO_META_NETWORK); "" for none. */
   readonly network: string;
   /** The agent's status port (Istio's global.proxy.statusPort); 0 turns the proxy's probes off. */
@@ -434,6 +443,7 @@ export const DEFAULT_CONFIG: Config = {
     excludeInboundPorts: "",
     includeOutboundPorts: "",
     excludeOutboundPorts: "",
+    inboundTrafficPolicy: "PASSTHROUGH",
     network: "",
     statusPort: 15020,
     readinessInitialDelaySeconds: 0,

@@ -207,7 +207,7 @@ export const MESH_RULES: Readonly<Record<string, Rule>> = {
   "defaultConfig.discoveryAddress": set("sidecar.discoveryAddress"),
   // Every other ProxyConfig field travels to the proxy in PROXY_CONFIG (proxyMetadata also as env).
   defaultConfig: set("sidecar.proxyConfig"),
-  "inboundTrafficPolicy.mode": onlyDefault("PASSTHROUGH", `${UNSUPPORTED} (LOCALHOST)`),
+  "inboundTrafficPolicy.mode": set("sidecar.inboundTrafficPolicy"),
   // Providers are istiod's business, except OpenTelemetry's semantic conventions, which add pod env we do not render.
   extensionProviders: { kind: "set", setting: "", convert: otelConventionsRefused },
   // Mesh-wide traffic and telemetry settings istiod applies through xDS, not through the pod.

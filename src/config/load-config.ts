@@ -26,6 +26,7 @@ import {
 import {
   type Config,
   DEFAULT_CONFIG,
+  InboundTrafficPolicies,
   InjectionPolicies,
   InterceptionModes,
   LogLevels,
@@ -230,6 +231,7 @@ const SCHEMA: Schema = {
     excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     statusPort: int(0, 65535),
     network: str,
+    inboundTrafficPolicy: oneOf(InboundTrafficPolicies),
     readinessInitialDelaySeconds: int(0, 2 ** 31 - 1),
     readinessPeriodSeconds: int(1, 2 ** 31 - 1),
     readinessFailureThreshold: int(1, 2 ** 31 - 1),

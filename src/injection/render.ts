@@ -337,6 +337,8 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
     ...proxyHead(t, o, "sidecar"),
     staticEnv: {
       head: [
+        // As Istio's template, first: the agent sends the rewritten probes to localhost.
+        ...(s.inboundTrafficPolicy === "LOCALHOST" ? [{ name: "REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION", value: "true" }] : []),
         { name: "PILOT_CERT_PROVIDER", value: "istiod" },
         { name: "CA_ADDR", value: s.discoveryAddress },
         fieldEnv("POD_NAME", "metadata.name"),
