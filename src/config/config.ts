@@ -245,6 +245,8 @@ export interface SidecarConfig {
    * sends rewritten probes to localhost too, REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION).
    */
   readonly inboundTrafficPolicy: InboundTrafficPolicy;
+  /** Mount the istio.<service account> Secret at /etc/certs/ in the proxy (Istio's global.mountMtlsCerts). */
+  readonly mountMtlsCerts: boolean;
   /** The network the pods are on (Istio's global.network, ISTIO_META_NETWORK); "" for none. */
   readonly network: string;
   /** The agent's status port (Istio's global.proxy.statusPort); 0 turns the proxy's probes off. */
@@ -444,6 +446,7 @@ export const DEFAULT_CONFIG: Config = {
     includeOutboundPorts: "",
     excludeOutboundPorts: "",
     inboundTrafficPolicy: "PASSTHROUGH",
+    mountMtlsCerts: false,
     network: "",
     statusPort: 15020,
     readinessInitialDelaySeconds: 0,

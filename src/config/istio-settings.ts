@@ -127,6 +127,7 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.sds.token.aud": set("sidecar.tokenAudience"),
   "global.meshID": set("sidecar.meshId", nonEmpty),
   "global.network": set("sidecar.network"),
+  "global.mountMtlsCerts": set("sidecar.mountMtlsCerts"),
   // As Istio's template: the proxy and istio-init both take these, nulls left out (Helm's merge).
   "global.proxy.resources": set("sidecar.resources", proxyResources),
   "global.multiCluster.clusterName": set("sidecar.clusterId", nonEmpty),
@@ -146,7 +147,6 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.proxy.lifecycle": onlyDefault({}, UNSUPPORTED),
   "global.proxy.startupProbe.enabled": onlyDefault(true, UNSUPPORTED),
   "global.proxy.startupProbe.failureThreshold": onlyDefault(600, UNSUPPORTED),
-  "global.mountMtlsCerts": onlyDefault(false, UNSUPPORTED),
   "global.pilotCertProvider": onlyDefault("istiod", UNSUPPORTED),
   "global.jwtPolicy": onlyDefault("third-party-jwt", UNSUPPORTED),
   "global.caAddress": onlyDefault("", `${UNSUPPORTED}: the CA is sidecar.discoveryAddress`),

@@ -231,6 +231,7 @@ const SCHEMA: Schema = {
     excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     statusPort: int(0, 65535),
     network: str,
+    mountMtlsCerts: bool,
     inboundTrafficPolicy: oneOf(InboundTrafficPolicies),
     readinessInitialDelaySeconds: int(0, 2 ** 31 - 1),
     readinessPeriodSeconds: int(1, 2 ** 31 - 1),

@@ -379,7 +379,10 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       runAsNonRoot: !tproxy,
       runAsUser: tproxy ? 0 : PROXY_UID,
     },
-    volumeMounts: SIDECAR_MOUNTS.map(mountOf),
+    // As Istio's template: the certificates go just before the pod info.
+    volumeMounts: s.mountMtlsCerts
+      ? SIDECAR_MOUNTS.flatMap((v) => (v === VolumeName.PodInfo ? [MTLS_CERTS_MOUNT, mountOf(v)] : [mountOf(v)]))
+      : SIDECAR_MOUNTS.map(mountOf),
   };
   if (native) {
     // A restartable init container: starts before the app's init containers, lives as long as the
@@ -511,6 +514,15 @@ const SIDECAR_MOUNTS = [
   VolumeName.Token,
   VolumeName.PodInfo,
 ];
+/** global.mountMtlsCerts: the old istio.<service account> Secret, mounted for apps that read certificates from files. */
+const MTLS_CERTS_VOLUME = "istio-certs";
+const MTLS_CERTS_MOUNT = { mountPath: "/etc/certs/", name: MTLS_CERTS_VOLUME, readOnly: true };
+
+function mtlsCertsVolume(pod: Pod): Volume {
+  const account = typeof pod.spec.serviceAccountName === "string" && pod.spec.serviceAccountName !== "" ? pod.spec.serviceAccountName : "default";
+  return { name: MTLS_CERTS_VOLUME, secret: { optional: true, secretName: `istio.${account}` } };
+}
+
 const GATEWAY_MOUNTS = SIDECAR_MOUNTS.filter((v) => v !== VolumeName.CaCrl);
 const GRPC_AGENT_MOUNTS = [
   VolumeName.WorkloadSocket,
@@ -656,6 +668,8 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     proxyTemplate === undefined || proxyTemplate === BuiltinTemplate.Gateway
       ? []
       : Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
+  // The mTLS certificates volume (sidecar template, global.mountMtlsCerts) names the pod's account: per pod, like user volumes.
+  if (sidecar && t.config.sidecar.mountMtlsCerts) userVolumes.unshift(mtlsCertsVolume(input.pod));
   const baseVolumes = proxyTemplate === undefined ? [] : t.volumesFor[proxyTemplate];
   const buildStatus = (): SidecarStatus => ({
     initContainers: [...(init ? [init.name] : []), ...(native && proxy ? [proxy.name] : [])],
