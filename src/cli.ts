@@ -43,6 +43,11 @@ Options:
                        all      both (the reports only with auditEndpoint: true).
   --port N           Port to listen on (env PORT; default 8443; 0 picks a free port).
   --config FILE      YAML or JSON configuration file, watched for changes.
+  --istio-values FILE
+                     Istio's injector values (ConfigMap istio-sidecar-injector exported with
+                     kubectl get cm -o yaml, or its values object); read at startup.
+  --mesh-config FILE Istio's mesh configuration (ConfigMap istio, or its mesh object); read at
+                     startup. Settings of --config that disagree win, each noted in the log.
   --cert-dir DIR     Folder with ca.crt, tls.crt and tls.key (env CERT_DIR; default certs).
   --tls-mode MODE    Where the serving certificate comes from (env TLS_MODE; default auto):
                        local         the --cert-dir folder, generated on first start, reused;
@@ -63,6 +68,8 @@ CERT_DIR, TLS_MODE, LOG_LEVEL. Every setting, with its default, is in docs/confi
 
 const PREVIEW_OPTIONS = `  -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
   --config FILE                The injector configuration to render with (default: the embedded one).
+  --istio-values FILE          Istio's injector values (ConfigMap istio-sidecar-injector, or its values).
+  --mesh-config FILE           Istio's mesh configuration (ConfigMap istio, or its mesh object).
   --namespace NS               The namespace the objects would be created in (default: theirs, else default).
   --namespace-labels k=v,...   The namespace's labels: adds the namespaceSelector outcome to the answer.
   --server URL                 Ask a running injector's /preview (its live configuration) instead.
@@ -105,6 +112,8 @@ Options:
   --fail-on warning|error      The lowest severity that makes the exit code 3 (default error;
                                against the cluster).
   --config FILE                The injector configuration to judge with (default: the embedded one).
+  --istio-values FILE          Istio's injector values (ConfigMap istio-sidecar-injector, or its values).
+  --mesh-config FILE           Istio's mesh configuration (ConfigMap istio, or its mesh object).
   --ca FILE                    Against the cluster: the CA the injector serves with (PEM), to check
                                the webhooks' caBundle. With --server: the CA to trust for it.
   -f, --filename FILE          Manifests to read (JSON or YAML, several documents allowed); - for stdin.
@@ -205,6 +214,8 @@ const previewOptions = {
   filename: { type: "string", short: "f" },
   output: { type: "string", short: "o" },
   config: { type: "string" },
+  "istio-values": { type: "string" },
+  "mesh-config": { type: "string" },
   namespace: { type: "string" },
   "namespace-labels": { type: "string" },
   server: { type: "string" },
@@ -288,7 +299,11 @@ async function runExplainCommand(args: readonly string[]): Promise<number> {
   }
   const { output, failOn } = reportFlags(values, EXPLAIN_USAGE);
   const target = { namespace: all ? null : (values.namespace ?? null), ...ref };
-  return runExplainCluster({ target, output, failOn, configPath: values.config, caPath: values.ca, remote }, stdio());
+  if (remote !== undefined && (values["istio-values"] !== undefined || values["mesh-config"] !== undefined)) {
+    throw new UsageError("--istio-values and --mesh-config do not go together with --server: the server judges with its own configuration", EXPLAIN_USAGE);
+  }
+  const istioFiles = { valuesPath: values["istio-values"], meshConfigPath: values["mesh-config"] };
+  return runExplainCluster({ target, output, failOn, configPath: values.config, istioFiles, caPath: values.ca, remote }, stdio());
 }
 
 async function runInjectCommand(args: readonly string[]): Promise<number> {
@@ -314,13 +329,14 @@ async function runFileCommand(command: "inject" | "explain", values: PreviewValu
       throw new UsageError(`--namespace-labels: ${(err as InvalidInputError).problems.join("; ")}`, usage);
     }
   }
-  if (values.server !== undefined && values.config !== undefined) {
-    throw new UsageError("--config and --server do not go together: the server renders with its own configuration", usage);
+  if (values.server !== undefined && (values.config !== undefined || values["istio-values"] !== undefined || values["mesh-config"] !== undefined)) {
+    throw new UsageError("--config, --istio-values and --mesh-config do not go together with --server: the server renders with its own configuration", usage);
   }
   const opts = {
     filename: values.filename,
     output,
     configPath: values.config,
+    istioFiles: { valuesPath: values["istio-values"], meshConfigPath: values["mesh-config"] },
     namespace: values.namespace,
     namespaceLabels,
     server: values.server,
@@ -437,6 +453,8 @@ async function runServe(args: readonly string[]): Promise<number> {
       role: { type: "string" },
       port: { type: "string" },
       config: { type: "string" },
+      "istio-values": { type: "string" },
+      "mesh-config": { type: "string" },
       "cert-dir": { type: "string" },
       "tls-mode": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -458,6 +476,7 @@ async function runServe(args: readonly string[]): Promise<number> {
       env: process.env,
       flags: { role: values.role, port: parsePort(values.port), certDir: values["cert-dir"], tlsMode: values["tls-mode"] },
       configPath: values.config,
+      istioFiles: { valuesPath: values["istio-values"], meshConfigPath: values["mesh-config"] },
     });
     installShutdown(injector);
     return -1; // keep running

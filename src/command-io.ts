@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Config } from "./config/config.js";
-import { loadConfig, parseConfigText } from "./config/load-config.js";
+import { type LoadConfigInput, loadConfig, parseConfigText } from "./config/load-config.js";
 import { ConfigError, InjectorError, InvalidInputError, NotFoundError } from "./errors.js";
 
 export interface CommandIO {
@@ -23,11 +23,32 @@ export async function readInputFile(path: string): Promise<string> {
   }
 }
 
-/** The embedded configuration, with the --config file over it when one is given. */
-export async function loadCommandConfig(env: CommandIO["env"], configPath: string | undefined): Promise<Config> {
-  if (configPath === undefined) return loadConfig({ env });
-  const text = await readInputFile(configPath);
-  return loadConfig({ env, file: { content: parseConfigText(text, configPath), source: configPath } });
+/** Istio's install settings from files of their own (--istio-values, --mesh-config). */
+export interface IstioFiles {
+  readonly valuesPath?: string | undefined;
+  readonly meshConfigPath?: string | undefined;
+}
+
+/** The parsed --istio-values / --mesh-config files, as loadConfig takes them (read once, at startup). */
+export async function readIstioFiles(files: IstioFiles | undefined): Promise<LoadConfigInput["istio"]> {
+  const read = async (path: string | undefined) => (path === undefined ? undefined : { content: parseConfigText(await readInputFile(path), path), source: path });
+  const values = await read(files?.valuesPath);
+  const meshConfig = await read(files?.meshConfigPath);
+  return { ...(values && { values }), ...(meshConfig && { meshConfig }) };
+}
+
+/**
+ * The embedded configuration, with the --config file over it when one is given, and Istio's
+ * settings from --istio-values / --mesh-config. Where ours and Istio's disagree (ours win) a line
+ * goes to standard error.
+ */
+export async function loadCommandConfig(env: CommandIO["env"], configPath: string | undefined, istioFiles?: IstioFiles, stderr?: (text: string) => void): Promise<Config> {
+  const istio = await readIstioFiles(istioFiles);
+  const notices: string[] = [];
+  const file = configPath === undefined ? undefined : { content: parseConfigText(await readInputFile(configPath), configPath), source: configPath };
+  const config = loadConfig({ env, notices, ...(istio && { istio }), ...(file && { file }) });
+  for (const n of notices) stderr?.(`note: ${n}\n`);
+  return config;
 }
 
 /** Print a typed failure with every problem and return exit code 1; anything else is rethrown. */

@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { type Config, reportsServiceName } from "./config/config.js";
 import { watchConfigFile } from "./config/config-watcher.js";
 import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
+import { type IstioFiles, readIstioFiles } from "./command-io.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
 import { createDelegatedAuth } from "./http/delegated-auth.js";
@@ -34,6 +35,8 @@ export interface ServeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly flags: ConfigFlags;
   readonly configPath?: string | undefined;
+  /** Istio's values and mesh configuration files (--istio-values, --mesh-config), read once at startup. */
+  readonly istioFiles?: IstioFiles | undefined;
 }
 
 export interface RunningInjector {
@@ -72,14 +75,22 @@ async function learnNativeSidecarSupport(
 /** Start the webhook server; resolves once it listens and is ready. */
 export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const fileText = opts.configPath === undefined ? undefined : await readConfigFile(opts.configPath);
-  const build = (text: string | undefined): Config =>
-    loadConfig({
+  const istio = await readIstioFiles(opts.istioFiles);
+  // Where our settings and Istio's disagree (ours win): logged once per load.
+  let notices: string[] = [];
+  const build = (text: string | undefined): Config => {
+    notices = [];
+    return loadConfig({
       env: opts.env,
       flags: opts.flags,
+      notices,
+      ...(istio && { istio }),
       ...(text !== undefined && { file: { content: parseConfigText(text, opts.configPath ?? "config"), source: opts.configPath ?? "config" } }),
     });
+  };
   const config = build(fileText);
   const logger = createStdoutLogger(config.server.logLevel);
+  for (const n of notices) logger.info({ setting: n.split(":")[0] }, `our setting wins over Istio's: ${n}`);
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
   const access = clusterAccessFrom(opts.env);

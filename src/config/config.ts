@@ -67,6 +67,8 @@ export const Annotation = {
 
 /** Pod labels read or written by the injector. */
 export const Label = {
+  /** The network a pod is on (set from sidecar.network where the pod does not set it, as istiod). */
+  Network: "topology.istio.io/network",
   /** Per-pod opt-in/out ("true"/"false"); beats the annotation of the same name. */
   Inject: "sidecar.istio.io/inject",
   /** The control-plane revision a pod asks for. */
@@ -144,6 +146,10 @@ export const ProxyPort = {
 /** The UID and GID the proxy runs as; iptables exempts this UID from redirection. */
 export const PROXY_UID = 1337;
 
+/** Istio's meshConfig.inboundTrafficPolicy.mode: LOCALHOST sends inbound traffic to localhost, probes too. */
+export const InboundTrafficPolicies = ["PASSTHROUGH", "LOCALHOST"] as const;
+export type InboundTrafficPolicy = (typeof InboundTrafficPolicies)[number];
+
 export const InterceptionModes = ["REDIRECT", "TPROXY"] as const;
 export type InterceptionMode = (typeof InterceptionModes)[number];
 
@@ -202,6 +208,7 @@ export type LogLevel = (typeof LogLevels)[number];
 export interface ResourceList {
   readonly cpu?: string;
   readonly memory?: string;
+  readonly "ephemeral-storage"?: string;
 }
 
 export interface Resources {
@@ -214,7 +221,8 @@ export interface SidecarConfig {
   /** Proxy image; also used by the init container unless `initImage` is set. */
   readonly image: string;
   readonly initImage: string;
-  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** null: the field is left out and the kubelet decides (Istio's chart default, `global.imagePullPolicy: ""`). */
+  readonly imagePullPolicy: "Always" | "IfNotPresent" | "Never" | null;
   readonly imagePullSecrets: readonly string[];
   /** istiod's xDS/CA address. */
   readonly discoveryAddress: string;
@@ -232,6 +240,26 @@ export interface SidecarConfig {
   readonly excludeInboundPorts: string;
   readonly includeOutboundPorts: string;
   readonly excludeOutboundPorts: string;
+  /**
+   * Inbound traffic goes to the pod IP (PASSTHROUGH) or to localhost (LOCALHOST: the agent then
+   * sends rewritten probes to localhost too, REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION).
+   */
+  readonly inboundTrafficPolicy: InboundTrafficPolicy;
+  /** Mount the istio.<service account> Secret at /etc/certs/ in the proxy (Istio's global.mountMtlsCerts). */
+  readonly mountMtlsCerts: boolean;
+  /** The network the pods are on (Istio's global.network, ISTIO_META_NETWORK); "" for none. */
+  readonly network: string;
+  /** The agent's status port (Istio's global.proxy.statusPort); 0 turns the proxy's probes off. */
+  readonly statusPort: number;
+  /** The proxy's readiness probe (Istio's global.proxy.readiness*). */
+  readonly readinessInitialDelaySeconds: number;
+  readonly readinessPeriodSeconds: number;
+  readonly readinessFailureThreshold: number;
+  /**
+   * ProxyConfig fields for every proxy (Istio's meshConfig.defaultConfig), written into PROXY_CONFIG
+   * under the pod's own proxy.istio.io/config; `proxyMetadata` also becomes proxy env.
+   */
+  readonly proxyConfig: Readonly<Record<string, unknown>>;
   readonly resources: Resources;
   readonly initResources: Resources;
   readonly tokenAudience: string;
@@ -445,6 +473,14 @@ export const DEFAULT_CONFIG: Config = {
     excludeInboundPorts: "",
     includeOutboundPorts: "",
     excludeOutboundPorts: "",
+    inboundTrafficPolicy: "PASSTHROUGH",
+    mountMtlsCerts: false,
+    network: "",
+    statusPort: 15020,
+    readinessInitialDelaySeconds: 0,
+    readinessPeriodSeconds: 15,
+    readinessFailureThreshold: 4,
+    proxyConfig: {},
     resources: DEFAULT_RESOURCES,
     // The init container gets requests and limits too, so namespaces with a ResourceQuota admit the pod.
     initResources: DEFAULT_RESOURCES,

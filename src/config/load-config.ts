@@ -7,12 +7,15 @@ import { ConfigError, InvalidInputError } from "../errors.js";
 import { readYamlDocument } from "../validation/yaml-documents.js";
 import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "./templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
+import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
 import {
   CIDR_LIST_FORM,
+  EXCLUDE_CIDR_LIST_FORM,
   IMAGE_FORM,
   PORT_LIST_FORM,
   QUANTITY_FORM,
   isCidrList,
+  isExcludeCidrList,
   isDnsLabel,
   isDnsSubdomain,
   isImageRef,
@@ -23,6 +26,7 @@ import {
 import {
   type Config,
   DEFAULT_CONFIG,
+  InboundTrafficPolicies,
   InjectionPolicies,
   InterceptionModes,
   LogLevels,
@@ -130,10 +134,28 @@ const bool: Check = (v, path, problems) => {
   if (typeof v !== "boolean") problems.push(`${path} must be true or false`);
 };
 const quantity = format(isQuantity, QUANTITY_FORM);
-const resourceList: Schema = { cpu: quantity, memory: quantity };
+const resourceList: Schema = { cpu: quantity, memory: quantity, "ephemeral-storage": quantity };
 const resources: Schema = { requests: resourceList, limits: resourceList };
 
 /** Named overlay templates: DNS-label names other than the built-in ones, each a partial pod. */
+/** ProxyConfig fields (Istio's JSON names); proxyMetadata, which also becomes env, must map names to strings. */
+const proxyConfig: Check = (v, path, problems) => {
+  if (!isObject(v)) {
+    problems.push(`${path} must be an object of ProxyConfig fields`);
+    return;
+  }
+  const metadata = v.proxyMetadata;
+  if (metadata === undefined) return;
+  if (!isObject(metadata)) {
+    problems.push(`${path}.proxyMetadata must be an object of environment variable names to strings`);
+    return;
+  }
+  for (const [k, x] of Object.entries(metadata)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(k)) problems.push(`${path}.proxyMetadata.${k} is not an environment variable name`);
+    if (typeof x !== "string") problems.push(`${path}.proxyMetadata.${k} must be a string`);
+  }
+};
+
 const templateMap: Check = (v, path, problems) => {
   if (!isObject(v)) return void problems.push(`${path} must be a map of template names to partial pods`);
   const builtins = new Set<string>(Object.values(BuiltinTemplate));
@@ -198,7 +220,7 @@ const SCHEMA: Schema = {
   sidecar: {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),
-    imagePullPolicy: oneOf(["Always", "IfNotPresent", "Never"]),
+    imagePullPolicy: nullable(oneOf(["Always", "IfNotPresent", "Never"])),
     imagePullSecrets: listOf(format(isDnsLabel, "a Secret name")),
     discoveryAddress: nonEmpty,
     clusterDomain: nonEmpty,
@@ -210,11 +232,19 @@ const SCHEMA: Schema = {
     agentLogLevel: str,
     interceptionMode: oneOf(InterceptionModes),
     includeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
-    excludeOutboundIPRanges: format(isCidrList, CIDR_LIST_FORM),
+    excludeOutboundIPRanges: format(isExcludeCidrList, EXCLUDE_CIDR_LIST_FORM),
     includeInboundPorts: format((s) => isPortList(s, true), `* or ${PORT_LIST_FORM}`),
     excludeInboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     includeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
     excludeOutboundPorts: format((s) => isPortList(s, false), PORT_LIST_FORM),
+    statusPort: int(0, 65535),
+    network: str,
+    mountMtlsCerts: bool,
+    inboundTrafficPolicy: oneOf(InboundTrafficPolicies),
+    readinessInitialDelaySeconds: int(0, 2 ** 31 - 1),
+    readinessPeriodSeconds: int(1, 2 ** 31 - 1),
+    readinessFailureThreshold: int(1, 2 ** 31 - 1),
+    proxyConfig,
     resources,
     initResources: resources,
     tokenAudience: nonEmpty,
@@ -315,6 +345,97 @@ export interface LoadConfigInput {
   readonly flags?: ConfigFlags;
   /** Parsed file content (see parseConfigText) and its name for messages. */
   readonly file?: { readonly content: unknown; readonly source: string };
+  /**
+   * Istio's values and mesh configuration from their own files (--istio-values, --mesh-config):
+   * the parsed content (a ConfigMap export or the bare object); each replaces the file's
+   * istio.values / istio.meshConfig.
+   */
+  readonly istio?: {
+    readonly values?: { readonly content: unknown; readonly source: string };
+    readonly meshConfig?: { readonly content: unknown; readonly source: string };
+  };
+  /** Filled with one line per setting where ours and Istio's disagree (ours wins), for the log. */
+  readonly notices?: string[];
+}
+
+/** The rule for a dotted setting path, or undefined. */
+function checkAt(path: string): Check | undefined {
+  let at: Schema | Check = SCHEMA;
+  for (const key of path.split(".")) {
+    if (typeof at === "function" || !Object.hasOwn(at, key)) return undefined;
+    at = at[key] as Schema | Check;
+  }
+  if (typeof at === "function") return at;
+  const schema = at;
+  return (v, p, problems) => validatePartial(v, schema, p, problems);
+}
+
+function valueAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const key of path.split(".")) cur = isObject(cur) && Object.hasOwn(cur, key) ? cur[key] : undefined;
+  return cur;
+}
+
+const ISTIO_KEYS = ["values", "meshConfig"];
+
+/**
+ * The configuration Istio's settings give (istio block of the file, or the --istio-values and
+ * --mesh-config files), checked by our own rules with the Istio path named; and, in `notices`,
+ * every setting the file sets otherwise (the file wins).
+ */
+function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown, problems: string[]): Record<string, unknown> | undefined {
+  const source = input.file?.source ?? "configuration";
+  const sections: { values?: unknown; meshConfig?: unknown } = {};
+  const bases = { values: `${source}: istio.values`, meshConfig: `${source}: istio.meshConfig` };
+  if (fileIstio !== undefined) {
+    if (!isObject(fileIstio)) problems.push(`${source}: istio must be an object with values and/or meshConfig`);
+    else {
+      for (const key of Object.keys(fileIstio)) {
+        if (key === "fromCluster") problems.push(`${source}: istio.fromCluster is not supported yet: export the ConfigMaps and pass them with --istio-values and --mesh-config`);
+        else if (!ISTIO_KEYS.includes(key)) problems.push(`${source}: istio.${key} is not a known setting (istio takes values and meshConfig)`);
+      }
+      sections.values = fileIstio.values;
+      sections.meshConfig = fileIstio.meshConfig;
+    }
+  }
+  const parse = (text: string, at: string): unknown => {
+    try {
+      return parseConfigText(text, at);
+    } catch (err) {
+      problems.push(...(err as ConfigError).problems);
+      return undefined;
+    }
+  };
+  for (const [key, cmKey] of [
+    ["values", "values"],
+    ["meshConfig", "mesh"],
+  ] as const) {
+    const given = input.istio?.[key];
+    if (given === undefined) continue;
+    sections[key] = unwrapConfigMap(given.content, cmKey, given.source, (t) => parse(t, `${given.source} data.${cmKey}`), problems);
+    bases[key] = `${given.source}: ${cmKey}`;
+  }
+  if (sections.values === undefined && sections.meshConfig === undefined) return undefined;
+  const found: string[] = [];
+  const derived = deriveFromIstio(sections, bases, found);
+  // global.proxy.resources sizes istio-init too (Istio's template renders both from it).
+  const mappedResources = valueAt(derived.partial, "sidecar.resources");
+  if (mappedResources !== undefined && valueAt(derived.partial, "sidecar.initResources") === undefined) {
+    (derived.partial.sidecar as Record<string, unknown>).initResources = mappedResources;
+    (derived.sources as Map<string, string>).set("sidecar.initResources", derived.sources.get("sidecar.resources") ?? "");
+  }
+  for (const [setting, from] of derived.sources) {
+    const check = checkAt(setting);
+    if (check === undefined) continue;
+    check(valueAt(derived.partial, setting), `${from} (as ${setting})`, found);
+    const ours = valueAt(fileRest, setting);
+    const theirs = valueAt(derived.partial, setting);
+    if (ours !== undefined && JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      input.notices?.push(`${setting}: ${JSON.stringify(ours)} (${source}) wins over ${JSON.stringify(theirs)} from ${from}`);
+    }
+  }
+  problems.push(...found);
+  return derived.partial;
 }
 
 /** Environment variables the injector reads, and the setting each one sets. */
@@ -362,11 +483,23 @@ function overridesFromEnvAndFlags(input: LoadConfigInput, problems: string[]): R
 export function loadConfig(input: LoadConfigInput): Config {
   const problems: string[] = [];
   let merged: unknown = DEFAULT_CONFIG;
+  // The istio block is Istio's own settings, mapped below; the rest of the file is ours.
+  const content = input.file?.content;
+  const { istio: fileIstio, ...fileRest } = isObject(content) ? content : { istio: undefined };
+  const istio = fromIstio(input, fileIstio, fileRest, problems);
+  if (istio !== undefined) merged = merge(merged, istio);
   if (input.file !== undefined) {
     const fileProblems: string[] = [];
-    validatePartial(input.file.content, SCHEMA, "", fileProblems);
+    validatePartial(isObject(content) ? fileRest : content, SCHEMA, "", fileProblems);
     problems.push(...fileProblems.map((p) => `${input.file?.source}: ${p}`));
-    if (fileProblems.length === 0) merged = merge(merged, input.file.content);
+    if (fileProblems.length === 0) merged = merge(merged, fileRest);
+  }
+  // Resources from Istio's values are whole (a null there removes a default): they replace, not merge.
+  for (const key of ["resources", "initResources"]) {
+    const fromIstio = valueAt(istio, `sidecar.${key}`);
+    if (fromIstio !== undefined && valueAt(fileRest, `sidecar.${key}`) === undefined && isObject(merged) && isObject(merged.sidecar)) {
+      merged = { ...merged, sidecar: { ...merged.sidecar, [key]: fromIstio } };
+    }
   }
   const overrides = overridesFromEnvAndFlags(input, problems);
   if (problems.length > 0) throw new ConfigError(problems);

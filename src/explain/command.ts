@@ -5,7 +5,7 @@
  * or above --fail-on, 1 invalid input, configuration or a refused read (2, usage, is the CLI's).
  * With --server: the same report from a running injector's GET /explain, with the caller's token.
  */
-import { type CommandIO, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
+import { type CommandIO, type IstioFiles, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
 import { InvalidInputError } from "../errors.js";
 import { type Severity } from "../audit/audit.js";
 import { EXIT_FINDINGS } from "../audit/command.js";
@@ -22,6 +22,8 @@ export interface ExplainClusterOptions {
   readonly output: "table" | "json" | "yaml";
   readonly failOn: Severity;
   readonly configPath?: string | undefined;
+  /** Istio's values and mesh configuration files (ConfigMap exports or the bare objects). */
+  readonly istioFiles?: IstioFiles | undefined;
   /** The CA the injector serves with (PEM), to check our webhooks' caBundle; with `remote`, the CA to trust for it. */
   readonly caPath?: string | undefined;
   /** Ask a running injector's GET /explain (with the caller's bearer token) instead. */
@@ -46,7 +48,7 @@ export async function runExplainCluster(opts: ExplainClusterOptions, io: Command
       io.stdout(formatExplain(report, opts.output));
       return explainFailsAt(report, opts.failOn) ? EXIT_FINDINGS : 0;
     }
-    const config = await loadCommandConfig(io.env, opts.configPath);
+    const config = await loadCommandConfig(io.env, opts.configPath, opts.istioFiles, io.stderr);
     const servedCa = opts.caPath === undefined ? undefined : await readInputFile(opts.caPath);
     const kc = await kubeConfigFor(clusterAccessFrom(io.env));
     if (kc === null) throw new InvalidInputError(["no cluster: set KUBECONFIG (or run in a pod), or explain manifests with -f FILE"]);

@@ -15,10 +15,12 @@ import { parse as parseYaml } from "yaml";
 import { InvalidAnnotationError } from "../errors.js";
 import {
   CIDR_LIST_FORM,
+  EXCLUDE_CIDR_LIST_FORM,
   IMAGE_FORM,
   PORT_LIST_FORM,
   QUANTITY_FORM,
   isCidrList,
+  isExcludeCidrList,
   isDnsLabel,
   isImageRef,
   isPortList,
@@ -167,7 +169,7 @@ export const ANNOTATION_VALIDATORS: Readonly<Record<string, Validator>> = {
   [Annotation.ReadinessPeriodSeconds]: { field: "readinessPeriodSeconds", form: UINT32_FORM, valid: isUint32, parse: Number },
   [Annotation.ReadinessFailureThreshold]: { field: "readinessFailureThreshold", form: UINT32_FORM, valid: isUint32, parse: Number },
   [Annotation.IncludeOutboundIPRanges]: { field: "includeOutboundIPRanges", form: CIDR_LIST_FORM, valid: isCidrList },
-  [Annotation.ExcludeOutboundIPRanges]: { field: "excludeOutboundIPRanges", form: CIDR_LIST_FORM, valid: isCidrList },
+  [Annotation.ExcludeOutboundIPRanges]: { field: "excludeOutboundIPRanges", form: EXCLUDE_CIDR_LIST_FORM, valid: isExcludeCidrList },
   [Annotation.IncludeInboundPorts]: {
     field: "includeInboundPorts",
     form: `* or ${PORT_LIST_FORM}`,

@@ -50,5 +50,31 @@ describe("rewriteAppProbes", () => {
     const out = rewriteAppProbes([{ name: "a", ports: [{ name: "http", containerPort: 8080 }], readinessProbe: probe }]);
     expect(out.probers).toBe(JSON.stringify({ "/app-health/a/readyz": prober }));
   });
+
+  describe("lifecycle hooks (Istio's app-lifecycle)", () => {
+    it.each([
+      ["an HTTP preStop, named port, HTTPS", { preStop: { httpGet: { path: "/drain", port: "http", scheme: "HTTPS" } } }, { preStop: { httpGet: { path: "/app-lifecycle/a/prestopz", port: 15020, scheme: "HTTP" } } }, { "/app-lifecycle/a/prestopz": { httpGet: { path: "/drain", port: 8080, scheme: "HTTPS" } } }],
+      ["a TCP postStart", { postStart: { tcpSocket: { port: 93 } } }, { postStart: { httpGet: { path: "/app-lifecycle/a/poststartz", port: 15020 } } }, { "/app-lifecycle/a/poststartz": { tcpSocket: { port: 93 } } }],
+      ["an exec hook beside an HTTP one", { postStart: { exec: { command: ["x"] } }, preStop: { httpGet: { port: 91 } } }, { postStart: { exec: { command: ["x"] } }, preStop: { httpGet: { path: "/app-lifecycle/a/prestopz", port: 15020 } } }, { "/app-lifecycle/a/prestopz": { httpGet: { port: 91 } } }],
+    ])("rewrites %s and hands the original to the agent", (_name, lifecycle, rewritten, probers) => {
+      const container: Container = { name: "a", ports: [{ name: "http", containerPort: 8080 }], lifecycle };
+      const before = JSON.stringify(container);
+      const out = rewriteAppProbes([container]);
+      expect(withProbes([container], out.probes)[0]?.lifecycle).toEqual(rewritten);
+      expect(JSON.parse(out.probers ?? "null")).toEqual(probers);
+      expect(JSON.stringify(container)).toBe(before);
+    });
+
+    it.each([
+      ["exec hooks only", { preStop: { exec: { command: ["sleep", "5"] } } }],
+      ["a hook already on the agent", { preStop: { httpGet: { path: "/app-lifecycle/a/prestopz", port: 15020 } } }],
+      ["a sleep hook", { preStop: { sleep: { seconds: 5 } } }],
+    ])("leaves %s alone", (_name, lifecycle) => {
+      const container: Container = { name: "a", lifecycle };
+      const out = rewriteAppProbes([container]);
+      expect(out.probers).toBeNull();
+      expect(withProbes([container], out.probes)[0]).toBe(container);
+    });
+  });
 });
 

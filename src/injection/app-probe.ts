@@ -1,9 +1,10 @@
 /**
  * App probe rewriting (Istio's app_probe): with mTLS and traffic capture the kubelet's probes
  * cannot reach the app directly, so HTTP, TCP and gRPC liveness, readiness and startup probes of
- * app containers are pointed at the agent (`:15020/app-health/<container>/livez|readyz|startupz`),
- * and the original probes travel to the agent in ISTIO_KUBE_APP_PROBERS. Exec probes are left
- * alone. Pure: returns new container objects; the originals are not touched.
+ * app containers and of init containers (native sidecars of the app's own) are pointed at the agent
+ * (`:15020/app-health/<container>/livez|readyz|startupz`), HTTP and TCP lifecycle hooks too
+ * (`:15020/app-lifecycle/<container>/prestopz|poststartz`), and the originals travel to the agent
+ * in ISTIO_KUBE_APP_PROBERS. Exec probes and hooks are left alone. Pure: returns new container objects; the originals are not touched.
  */
 import { ProxyPort } from "../config/config.js";
 import type { Container } from "./pod.js";
@@ -66,6 +67,39 @@ function proberText(probe: Json, container: Container): string | null {
   return `${text}}${typeof timeout === "number" && timeout > 0 ? `,"timeoutSeconds":${numberText(timeout)}` : ""}}`;
 }
 
+/** Lifecycle hooks the agent takes over, and the agent path of each (Istio's app-lifecycle URLs). */
+const HOOKS = [
+  ["preStop", "prestopz"],
+  ["postStart", "poststartz"],
+] as const;
+
+/**
+ * The prober text of a lifecycle hook (HTTP GET or TCP; exec and sleep hooks stay where they are),
+ * or null. A hook has no timeout of its own, so the prober has none either (as Istio writes it).
+ */
+function hookProberText(handler: Json, container: Container): string | null {
+  if (!isObject(handler.httpGet) && !isObject(handler.tcpSocket)) return null;
+  return proberText(isObject(handler.httpGet) ? { httpGet: handler.httpGet } : { tcpSocket: handler.tcpSocket }, container);
+}
+
+/**
+ * The rewritten hook: an HTTP GET keeps its other fields but calls the agent's path and port (HTTPS
+ * becomes HTTP); a TCP hook becomes an HTTP GET on the agent.
+ */
+function rewriteHook(handler: Json, path: string): Json {
+  const out: Json = {};
+  for (const k of Object.keys(handler)) {
+    if (k === "tcpSocket") continue;
+    if (k === "httpGet" && isObject(handler.httpGet)) {
+      const httpGet = withProps(handler.httpGet, { path, port: ProxyPort.AgentStatus });
+      if (httpGet.scheme === "HTTPS") httpGet.scheme = "HTTP";
+      setOwn(out, k, httpGet);
+    } else setOwn(out, k, handler[k]);
+  }
+  if (!Object.hasOwn(handler, "httpGet")) out.httpGet = { path, port: ProxyPort.AgentStatus };
+  return out;
+}
+
 /**
  * The rewritten probe, as Istio writes it: an HTTP probe keeps everything but gets the agent's path
  * and port (HTTPS becomes HTTP: the agent makes the HTTPS call); a TCP or gRPC probe becomes an HTTP
@@ -118,6 +152,24 @@ export function rewriteAppProbes(containers: readonly Container[]): RewrittenPro
       probers.push([path, prober]);
       rewritten ??= {};
       rewritten[field] = rewrite(probe, path);
+    }
+    const lifecycle = c.lifecycle;
+    if (isObject(lifecycle)) {
+      let hooks: Json | undefined;
+      for (const [hook, suffix] of HOOKS) {
+        const handler = lifecycle[hook];
+        if (!isObject(handler)) continue;
+        const prober = hookProberText(handler, c);
+        if (prober === null) continue;
+        const path = `/app-lifecycle/${c.name}/${suffix}`;
+        probers.push([path, prober]);
+        hooks ??= withProps(lifecycle, {});
+        hooks[hook] = rewriteHook(handler, path);
+      }
+      if (hooks !== undefined) {
+        rewritten ??= {};
+        rewritten.lifecycle = hooks;
+      }
     }
     if (rewritten !== undefined) probes.set(c.name, rewritten);
   }

@@ -16,7 +16,8 @@ import { isObject, setOwn } from "../json-values.js";
 import { remember } from "../memo.js";
 import { type Operation, addOperation, diffInto, escapePointer } from "./patch.js";
 import { containersWith, initContainersWith, pullSecretsWith } from "./inject.js";
-import type { Pod, Volume } from "./pod.js";
+import type { Container, Pod, Volume } from "./pod.js";
+import type { ProbeFields } from "./app-probe.js";
 import type { RenderedSidecar } from "./render.js";
 import { formatStatus } from "./status.js";
 
@@ -149,6 +150,26 @@ function listOps(before: unknown, after: readonly unknown[], path: string, ops: 
 }
 
 /**
+ * The init containers' operations when some of the pod's own have rewritten probes or hooks (native
+ * sidecars of the app's): in list order, ours added, theirs diffed field by field where they stand.
+ */
+function initProbeOps(pod: Pod, init: readonly Container[], probes: ReadonlyMap<string, ProbeFields>, ops: Operation[]): void {
+  const own = new Set(pod.spec.initContainers ?? []);
+  init.forEach((c, i) => {
+    const path = `/spec/initContainers/${i}`;
+    if (!own.has(c)) {
+      ops.push(addItem("/spec/initContainers", i, c));
+      return;
+    }
+    const fields = probes.get(c.name);
+    if (fields === undefined) return;
+    for (const key of Object.keys(c)) {
+      if (Object.hasOwn(fields, key)) diffInto(c[key], fields[key], `${path}/${key}`, ops);
+    }
+  });
+}
+
+/**
  * The containers' operations: ours added, the app's rewritten probes diffed where they stand. A
  * container with rewritten probes differs from the pod's only in those fields (every one a field it
  * has), so the diff of the whole container is the diff of each of them, in the container's key
@@ -189,7 +210,11 @@ export function constructPatch(pod: Pod, rendered: RenderedSidecar): Operation[]
   const secrets = rendered.imagePullSecrets.length > 0 ? pullSecretsWith(spec.imagePullSecrets ?? [], rendered.imagePullSecrets) : undefined;
   const specOps = (key: string): void => {
     if (key === "containers") containerOps(pod, rendered, ops);
-    else if (key === "initContainers" && init !== undefined) listOps(spec.initContainers, init, "/spec/initContainers", ops);
+    else if (key === "initContainers" && init !== undefined) {
+      const probes = rendered.appProbes;
+      if (probes !== undefined && Array.isArray(spec.initContainers) && spec.initContainers.some((c) => probes.has(c.name))) initProbeOps(pod, init, probes, ops);
+      else listOps(spec.initContainers, init, "/spec/initContainers", ops);
+    }
     else if (key === "volumes" && volumes !== undefined) listOps(spec.volumes, volumes, "/spec/volumes", ops);
     else if (key === "imagePullSecrets" && secrets !== undefined) listOps(spec.imagePullSecrets, secrets, "/spec/imagePullSecrets", ops);
   };

@@ -74,7 +74,8 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   const current = withProbes(spec.containers, rendered.appProbes);
   const proxy = rendered.proxy;
   const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
-  const userInit = proxy === null ? (spec.initContainers ?? []) : (spec.initContainers ?? []).filter((c) => c.name !== ContainerName.Proxy);
+  const initProbed = withProbes(spec.initContainers ?? [], rendered.appProbes);
+  const userInit = proxy === null ? initProbed : initProbed.filter((c) => c.name !== ContainerName.Proxy);
   const init = initContainersWith(userInit, spec.initContainers !== undefined, rendered);
   if (init !== undefined) spec.initContainers = init;
   // A user-declared istio-proxy (classic mode, no hold) is replaced where it stands.

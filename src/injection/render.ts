@@ -14,7 +14,7 @@ import {
   mountOf,
   type Resources,
 } from "../config/config.js";
-import { deepFreeze, withProps } from "../json-values.js";
+import { deepFreeze, isObject, withProps } from "../json-values.js";
 import { remember } from "../memo.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
@@ -130,6 +130,13 @@ function appContainersOf(pod: Pod): Container[] {
   return pod.spec.containers.filter((c) => c.name !== ContainerName.Proxy);
 }
 
+/** The containers whose probes and hooks the agent takes over: the app's init containers, then its containers. */
+function probedContainersOf(pod: Pod): Container[] {
+  const init = pod.spec.initContainers;
+  const apps = appContainersOf(pod);
+  return !Array.isArray(init) || init.length === 0 ? apps : [...init.filter((c) => c.name !== ContainerName.Proxy), ...apps];
+}
+
 function appPorts(pod: Pod): ContainerPort[] {
   const out: ContainerPort[] = [];
   for (const c of pod.spec.containers) {
@@ -148,9 +155,9 @@ export function interceptionOf(t: InjectionTemplate, o: PodOverrides): PodInterc
   return o.interceptionMode ?? t.config.sidecar.interceptionMode;
 }
 
-/** The agent's status port for this pod, as text (the annotation, else 15020). */
-function statusPortOf(o: PodOverrides): string {
-  return String(o.statusPort ?? ProxyPort.AgentStatus);
+/** The agent's status port for this pod, as text (the annotation, else the configured one, 15020 by default). */
+function statusPortOf(t: InjectionTemplate, o: PodOverrides): string {
+  return String(o.statusPort ?? t.config.sidecar.statusPort);
 }
 
 /** The traffic-capture init container, or null when the pod asks for no capture (NONE). */
@@ -178,7 +185,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     "-b",
     o.includeInboundPorts ?? s.includeInboundPorts,
     "-d",
-    excludedInboundPorts(statusPortOf(o), o.excludeInboundPorts ?? s.excludeInboundPorts),
+    excludedInboundPorts(statusPortOf(t, o), o.excludeInboundPorts ?? s.excludeInboundPorts),
   ];
   const includeOut = o.includeOutboundPorts ?? s.includeOutboundPorts;
   if (o.includeOutboundPorts !== undefined || includeOut !== "") args.push("-q", includeOut);
@@ -197,7 +204,7 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
     return {
       name: ContainerName.Validation,
       image,
-      imagePullPolicy: s.imagePullPolicy,
+      ...pullPolicyOf(s),
       args: [...args, "--run-validation", "--skip-rule-apply"],
       resources,
       securityContext: {
@@ -211,11 +218,14 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
       },
     };
   }
+  // As Istio's template: the proxy's metadata is istio-init's env too.
+  const env = metadataEnvOf(t, o);
   return {
     name: ContainerName.Init,
     image,
-    imagePullPolicy: s.imagePullPolicy,
+    ...pullPolicyOf(s),
     args,
+    ...(env.length > 0 && { env }),
     resources,
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -229,17 +239,25 @@ function buildInit(t: InjectionTemplate, o: PodOverrides): Container {
   };
 }
 
+/** The proxy's first fields; the pull policy is absent when the configuration leaves it to the kubelet. */
+type ProxyHead = Pick<Container, "name" | "image" | "args"> & { readonly imagePullPolicy?: string };
+
+/** The pull policy field, absent when the configuration leaves it to the kubelet (null, as Istio's chart default ""). */
+function pullPolicyOf(s: InjectionTemplate["config"]["sidecar"]): { imagePullPolicy?: string } {
+  return s.imagePullPolicy === null ? {} : { imagePullPolicy: s.imagePullPolicy };
+}
+
 /**
  * The proxy container's first fields, shared by the sidecar, gateway and grpc-agent templates:
  * its name, image and pull policy, and pilot-agent's arguments (`proxy sidecar`, or `proxy router`
  * for a gateway).
  */
-function proxyHead(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): Pick<Container, "name" | "image" | "imagePullPolicy" | "args"> {
+function proxyHead(t: InjectionTemplate, o: PodOverrides, role: "sidecar" | "router"): ProxyHead {
   const s = t.config.sidecar;
   return {
     name: ContainerName.Proxy,
     image: o.proxyImage ?? s.image,
-    imagePullPolicy: s.imagePullPolicy,
+    ...pullPolicyOf(s),
     args: [
       "proxy",
       role,
@@ -280,7 +298,7 @@ interface StaticEnv {
  * the late env, after it), so a pod's proxy is serialized by splicing, not by walking it.
  */
 interface ProxyLayout {
-  readonly head: Pick<Container, "name" | "image" | "imagePullPolicy" | "args">;
+  readonly head: ProxyHead;
   readonly rest: Readonly<Record<string, unknown>>;
   readonly staticEnv: StaticEnv;
   readonly text: readonly [string, string, string, string];
@@ -295,7 +313,7 @@ function layoutOf(base: Omit<Container, "env"> & { staticEnv: StaticEnv }, o: Po
   const { staticEnv, name, image, imagePullPolicy, args, ...rest } = base as Container & { staticEnv: StaticEnv };
   const userMounts = userMountsOf(o);
   if (userMounts.length > 0) rest.volumeMounts = [...(rest.volumeMounts as unknown[]), ...userMounts];
-  const head = { name, image, imagePullPolicy, args };
+  const head: ProxyHead = { name, image, ...(imagePullPolicy !== undefined && { imagePullPolicy: String(imagePullPolicy) }), args };
   const env = [...staticEnv.head, POD_ENV_MARK, ...staticEnv.middle, WORKLOAD_ENV_MARK, ...staticEnv.tail, LATE_ENV_MARK];
   const whole = JSON.stringify({ ...head, env, ...rest });
   const [before, afterPod] = splitOnce(whole, JSON.stringify(POD_ENV_MARK));
@@ -314,11 +332,13 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
   const s = t.config.sidecar;
   const mode = interceptionOf(t, o);
   const tproxy = mode === "TPROXY";
-  const statusPort = statusPortOf(o);
+  const statusPort = statusPortOf(t, o);
   const proxy: Omit<Container, "env"> & { staticEnv: StaticEnv } = {
     ...proxyHead(t, o, "sidecar"),
     staticEnv: {
       head: [
+        // As Istio's template, first: the agent sends the rewritten probes to localhost.
+        ...(s.inboundTrafficPolicy === "LOCALHOST" ? [{ name: "REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION", value: "true" }] : []),
         { name: "PILOT_CERT_PROVIDER", value: "istiod" },
         { name: "CA_ADDR", value: s.discoveryAddress },
         fieldEnv("POD_NAME", "metadata.name"),
@@ -338,13 +358,15 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       tail: [
         { name: "ISTIO_META_MESH_ID", value: s.meshId },
         { name: "TRUST_DOMAIN", value: s.trustDomain },
+        // Where istiod writes it: after the template's env.
+        ...(s.network !== "" ? [{ name: "ISTIO_META_NETWORK", value: s.network }] : []),
       ],
     },
     // As Istio 1.30: only Envoy's Prometheus port is declared (the probes name 15021 by number).
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
     // A status port of 0 turns the proxy's probes off (as Istio).
     ...(statusPort !== "0" && {
-      readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+      readinessProbe: healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
       startupProbe: healthProbe(1, 600),
     }),
     resources: resourcesJson(resourcesFromAnnotations(o) ?? s.resources),
@@ -357,7 +379,10 @@ function buildProxyBase(t: InjectionTemplate, o: PodOverrides, native: boolean, 
       runAsNonRoot: !tproxy,
       runAsUser: tproxy ? 0 : PROXY_UID,
     },
-    volumeMounts: SIDECAR_MOUNTS.map(mountOf),
+    // As Istio's template: the certificates go just before the pod info.
+    volumeMounts: s.mountMtlsCerts
+      ? SIDECAR_MOUNTS.flatMap((v) => (v === VolumeName.PodInfo ? [MTLS_CERTS_MOUNT, mountOf(v)] : [mountOf(v)]))
+      : SIDECAR_MOUNTS.map(mountOf),
   };
   if (native) {
     // A restartable init container: starts before the app's init containers, lives as long as the
@@ -407,11 +432,16 @@ function renderProxy(
   const { staticEnv, head, rest, text } = layout;
   const pod = podEnv(t, input, workload);
   const own = [pod.proxyConfig, pod.ports, pod.apps];
-  const late = lateEnv(prometheusEnv, probers);
+  const late = lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers);
   const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest (built up
   // from a literal, not spread from `head`: see withProps in json-values.ts).
-  const proxy: Container = Object.assign({ name: head.name, image: head.image, imagePullPolicy: head.imagePullPolicy, args: head.args, env }, rest);
+  const proxy: Container = Object.assign(
+    head.imagePullPolicy === undefined
+      ? { name: head.name, image: head.image, args: head.args, env }
+      : { name: head.name, image: head.image, imagePullPolicy: head.imagePullPolicy, args: head.args, env },
+    rest,
+  );
   return withJsonText(proxy, text[0] + envText(own, false) + text[1] + envText(pod.workload, false) + text[2] + envText(late, true) + text[3]);
 }
 
@@ -420,16 +450,43 @@ function userMountsOf(o: PodOverrides): Array<Record<string, unknown>> {
 }
 
 /** Env set after rendering, as Istio: the Prometheus merge runs before probe rewriting. */
-function lateEnv(prometheusEnv: string | null, probers: string | null): EnvVar[] {
+function lateEnv(metadata: readonly EnvVar[], prometheusEnv: string | null, probers: string | null): EnvVar[] {
   return [
+    ...metadata,
     ...(prometheusEnv !== null ? [{ name: PROMETHEUS_ENV, value: prometheusEnv }] : []),
     ...(probers ? [{ name: "ISTIO_KUBE_APP_PROBERS", value: probers }] : []),
   ];
 }
 
+type StringRecord = Readonly<Record<string, string>>;
+
+/** ProxyConfig.proxyMetadata: the configured one (mesh defaultConfig), the pod's keys over it. */
+function proxyMetadataOf(t: InjectionTemplate, o: PodOverrides): StringRecord | undefined {
+  const mesh = t.config.sidecar.proxyConfig.proxyMetadata as StringRecord | undefined;
+  const pod = o.proxyConfig?.proxyMetadata as StringRecord | undefined;
+  if (pod === undefined || typeof pod !== "object" || pod === null) return mesh;
+  return mesh === undefined ? pod : withProps(mesh, pod);
+}
+
+/** proxyMetadata as env, keys sorted (as Istio's template ranges over the map), before the env added after rendering. */
+function metadataEnvOf(t: InjectionTemplate, o: PodOverrides): EnvVar[] {
+  const metadata = proxyMetadataOf(t, o);
+  if (metadata === undefined) return [];
+  return Object.keys(metadata)
+    .sort()
+    .map((name) => ({ name, value: String(metadata[name]) }));
+}
+
 /** The proxy env that depends on the pod itself. */
 function podEnv(t: InjectionTemplate, input: RenderInput, workload: WorkloadRef): { proxyConfig: EnvVar; ports: EnvVar; apps: EnvVar; workload: EnvVar[] } {
-  const proxyConfig = withProps({ discoveryAddress: t.config.sidecar.discoveryAddress }, input.overrides.proxyConfig);
+  // The configured ProxyConfig (mesh defaultConfig) with the pod's over it; proxyMetadata merged by key.
+  const metadata = proxyMetadataOf(t, input.overrides);
+  const proxyConfig = withProps<Record<string, unknown>>(
+    { discoveryAddress: t.config.sidecar.discoveryAddress },
+    t.config.sidecar.proxyConfig,
+    input.overrides.proxyConfig,
+    metadata === undefined ? undefined : { proxyMetadata: metadata },
+  );
   const workloadName = lookup(input.pod.metadata.labels, Label.WorkloadName) ?? workload.name;
   return {
     proxyConfig: { name: "PROXY_CONFIG", value: JSON.stringify(proxyConfig) },
@@ -457,6 +514,15 @@ const SIDECAR_MOUNTS = [
   VolumeName.Token,
   VolumeName.PodInfo,
 ];
+/** global.mountMtlsCerts: the old istio.<service account> Secret, mounted for apps that read certificates from files. */
+const MTLS_CERTS_VOLUME = "istio-certs";
+const MTLS_CERTS_MOUNT = { mountPath: "/etc/certs/", name: MTLS_CERTS_VOLUME, readOnly: true };
+
+function mtlsCertsVolume(pod: Pod): Volume {
+  const account = typeof pod.spec.serviceAccountName === "string" && pod.spec.serviceAccountName !== "" ? pod.spec.serviceAccountName : "default";
+  return { name: MTLS_CERTS_VOLUME, secret: { optional: true, secretName: `istio.${account}` } };
+}
+
 const GATEWAY_MOUNTS = SIDECAR_MOUNTS.filter((v) => v !== VolumeName.CaCrl);
 const GRPC_AGENT_MOUNTS = [
   VolumeName.WorkloadSocket,
@@ -491,10 +557,10 @@ function renderGatewayProxy(t: InjectionTemplate, input: RenderInput, workload: 
       { name: "ISTIO_META_INTERCEPTION_MODE", value: s.interceptionMode },
       ...pod.workload,
       ...common.tail,
-      ...lateEnv(prometheusEnv, probers),
+      ...lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers),
     ],
     ports: [{ containerPort: ProxyPort.EnvoyPrometheus, name: "http-envoy-prom", protocol: "TCP" }],
-    readinessProbe: healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+    readinessProbe: healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
     securityContext: { runAsGroup: PROXY_UID, runAsUser: PROXY_UID },
     volumeMounts: GATEWAY_MOUNTS.map(mountOf),
   };
@@ -509,7 +575,7 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
   const s = t.config.sidecar;
   const o = input.overrides;
   const pod = podEnv(t, input, workload);
-  const statusPort = statusPortOf(o);
+  const statusPort = statusPortOf(t, o);
   const common = proxyBase(t, o, false, false).staticEnv;
   const head = common.head.filter((e) => e.name !== "ISTIO_CPU_LIMIT");
   return {
@@ -527,13 +593,13 @@ function renderGrpcAgent(t: InjectionTemplate, input: RenderInput, workload: Wor
       ...common.tail,
       { name: "ISTIO_META_DNS_CAPTURE", value: "false" },
       { name: "DISABLE_ENVOY", value: "true" },
-      ...lateEnv(prometheusEnv, probers),
+      ...lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers),
     ],
     ports: [{ containerPort: ProxyPort.AgentStatus, name: "mesh-metrics", protocol: "TCP" }],
     lifecycle: { postStart: { exec: { command: ["pilot-agent", "wait", `--url=http://localhost:${ProxyPort.AgentStatus}/healthz/ready`] } } },
     ...(statusPort !== "0" && {
       readinessProbe: {
-        ...healthProbe(o.readinessPeriodSeconds ?? 15, o.readinessFailureThreshold ?? 4, o.readinessInitialDelaySeconds ?? 0),
+        ...healthProbe(o.readinessPeriodSeconds ?? t.config.sidecar.readinessPeriodSeconds, o.readinessFailureThreshold ?? t.config.sidecar.readinessFailureThreshold, o.readinessInitialDelaySeconds ?? t.config.sidecar.readinessInitialDelaySeconds),
         httpGet: { path: "/healthz/ready", port: ProxyPort.AgentStatus },
       },
     }),
@@ -547,10 +613,11 @@ function canonicalName(name: string): string {
   return name.slice(0, 63).replace(/-+$/, "");
 }
 
-function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean): StringMap {
+function canonicalLabels(pod: Pod, workload: WorkloadRef, tlsMode: boolean, network: string): StringMap {
   const labels = pod.metadata.labels;
   const out: StringMap = {};
   if (tlsMode) out[Label.TlsMode] = "istio";
+  if (network !== "") out[Label.Network] = network;
   out[Label.CanonicalName] = canonicalName(lookup(labels, Label.AppName) ?? lookup(labels, Label.App) ?? workload.name);
   out[Label.CanonicalRevision] = lookup(labels, Label.AppVersion) ?? lookup(labels, Label.Version) ?? "latest";
   return out;
@@ -577,7 +644,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const sidecar = proxyTemplate === BuiltinTemplate.Sidecar;
   // Gateways and the gRPC agent run as regular containers, without traffic capture (as Istio's templates).
   const native = sidecar && input.native;
-  const init = sidecar ? renderInit(t, input.overrides) : null;
+  let init = sidecar ? renderInit(t, input.overrides) : null;
   const holdSetting = input.overrides.proxyConfig?.holdApplicationUntilProxyStarts;
   const hold = sidecar && !native && (typeof holdSetting === "boolean" ? holdSetting : t.config.holdApplicationUntilProxyStarts);
   const merge = prometheusMerge(input.pod.metadata.annotations, input.overrides.prometheusMerge ?? t.config.prometheusMerge);
@@ -585,20 +652,24 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   // rewriting off), as Istio merges template metadata before it rewrites probes.
   const templateRewrite = overlays.reduce<boolean | undefined>((v, o) => overlayRewriteSetting(o) ?? v, undefined);
   const rewrite = proxyTemplate !== undefined && (templateRewrite ?? input.overrides.rewriteAppProbers ?? t.config.rewriteAppProbers);
-  const probes = rewrite ? rewriteAppProbes(appContainersOf(input.pod)) : null;
+  const probes = rewrite ? rewriteAppProbes(probedContainersOf(input.pod)) : null;
   const prometheusEnv = proxyTemplate === undefined ? null : (merge?.env ?? null);
   const probers = probes?.probers ?? null;
   let rendered: Container | null = null;
   if (proxyTemplate === BuiltinTemplate.Sidecar) rendered = renderProxy(t, input, native, workload, hold, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.Gateway) rendered = renderGatewayProxy(t, input, workload, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.GrpcAgent) rendered = renderGrpcAgent(t, input, workload, prometheusEnv, probers);
-  const proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
+  let proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
+  const runAs = sidecar && input.userProxy ? userRunAs(input.userProxy) : null;
+  if (runAs !== null) ({ init, proxy } = adjustForUserRunAs(init, proxy, runAs, interceptionOf(t, input.overrides) === "TPROXY"));
   const pullSecrets = t.config.sidecar.imagePullSecrets;
   const firstApp = input.pod.spec.containers.find((c) => c.name !== ContainerName.Proxy)?.name;
   const userVolumes: Volume[] =
     proxyTemplate === undefined || proxyTemplate === BuiltinTemplate.Gateway
       ? []
       : Object.entries(input.overrides.userVolumes ?? {}).map(([name, source]) => ({ ...source, name }));
+  // The mTLS certificates volume (sidecar template, global.mountMtlsCerts) names the pod's account: per pod, like user volumes.
+  if (sidecar && t.config.sidecar.mountMtlsCerts) userVolumes.unshift(mtlsCertsVolume(input.pod));
   const baseVolumes = proxyTemplate === undefined ? [] : t.volumesFor[proxyTemplate];
   const buildStatus = (): SidecarStatus => ({
     initContainers: [...(init ? [init.name] : []), ...(native && proxy ? [proxy.name] : [])],
@@ -623,12 +694,13 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   if (merge !== null) for (const k of Object.keys(merge.set)) overwriteAnnotations[k] = merge.set[k] as string;
   // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
   if (proxy && input.userProxy) overwriteAnnotations[Annotation.ProxyOverrides] = formatProxyOverrides(input.userProxy, native);
+  if (sidecar && t.config.cni) Object.assign(overwriteAnnotations, cniAnnotations(t, input.overrides));
   const out: { -readonly [K in keyof RenderedSidecar]: RenderedSidecar[K] } = {
     native,
     init,
     proxy,
     volumes: userVolumes.length === 0 ? baseVolumes : [...baseVolumes, ...userVolumes], // template volumes are frozen: safe to share
-    labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar),
+    labels: proxyTemplate === undefined ? {} : canonicalLabels(input.pod, workload, sidecar, t.config.sidecar.network),
     annotations,
     overwriteAnnotations,
     clearAnnotations: merge?.clear ?? [],
@@ -640,6 +712,68 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   if (probes?.probers) out.appProbes = probes.probes;
   if (proxyTemplate === BuiltinTemplate.Gateway) out.podSecurityContext = GATEWAY_POD_SECURITY;
   return out;
+}
+
+/**
+ * CNI mode: the capture settings the CNI plugin reads from the pod, as Istio's template writes them
+ * (the pod's annotation, else the configured value; the status port added to the excluded inbound
+ * ports; IP ranges only when not empty, outbound ports only when set).
+ */
+function cniAnnotations(t: InjectionTemplate, o: PodOverrides): StringMap {
+  const s = t.config.sidecar;
+  const out: StringMap = { [Annotation.InterceptionMode]: interceptionOf(t, o) };
+  const includeIPs = o.includeOutboundIPRanges ?? s.includeOutboundIPRanges;
+  if (includeIPs !== "") out[Annotation.IncludeOutboundIPRanges] = includeIPs;
+  const excludeIPs = o.excludeOutboundIPRanges ?? s.excludeOutboundIPRanges;
+  if (excludeIPs !== "") out[Annotation.ExcludeOutboundIPRanges] = excludeIPs;
+  out[Annotation.IncludeInboundPorts] = o.includeInboundPorts ?? s.includeInboundPorts;
+  out[Annotation.ExcludeInboundPorts] = withStatusPort(statusPortOf(t, o), o.excludeInboundPorts ?? s.excludeInboundPorts);
+  if (o.includeOutboundPorts !== undefined || s.includeOutboundPorts !== "") out[Annotation.IncludeOutboundPorts] = o.includeOutboundPorts ?? s.includeOutboundPorts;
+  if (o.excludeOutboundPorts !== undefined || s.excludeOutboundPorts !== "") out[Annotation.ExcludeOutboundPorts] = o.excludeOutboundPorts ?? s.excludeOutboundPorts;
+  return out;
+}
+
+interface RunAs {
+  readonly user?: number;
+  readonly group?: number;
+}
+
+/** The runAsUser/runAsGroup of the user's own istio-proxy, or null when it sets neither. */
+function userRunAs(userProxy: Readonly<Record<string, unknown>>): RunAs | null {
+  const sc = userProxy.securityContext;
+  if (!isObject(sc)) return null;
+  const user = typeof sc.runAsUser === "number" ? sc.runAsUser : undefined;
+  const group = typeof sc.runAsGroup === "number" ? sc.runAsGroup : undefined;
+  if (user === undefined && group === undefined) return null;
+  return { ...(user !== undefined && { user }), ...(group !== undefined && { group }) };
+}
+
+/**
+ * As istiod, when the user's istio-proxy sets its own user or group: traffic capture must exempt
+ * that user, so istio-init's `-u` names it (unless it is 0, which iptables' owner match cannot
+ * take); the CNI validation container runs as it; and with TPROXY the proxy stays root (runAsUser 0),
+ * whatever the user asked. Copies; the rendered containers are shared.
+ */
+function adjustForUserRunAs(init: Container | null, proxy: Container | null, runAs: RunAs, tproxy: boolean): { init: Container | null; proxy: Container | null } {
+  let outProxy = proxy;
+  if (tproxy && runAs.user !== undefined && proxy !== null) {
+    outProxy = withProps(proxy, { securityContext: withProps(isObject(proxy.securityContext) ? proxy.securityContext : {}, { runAsUser: 0 }) });
+  }
+  if (init === null) return { init, proxy: outProxy };
+  let outInit = init;
+  if (!tproxy && init.name === ContainerName.Validation) {
+    const sc = withProps(isObject(init.securityContext) ? init.securityContext : {}, {
+      ...(runAs.user !== undefined && { runAsUser: runAs.user }),
+      ...(runAs.group !== undefined && { runAsGroup: runAs.group }),
+    });
+    outInit = withProps(outInit, { securityContext: sc });
+  }
+  const args = outInit.args;
+  if (runAs.user !== undefined && runAs.user !== 0 && Array.isArray(args)) {
+    const at = args.indexOf("-u");
+    if (at >= 0 && at + 1 < args.length) outInit = withProps(outInit, { args: args.map((a, i) => (i === at + 1 ? String(runAs.user) : a)) });
+  }
+  return { init: outInit, proxy: outProxy };
 }
 
 /** Gateways bind ports below 1024 without privileges (Istio's gateway template default). */

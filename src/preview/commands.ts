@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { type CommandIO, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
+import { type CommandIO, type IstioFiles, loadCommandConfig, readInputFile, reportFailure } from "../command-io.js";
 import { InvalidInputError } from "../errors.js";
 import { compileTemplate } from "../injection/template.js";
 import { type InputFormat, readDocuments } from "./documents.js";
@@ -20,6 +20,8 @@ export interface PreviewCommandOptions {
   readonly caPath?: string | undefined;
   readonly output: string;
   readonly configPath?: string | undefined;
+  /** Istio's values and mesh configuration files (ConfigMap exports or the bare objects). */
+  readonly istioFiles?: IstioFiles | undefined;
   readonly namespace?: string | undefined;
   readonly namespaceLabels?: Readonly<Record<string, string>> | undefined;
 }
@@ -95,7 +97,7 @@ async function prepare(opts: PreviewCommandOptions, io: CommandIO) {
     const docs = readDocuments(text, format); // checked here too, so errors name the same paths
     return { docs, previews: await previewRemotely(opts, text, format) };
   }
-  const config = await loadCommandConfig(io.env, opts.configPath);
+  const config = await loadCommandConfig(io.env, opts.configPath, opts.istioFiles, io.stderr);
   const docs = readDocuments(text, format);
   const params: PreviewParams = { namespace: opts.namespace, namespaceLabels: opts.namespaceLabels };
   const previews = previewDocuments(docs, { template: compileTemplate(config), clusterSupportsNativeSidecars: undefined }, params);

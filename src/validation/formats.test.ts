@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { isCidrList, isDnsLabel, isImageRef, isPortList, isQuantity, parseQuantity } from "./formats.js";
+import { isCidrList, isDnsLabel, isExcludeCidrList, isImageRef, isPortList, isQuantity, parseQuantity } from "./formats.js";
 
 describe("quantities", () => {
   it.each([
@@ -53,6 +53,17 @@ describe("CIDR lists", () => {
     ["10.0.0.0/8,*", false],
   ])("%j → %s", (text, ok) => {
     expect(isCidrList(text)).toBe(ok);
+  });
+
+  // Exclusions take CIDRs only, as istiod's ValidateExcludeIPRanges (`*` would exclude everything).
+  it.each([
+    ["*", false],
+    [" * ", false],
+    ["", true],
+    ["10.96.0.2/24,10.96.0.3/24", true],
+    ["bad", false],
+  ])("as an exclusion list: %j → %s", (text, ok) => {
+    expect(isExcludeCidrList(text)).toBe(ok);
   });
 });
 

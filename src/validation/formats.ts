@@ -70,6 +70,14 @@ function isCidr(text: string): boolean {
 }
 
 /** `*`, empty, or a comma-separated list of CIDRs. */
+/** What an exclusion list accepts: CIDRs only (`*` would exclude everything; istiod refuses it too). */
+export const EXCLUDE_CIDR_LIST_FORM = "a comma-separated list of CIDRs (e.g. 10.0.0.0/8,fd00::/8); * is not accepted";
+
+/** A list of CIDRs, or nothing; no wildcard (Istio's ValidateExcludeIPRanges). */
+export function isExcludeCidrList(value: string): boolean {
+  return value.trim() !== "*" && isCidrList(value);
+}
+
 export function isCidrList(value: string): boolean {
   const trimmed = value.trim();
   if (trimmed === "" || trimmed === "*") return true;

@@ -129,8 +129,10 @@ describe("golden injection cases", () => {
     // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.
     // The revision annotation replaces the pod's own; every spelling of the app's Prometheus keys
     // is removed or replaced (Prometheus reads prometheus.io/x, prometheus.io.x, prometheus-io/x alike).
-    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|istio\.io~1rev|prometheus[^a-zA-Z0-9_]io[^a-zA-Z0-9_](scrape|port|path)|prometheus[^a-zA-Z0-9_]io~1(scrape|port|path))$/;
-    const probe = /^\/spec\/containers\/\d+\/(readiness|liveness|startup)Probe\//;
+    // In CNI mode the excluded inbound ports the CNI plugin reads get the status port (as istiod writes them).
+    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|istio\.io~1rev|traffic\.sidecar\.istio\.io~1excludeInboundPorts|prometheus[^a-zA-Z0-9_]io[^a-zA-Z0-9_](scrape|port|path)|prometheus[^a-zA-Z0-9_]io~1(scrape|port|path))$/;
+    // Probes and HTTP/TCP lifecycle hooks handed to the agent, of app containers and init containers.
+    const probe = /^\/spec\/(containers|initContainers)\/\d+\/((readiness|liveness|startup)Probe|lifecycle\/(preStop|postStart))\//;
     // A user-declared istio-proxy moves into initContainers in native mode (as in Istio).
     const containers = ((pod.spec as { containers?: Array<{ name?: string }> } | undefined)?.containers ?? []);
     const movedUserProxy = (path: string) => {

@@ -1,0 +1,152 @@
+import { describe, expect, it } from "@jest/globals";
+import { ConfigError } from "../errors.js";
+import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
+import { loadConfig, parseConfigText } from "./load-config.js";
+
+const BASES = { values: "istio.values", meshConfig: "istio.meshConfig" };
+
+function derive(input: { values?: unknown; meshConfig?: unknown }) {
+  const problems: string[] = [];
+  const out = deriveFromIstio(input, BASES, problems);
+  return { ...out, problems };
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("deriveFromIstio", () => {
+  it.each([
+    ["global.proxy.statusPort", { global: { proxy: { statusPort: 123 } } }, { sidecar: { statusPort: 123 } }],
+    ["global.imagePullPolicy \"\" (left to the kubelet)", { global: { imagePullPolicy: "" } }, { sidecar: { imagePullPolicy: null } }],
+    ["global.imagePullSecrets, names or {name}", { global: { imagePullSecrets: ["a", { name: "b" }] } }, { sidecar: { imagePullSecrets: ["a", "b"] } }],
+    ["the traffic settings", { global: { proxy: { includeIPRanges: "10.0.0.0/8", excludeInboundPorts: "4,5" } } }, { sidecar: { includeOutboundIPRanges: "10.0.0.0/8", excludeInboundPorts: "4,5" } }],
+    ["hub and tag as the proxy image", { global: { hub: "r.example/istio", tag: "1.30.1" } }, { sidecar: { image: "r.example/istio/proxyv2:1.30.1", initImage: "r.example/istio/proxyv2:1.30.1" } }],
+    ["a proxy image with a /, as it is", { global: { proxy: { image: "r.example/p:1" } } }, { sidecar: { image: "r.example/p:1", initImage: "r.example/p:1" } }],
+    ["native sidecars from pilot.env", { pilot: { env: { ENABLE_NATIVE_SIDECARS: "false", OTHER: "x" } } }, { nativeSidecars: "false" }],
+    ["CNI", { pilot: { cni: { enabled: true, provider: "default" } } }, { cni: true }],
+    ["null as not set", { global: { proxy: { statusPort: null } } }, {}],
+    ["an empty revision as default", { revision: "" }, { revision: "default" }],
+  ])("maps %s", (_name, values, partial) => {
+    const out = derive({ values });
+    expect(out.problems).toEqual([]);
+    expect(out.partial).toEqual(partial);
+  });
+
+  it("maps the mesh's defaultConfig into PROXY_CONFIG and the fields we own", () => {
+    const out = derive({ meshConfig: { trustDomain: "example.org", defaultConfig: { interceptionMode: "TPROXY", drainDuration: "23s", proxyMetadata: { A: "1" } } } });
+    expect(out.problems).toEqual([]);
+    expect(out.partial).toEqual({
+      sidecar: {
+        trustDomain: "example.org",
+        interceptionMode: "TPROXY",
+        proxyConfig: { interceptionMode: "TPROXY", drainDuration: "23s", proxyMetadata: { A: "1" } },
+      },
+    });
+    expect(out.sources.get("sidecar.interceptionMode")).toBe("istio.meshConfig.defaultConfig.interceptionMode");
+  });
+
+  it("refuses OpenTelemetry's semantic conventions (pod env we do not render), accepts other providers", () => {
+    const semconv = { name: "otel", opentelemetry: { service: "c.o.svc", port: 4317, serviceAttributeEnrichment: "OTEL_SEMANTIC_CONVENTIONS" } };
+    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }, semconv] } }).problems).toEqual([
+      "istio.meshConfig.extensionProviders[1].opentelemetry.serviceAttributeEnrichment: OTEL_SEMANTIC_CONVENTIONS is not supported by this injector (OTEL_RESOURCE_ATTRIBUTES)",
+    ]);
+    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }] } })).toMatchObject({ problems: [], partial: {} });
+  });
+
+  it("accepts and ignores what changes no pod", () => {
+    const out = derive({
+      values: { global: { logAsJson: true, priorityClassName: "x", defaultResources: { requests: { cpu: "10m" } } }, pilot: { env: { PILOT_TRACE_SAMPLING: "1" } } },
+      meshConfig: { accessLogFile: "/dev/stdout", outboundTrafficPolicy: { mode: "REGISTRY_ONLY" } },
+    });
+    expect(out.problems).toEqual([]);
+    expect(out.partial).toEqual({});
+  });
+
+  it("refuses, each with its path: unknown keys, Go templates, values we cannot honor", () => {
+    const out = derive({
+      values: {
+        global: { proxy: { statusPrt: 1, privileged: true }, podDNSSearchNamespaces: ["{{ .Values.x }}"] },
+        sidecarInjectorWebhook: { templates: { custom: "spec: {}" } },
+        pilot: { cni: { provider: "multus" } },
+        nonsense: 1,
+      },
+      meshConfig: "nope",
+    });
+    expect(out.problems).toEqual([
+      `istio.values.global.proxy.statusPrt is not a key Istio's injector reads (docs/configuration.md, "The istio block", lists the keys accepted and ignored)`,
+      'istio.values.global.proxy.privileged: true is not supported by this injector (only Istio\'s default false is accepted)',
+      "istio.values.global.podDNSSearchNamespaces[0]: Go templates are not supported (templates here are data: see templates.<name>)",
+      'istio.values.sidecarInjectorWebhook.templates: {"custom":"spec: {}"} is custom Go templates are not supported: write them as overlay templates (templates.<name>) (only Istio\'s default {} is accepted)',
+      'istio.values.pilot.cni.provider: "multus" is not supported by this injector (Multus) (only Istio\'s default "default" is accepted)',
+      `istio.values.nonsense is not a key Istio's injector reads (docs/configuration.md, "The istio block", lists the keys accepted and ignored)`,
+      "istio.meshConfig must be an object",
+    ]);
+  });
+});
+
+describe("unwrapConfigMap", () => {
+  const parse = (t: string) => parseConfigText(t, "x");
+  it("reads data.values of a ConfigMap export, and passes a bare object through", () => {
+    const problems: string[] = [];
+    const cm = { apiVersion: "v1", kind: "ConfigMap", data: { values: '{"global":{"proxy":{"statusPort":1}}}' } };
+    expect(unwrapConfigMap(cm, "values", "cm.yaml", parse, problems)).toEqual({ global: { proxy: { statusPort: 1 } } });
+    expect(unwrapConfigMap({ global: {} }, "values", "v.yaml", parse, problems)).toEqual({ global: {} });
+    expect(problems).toEqual([]);
+  });
+
+  it("refuses a ConfigMap without the key", () => {
+    const problems: string[] = [];
+    expect(unwrapConfigMap({ kind: "ConfigMap", data: { config: "" } }, "values", "cm.yaml", parse, problems)).toBeUndefined();
+    expect(problems).toEqual(["cm.yaml: a ConfigMap without data.values"]);
+  });
+});
+
+describe("loadConfig with the istio block", () => {
+  it("applies Istio's settings under ours: our explicit settings win, and each disagreement is noted once", () => {
+    const notices: string[] = [];
+    const c = loadConfig({
+      env: {},
+      notices,
+      file: { source: "f.yaml", content: { sidecar: { statusPort: 15020 }, istio: { values: { global: { proxy: { statusPort: 123, readinessPeriodSeconds: 200 } } } } } },
+    });
+    expect(c.sidecar.statusPort).toBe(15020);
+    expect(c.sidecar.readinessPeriodSeconds).toBe(200);
+    expect(notices).toEqual(["sidecar.statusPort: 15020 (f.yaml) wins over 123 from f.yaml: istio.values.global.proxy.statusPort"]);
+  });
+
+  it("checks mapped values by our rules, naming the Istio path", () => {
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { values: { global: { proxy: { excludeIPRanges: "*" } } } } } } }))).toEqual([
+      "f.yaml: istio.values.global.proxy.excludeIPRanges (as sidecar.excludeOutboundIPRanges) must be a comma-separated list of CIDRs (e.g. 10.0.0.0/8,fd00::/8); * is not accepted",
+    ]);
+  });
+
+  it("refuses unknown keys of the block and fromCluster (not yet supported)", () => {
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { value: {}, fromCluster: {} } } } }))).toEqual([
+      "f.yaml: istio.value is not a known setting (istio takes values and meshConfig)",
+      "f.yaml: istio.fromCluster is not supported yet: export the ConfigMaps and pass them with --istio-values and --mesh-config",
+    ]);
+  });
+
+  it("reads --istio-values and --mesh-config files (ConfigMap exports), over the file's block", () => {
+    const c = loadConfig({
+      env: {},
+      file: { source: "f.yaml", content: { istio: { values: { global: { proxy: { statusPort: 1 } } } } } },
+      istio: {
+        values: { source: "injector.yaml", content: { kind: "ConfigMap", data: { values: "global:\n  proxy:\n    statusPort: 2\n" } } },
+        meshConfig: { source: "mesh.yaml", content: { kind: "ConfigMap", data: { mesh: "defaultConfig:\n  holdApplicationUntilProxyStarts: true\n" } } },
+      },
+    });
+    expect(c.sidecar.statusPort).toBe(2);
+    expect(c.holdApplicationUntilProxyStarts).toBe(true);
+    expect(problemsOf(() => loadConfig({ env: {}, istio: { values: { source: "cm.yaml", content: { kind: "ConfigMap", data: {} } } } }))).toEqual([
+      "cm.yaml: a ConfigMap without data.values",
+    ]);
+  });
+});
