@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.js";
 import { DEFAULT_CONFIG } from "./config.js";
 import { canonicalJson, hashOf } from "../json-values.js";
 import { loadConfig, parseConfigText } from "./load-config.js";
+import { aliasBomb } from "../../test/support/hostile-yaml.js";
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -192,7 +193,7 @@ describe("loadConfig: tls", () => {
 
 describe("parseConfigText: the one YAML reader's limits", () => {
   it.each([
-    ["an alias bomb", `l0: &l0 [${Array(9).fill('"x"').join(", ")}]\n${Array.from({ length: 8 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(", ")}]`).join("\n")}\n`, "cm/config.yaml: YAML aliases expand too far (limit 100 per alias)"],
+    ["an alias bomb", `${aliasBomb()}\n`, "cm/config.yaml: YAML aliases expand too far (limit 100 per alias)"],
     ["nesting past the limit", `a: ${"[".repeat(120)}${"]".repeat(120)}\n`, "cm/config.yaml: nested 121 levels deep (limit 100)"],
     ["two documents", "a: 1\n---\nb: 2\n", "cm/config.yaml: holds 2 YAML documents; expected one"],
   ])("refuses %s as a ConfigError naming the file and the limit", (_name, text, problem) => {

@@ -195,10 +195,11 @@ function createExpressApp(deps: AppDeps): express.Express {
   }
 
   const previews = deps.previews;
+  const previewDeps = previews === undefined ? undefined : { ...deps, previews };
   app.post(Paths.Preview, async (req: Request, res: Response, next: NextFunction) => {
-    if (previews === undefined) return void sendError(res, 404, "NOT_FOUND", "POST /preview is not served by this replica");
+    if (previewDeps === undefined) return void sendError(res, 404, "NOT_FOUND", "POST /preview is not served by this replica");
     try {
-      await servePreview(req, res, { ...deps, previews });
+      await servePreview(req, res, previewDeps);
     } catch (err) {
       const answer = previewError(err);
       if (answer === null) next(err);

@@ -20,12 +20,12 @@
  * the whole objects.
  */
 
+import { isObject } from "../json-values.js";
+
 type Json = Record<string, unknown>;
 
 /** kubectl apply's copy of the whole object: as large as the object, and never read. */
 export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
-
-const isObject = (v: unknown): v is Json => v !== null && typeof v === "object" && !Array.isArray(v);
 
 function trimMetadata(m: unknown): Json {
   if (!isObject(m)) return {};

@@ -1,20 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../errors.js";
+import { aliasBomb as bombLines, mergeChain as chainLines } from "../../test/support/hostile-yaml.js";
 import { DEFAULT_YAML_LIMITS, depthOf, readJsonDocument, readYamlDocument, readYamlDocuments } from "./yaml-documents.js";
 
-/** Nine levels of nine aliases: 81 alias nodes that stand for 9^9 values. */
-function aliasBomb(levels = 9, width = 9): string {
-  const lines = [`l0: &l0 [${Array(width).fill('"x"').join(", ")}]`];
-  for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(", ")}]`);
-  return `${lines.join("\n")}\n`;
-}
-
-/** `<<: *k` two hundred deep. */
-function mergeChain(depth = 200): string {
-  const lines = ["k0: &k0 {a: 1}"];
-  for (let i = 1; i <= depth; i++) lines.push(`k${i}: &k${i}`, `  <<: *k${i - 1}`, `  x${i}: ${i}`);
-  return `${lines.join("\n")}\n`;
-}
+/** The bombs as whole texts. */
+const aliasBomb = (levels?: number, width?: number) => `${bombLines(levels, width)}\n`;
+const mergeChain = (depth?: number) => `${chainLines(depth)}\n`;
 
 const refusal = (fn: () => unknown): string[] => {
   try {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
 import request from "supertest";
 import { testApp } from "../support/builders.js";
-import { hostileYaml } from "../support/hostile-yaml.js";
+import { aliasBomb, hostileYaml, mergeChain } from "../support/hostile-yaml.js";
 import { CLI, type Started, assertBuilt, call, cleanupInjectors, get, startInjector } from "../support/injector-process.js";
 
 const run = promisify(execFile);
@@ -30,8 +30,8 @@ function expectAnswer(status: number, body: { code?: unknown; message?: unknown 
   expect(String(body.message)).toMatch(NAMES_WHERE);
 }
 
-/** Nine levels of nine aliases in a pod's labels. */
-const BOMB = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: bomb\nspec:\n  containers: [{name: a, image: a}]\nx:\n${Array.from({ length: 9 }, (_, i) => `  l${i}: &l${i} [${Array(9).fill(i === 0 ? '"x"' : `*l${i - 1}`).join(", ")}]`).join("\n")}\n`;
+/** Nine levels of nine aliases beside a pod. */
+const BOMB = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: bomb\nspec:\n  containers: [{name: a, image: a}]\nx:\n${aliasBomb().replace(/^/gm, "  ")}\n`;
 
 describe("POST /preview under hostile documents", () => {
   const app = testApp();
@@ -49,7 +49,7 @@ describe("POST /preview under hostile documents", () => {
 
   it.each([
     ["the alias bomb", BOMB, /documents\[0\]: YAML aliases expand too far \(limit 100 per alias\)/],
-    ["a merge-key chain", `k0: &k0 {a: 1}\n${Array.from({ length: 200 }, (_, i) => `k${i + 1}: &k${i + 1}\n  <<: *k${i}\n  x: ${i}`).join("\n")}\n`, /documents\[0\]: too many YAML aliases: 200 \(limit 100\)/],
+    ["a merge-key chain", `${mergeChain()}\n`, /documents\[0\]: too many YAML aliases: 200 \(limit 100\)/],
   ])("%s: 400 INVALID_INPUT naming the document and the limit", async (_name, text, message) => {
     const res = await request(app).post("/preview").set("Content-Type", "application/yaml").send(text);
     expect(res.status).toBe(400);

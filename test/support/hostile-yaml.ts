@@ -25,13 +25,15 @@ spec:
 
 const nested = (depth: number, open: string, close: string) => `${open.repeat(depth)}1${close.repeat(depth)}`;
 
-function aliasBomb(levels: number, width: number): string {
+/** `levels` levels of `width` aliases each: a few alias nodes that stand for width^levels values. */
+export function aliasBomb(levels = 9, width = 9): string {
   const lines = [`l0: &l0 [${Array(width).fill('"x"').join(", ")}]`];
   for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(", ")}]`);
   return lines.join("\n");
 }
 
-function mergeChain(depth: number): string {
+/** `<<: *k` chained `depth` deep. */
+export function mergeChain(depth = 200): string {
   const lines = ["k0: &k0 {a: 1}"];
   for (let i = 1; i <= depth; i++) lines.push(`k${i}: &k${i}`, `  <<: *k${i - 1}`, `  x${i}: ${i}`);
   return lines.join("\n");
