@@ -78,12 +78,16 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const istio = await readIstioFiles(opts.istioFiles);
   // Where our settings and Istio's disagree (ours win): logged once per load.
   let notices: string[] = [];
+  // Values accepted that cannot do what they say: logged at each load.
+  let warnings: string[] = [];
   const build = (text: string | undefined): Config => {
     notices = [];
+    warnings = [];
     return loadConfig({
       env: opts.env,
       flags: opts.flags,
       notices,
+      warnings,
       ...(istio && { istio }),
       ...(text !== undefined && { file: { content: parseConfigText(text, opts.configPath ?? "config"), source: opts.configPath ?? "config" } }),
     });
@@ -91,6 +95,10 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const config = build(fileText);
   const logger = createStdoutLogger(config.server.logLevel);
   for (const n of notices) logger.info({ setting: n.split(":")[0] }, `our setting wins over Istio's: ${n}`);
+  const logWarnings = (): void => {
+    for (const w of warnings) logger.warn(`configuration: ${w}`);
+  };
+  logWarnings();
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
   const access = clusterAccessFrom(opts.env);
@@ -220,6 +228,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
             if (restartOnly.length > 0) {
               logger.warn({ settings: restartOnly }, "these settings take effect on restart");
             }
+            logWarnings();
             context = contextFor(next);
             metrics.configReload("success");
           },
