@@ -12,6 +12,7 @@ describe("pullSecretsWith", () => {
     ["the pod's one before ours stays before it; new ones of ours come first", ["mesh", "team"], ["new", "mesh"], ["new", "mesh", "team"]],
     ["ours listed twice are added once", [], ["mesh", "mesh"], ["mesh"]],
     ["nothing configured leaves the pod's as they are", ["b", "a"], [], ["b", "a"]],
+    ["a name the pod lists twice is kept twice (nothing of the pod's is removed)", ["mirror", "mirror"], ["mirror", "mesh"], ["mirror", "mesh", "mirror"]],
   ])("%s", (_name, pod, ours, want) => {
     expect(pullSecretsWith(named(...pod), ours).map((s) => s.name)).toEqual(want);
   });

@@ -10,30 +10,30 @@
  * entries are kept as they are (the same objects).
  */
 export function pullSecretsWith<T extends { name?: string }>(secrets: readonly T[], names: readonly string[]): Array<T | { name: string }> {
-  const position = new Map<string | undefined, number>();
+  const firstAt = new Map<string, number>();
   secrets.forEach((s, i) => {
-    if (!position.has(s.name)) position.set(s.name, i);
+    if (typeof s.name === "string" && !firstAt.has(s.name)) firstAt.set(s.name, i);
   });
-  const wanted = new Set(names);
-  const ours: Array<T | { name: string }> = [...wanted].map((name) => {
-    const at = position.get(name);
-    return at === undefined ? { name } : (secrets[at] as T);
+  // Each entry with its index in the pod (undefined: one of ours the pod lacks).
+  const ours = [...new Set(names)].map((name) => {
+    const at = firstAt.get(name);
+    return { item: at === undefined ? { name } : (secrets[at] as T), at };
   });
-  const theirs = secrets.filter((s) => s.name === undefined || !wanted.has(s.name));
+  const taken = new Set(ours.map((o) => o.at));
+  // The pod's others, every one kept (a name it lists twice too).
+  const theirs = secrets.map((item, at) => ({ item, at })).filter((o) => !taken.has(o.at));
   const out: Array<T | { name: string }> = [];
   let i = 0;
   let j = 0;
   while (i < ours.length || j < theirs.length) {
     const mine = ours[i];
     const other = theirs[j];
-    const mineAt = mine === undefined ? undefined : position.get(mine.name);
-    const otherAt = other === undefined ? undefined : position.get(other.name);
-    // Theirs first only when both stand in the pod and theirs stands first (or ours are done).
-    if (other !== undefined && (mine === undefined || (mineAt !== undefined && otherAt !== undefined && otherAt < mineAt))) {
-      out.push(other);
+    // Theirs first only when ours are done, or when both stand in the pod and theirs stands first.
+    if (other !== undefined && (mine === undefined || (mine.at !== undefined && other.at < mine.at))) {
+      out.push(other.item);
       j++;
     } else if (mine !== undefined) {
-      out.push(mine);
+      out.push(mine.item);
       i++;
     }
   }
