@@ -150,7 +150,7 @@ export function denialOf(o: PageObject): Failure | null {
 
 /** The file name a downloaded injected manifest gets: `deployment-web.injected.yaml`. */
 export function downloadName(o: Pick<PageObject, "kind" | "name">): string {
-  const safe = (s: string) => s.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "") || "object";
+  const safe = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "object";
   return `${safe(o.kind)}-${safe(o.name)}.injected.yaml`;
 }
 
