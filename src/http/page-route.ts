@@ -106,6 +106,7 @@ export function mountPage(app: Express, deps: PageRouteDeps): void {
     }
     res.setHeader("Content-Type", asset.contentType);
     res.setHeader("Content-Length", asset.body.byteLength);
-    res.end(req.method === "HEAD" ? undefined : asset.body);
+    // A HEAD request (express routes it here too) gets the headers alone.
+    res.end(req.method === "GET" ? asset.body : undefined);
   });
 }

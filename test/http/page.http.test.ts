@@ -60,6 +60,11 @@ describe("GET /", () => {
     expect(res.text).toContain('value="istio-injection=enabled"');
   });
 
+  it("docs/endpoints.md states the policy the page is served with", () => {
+    const docs = readFileSync(join(ROOT, "docs", "endpoints.md"), "utf8").replace(/\s+/g, " ");
+    expect(docs).toContain(`Content-Security-Policy that holds them to it: \`${PAGE_CSP}\``);
+  });
+
   it("every file the page loads is served, with its type, the same policy and an ETag", async () => {
     const files = await loadedFiles();
     expect([...files.keys()].sort()).toEqual(["/", "/page/answers.js", "/page/main.js", "/page/page.css", "/page/to-yaml.js", "/page/unified-diff.js"]);
