@@ -44,20 +44,11 @@ export function inputFormatOf(text: string): InputFormat {
   return first === "{" || first === "[" ? "json" : "yaml";
 }
 
-/** What a decision is called on the page. */
-export const DECISION_LABELS: Readonly<Record<string, string>> = {
-  inject: "inject",
-  skip: "skip",
-  already_injected: "already injected",
-  not_applicable: "not applicable",
-  deny: "deny",
-};
-
-/** "3 objects: 1 inject, 1 skip, 1 not applicable". */
+/** "3 objects: 1 inject, 1 skip, 1 not_applicable": the decisions by their codes, as `explain` names them. */
 export function tally(objects: readonly PageObject[]): string {
   const counts = new Map<string, number>();
   for (const o of objects) counts.set(o.decision, (counts.get(o.decision) ?? 0) + 1);
-  const parts = [...counts].map(([decision, n]) => `${n} ${DECISION_LABELS[decision] ?? decision}`);
+  const parts = [...counts].map(([decision, n]) => `${n} ${decision}`);
   return `${objects.length} ${objects.length === 1 ? "object" : "objects"}${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
 }
 

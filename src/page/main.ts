@@ -5,7 +5,7 @@
  * refusal as a sentence with the document, line and column it names. Every request goes to the
  * injector that served the page. Text is only ever set as text, never as markup.
  */
-import { type Failure, type PageObject, type PageSummary, DECISION_LABELS, denialOf, downloadName, failureOf, inputFormatOf, summaryRows, tally } from "./answers.js";
+import { type Failure, type PageObject, type PageSummary, denialOf, downloadName, failureOf, inputFormatOf, summaryRows, tally } from "./answers.js";
 import { toYaml } from "./to-yaml.js";
 import { readUnifiedDiff } from "./unified-diff.js";
 
@@ -177,14 +177,15 @@ function objectCard(o: PageObject, sentText: string): HTMLElement {
       "header",
       {},
       el("h2", { text: `${o.kind}/${o.name}` }),
-      el("span", { className: `decision decision-${o.decision}`, text: DECISION_LABELS[o.decision] ?? o.decision }),
+      el("span", { className: `decision decision-${o.decision}`, text: o.decision }),
       el("span", { className: "muted small", text: `namespace ${o.namespace} · ${o.where}` }),
     ),
   );
   if (o.reasons.length > 0) {
     card.append(
       el("h3", { text: o.reasons.length === 1 ? "Reason" : "Reasons" }),
-      el("ul", { className: "reasons" }, ...o.reasons.map((r) => el("li", {}, el("code", { text: r.code }), ` ${r.message}`))),
+      // As `explain` shows them: the code, then the sentence.
+      el("ul", { className: "reasons" }, ...o.reasons.map((r) => el("li", {}, el("code", { text: r.code }), `: ${r.message}`))),
     );
   }
   const denial = denialOf(o);

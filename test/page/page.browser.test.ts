@@ -105,12 +105,12 @@ suite("the preview page in Chromium", () => {
   it("examples/manifests.yaml: the Deployment injected (istio-proxy in the diff), the opted-out CronJob skipped with its reason, the ConfigMap left alone", async () => {
     const s = await open();
     await run(s, EXAMPLES);
-    expect(await s.page.locator("#status").textContent()).toBe("3 objects: 1 not applicable, 1 inject, 1 skip (read as YAML).");
+    expect(await s.page.locator("#status").textContent()).toBe("3 objects: 1 not_applicable, 1 inject, 1 skip (read as YAML).");
 
     const web = card(s, "Deployment/web");
     expect(await web.getAttribute("data-decision")).toBe("inject");
     expect(await web.locator(".decision").textContent()).toBe("inject");
-    expect(await web.locator(".reasons li").allTextContents()).toEqual(["namespace_enabled Namespace shop is enabled for injection and the pod does not opt out."]);
+    expect(await web.locator(".reasons li").allTextContents()).toEqual(["namespace_enabled: Namespace shop is enabled for injection and the pod does not opt out."]);
     const added = await web.locator(".diff .added").allTextContents();
     expect(added).toContain("+        - name: istio-proxy");
     expect(added).toContain(`+          image: ${PROXY_IMAGE}`);
@@ -119,7 +119,7 @@ suite("the preview page in Chromium", () => {
 
     const report = card(s, "CronJob/report");
     expect(await report.getAttribute("data-decision")).toBe("skip");
-    expect(await report.locator(".reasons li").allTextContents()).toEqual(["pod_label_disabled The pod opts out with the label sidecar.istio.io/inject=false."]);
+    expect(await report.locator(".reasons li").allTextContents()).toEqual(["pod_label_disabled: The pod opts out with the label sidecar.istio.io/inject=false."]);
     expect(await report.locator(".diff").count()).toBe(0);
     expect(await report.locator(".manifest").count()).toBe(0);
 
@@ -267,7 +267,10 @@ suite("the preview page in Chromium", () => {
     await s.page.locator("#config dl").waitFor();
     await run(s, EXAMPLES);
     // The Deployment's card in view, below the form.
-    await s.page.locator("textarea").evaluate((t: HTMLTextAreaElement) => (t.rows = 8));
+    await s.page.locator("textarea").evaluate((t: HTMLTextAreaElement) => {
+      t.rows = 8;
+      t.scrollTop = 0;
+    });
     const shot = await s.page.screenshot();
     const png = decodePng(shot);
     expect({ width: png.width, height: png.height }).toEqual({ width: 1100, height: 1100 });
