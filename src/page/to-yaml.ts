@@ -10,9 +10,11 @@
 const PLAIN = /^[A-Za-z_/$][A-Za-z0-9_./$()\-:=@+, ]*$/;
 /** Words that YAML 1.1 or 1.2 read as a boolean or null. */
 const KEYWORDS = new Set(["y", "n", "yes", "no", "true", "false", "on", "off", "null"]);
+/** An exponent without digits before it, which a lenient YAML 1.1 reader takes for a number (E0, e-5). */
+const BARE_EXPONENT = /^[eE][-+]?[0-9]/;
 
 function isPlain(s: string): boolean {
-  return PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") && !s.includes("  ") && !KEYWORDS.has(s.toLowerCase());
+  return PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") && !s.includes("  ") && !KEYWORDS.has(s.toLowerCase()) && !BARE_EXPONENT.test(s);
 }
 
 function scalar(value: unknown): string {

@@ -23,7 +23,7 @@ const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 /** Strings that read as something else, or break the line, when written plain. */
 const TRICKY = [
   "", " ", "yes", "No", "ON", "off", "y", "N", "true", "False", "null", "NULL", "~", "-", "- a", "? a", ": a", "a: b", "a:", "a #b", "#a",
-  "0755", "0x1F", "1e3", "1_000", "1:20", ".inf", "-.inf", ".NaN", "2001-12-14", "<<", "=", "@a", "`a", "!a", "&a", "*a", "%a", "|", ">",
+  "0755", "0x1F", "1e3", "E0", "e-5", "e10_0", "1_000", "1:20", ".inf", "-.inf", ".NaN", "2001-12-14", "<<", "=", "@a", "`a", "!a", "&a", "*a", "%a", "|", ">",
   "'a'", '"a"', "{a}", "[a]", "a, b", "a\nb", "a\tb", "trailing ", " leading", "a\u0085b", "a\u2028b", "a\ufeffb", "\u007f", "\u0090", "é",
   "$(POD_NAMESPACE).svc.cluster.local", "docker.io/istio/proxyv2:1.30.3", "misc:error", "--proxyLogLevel=warning", "http://example.com/a",
 ];
@@ -66,6 +66,17 @@ describe("toYaml", () => {
         expect(read11(toYaml(value))).toEqual(value);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it("strings made of the characters a plain string may hold read back equal", () => {
+    const plainish = fc.string({ unit: fc.constantFrom(..."aeEnNoOyYtTfFlLsuU019_./$()-:=@+, ".split("")), maxLength: 10 });
+    fc.assert(
+      fc.property(fc.dictionary(plainish, plainish, { maxKeys: 4 }), (value) => {
+        expect(read12(toYaml(value))).toEqual(value);
+        expect(read11(toYaml(value))).toEqual(value);
+      }),
+      { numRuns: 1000 },
     );
   });
 
