@@ -145,8 +145,8 @@ pre { margin: 0; max-width: 100%; overflow: auto; max-height: 32rem; border: 1px
 .diff .hunk { color: var(--hunk); }
 .diff .header { color: var(--muted); }
 .manifest { padding: 6px 8px; white-space: pre; }
-.tools { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 12px 0 4px; }
-.tools h3 { margin: 0; flex: 1 1 auto; }
+.actions { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 12px 0 4px; }
+.actions h3 { margin: 0; flex: 1 1 auto; }
 @media (max-width: 600px) {
   body { font-size: 14px; }
   .page { padding: 12px 12px 24px; }

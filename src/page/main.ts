@@ -205,7 +205,7 @@ function objectCard(o: PageObject, sentText: string): HTMLElement {
     copy.addEventListener("click", () => void copyText(yaml, manifest, copy));
     const save = el("button", { className: "button secondary small", text: "Download", attrs: { type: "button" } });
     save.addEventListener("click", () => download(yaml, downloadName(o)));
-    card.append(el("div", { className: "tools" }, el("h3", { text: "Injected manifest" }), copy, save), manifest);
+    card.append(el("div", { className: "actions" }, el("h3", { text: "Injected manifest" }), copy, save), manifest);
   }
   return card;
 }

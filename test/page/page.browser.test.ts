@@ -30,7 +30,7 @@ const hasChromium = existsSync(CHROMIUM) && spawnSync(CHROMIUM, ["--headless", "
 if (!hasChromium) process.stdout.write("test/page/page.browser: SKIPPED — chromium is not installed (/usr/bin/chromium); .ci/run installs Debian's chromium package.\n");
 const suite = hasChromium ? describe : describe.skip;
 
-interface Session {
+interface Visit {
   readonly context: BrowserContext;
   readonly page: Page;
   /** Every request the page made (method and URL). */
@@ -43,7 +43,7 @@ suite("the preview page in Chromium", () => {
   let injector: Started;
   let browser: Browser;
   let origin: string;
-  const sessions: Session[] = [];
+  const visits: Visit[] = [];
 
   beforeAll(async () => {
     assertBuilt();
@@ -58,31 +58,31 @@ suite("the preview page in Chromium", () => {
   });
 
   afterEach(async () => {
-    for (const s of sessions.splice(0)) await s.context.close();
+    for (const s of visits.splice(0)) await s.context.close();
   });
 
-  async function open(viewport = { width: 1280, height: 900 }): Promise<Session> {
+  async function open(viewport = { width: 1280, height: 900 }): Promise<Visit> {
     // The injector's certificate is its own (a local CA): the browser is told to accept it.
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, colorScheme: "light", acceptDownloads: true });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
     const page = await context.newPage();
-    const session: Session = { context, page, requests: [], consoleErrors: [], pageErrors: [] };
-    page.on("request", (r) => session.requests.push(`${r.method()} ${r.url()}`));
+    const visit: Visit = { context, page, requests: [], consoleErrors: [], pageErrors: [] };
+    page.on("request", (r) => visit.requests.push(`${r.method()} ${r.url()}`));
     page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") session.consoleErrors.push({ text: m.text(), url: m.location().url });
+      if (m.type() === "error" || m.type() === "warning") visit.consoleErrors.push({ text: m.text(), url: m.location().url });
     });
-    page.on("pageerror", (e) => session.pageErrors.push(e.message));
-    sessions.push(session);
+    page.on("pageerror", (e) => visit.pageErrors.push(e.message));
+    visits.push(visit);
     await page.goto(`${origin}/`);
     await page.locator("#config dl").waitFor();
-    return session;
+    return visit;
   }
 
   /**
    * Every request went to the injector's origin; no page error; no console error but the failed
    * loads of the refusals the case provoked (Chromium logs a 4xx answer to fetch as one), by status.
    */
-  function expectClean(s: Session, refusals: number[] = []): void {
+  function expectClean(s: Visit, refusals: number[] = []): void {
     expect(s.requests.length).toBeGreaterThan(0);
     expect(s.requests.filter((r) => new URL(r.split(" ")[1] as string).origin !== origin)).toEqual([]);
     expect(s.pageErrors).toEqual([]);
@@ -94,13 +94,13 @@ suite("the preview page in Chromium", () => {
   }
 
   /** Paste, press Preview, and wait for the answer (the page is busy from the click until it has shown it). */
-  async function run(s: Session, text: string): Promise<void> {
+  async function run(s: Visit, text: string): Promise<void> {
     await s.page.fill("#manifests", text);
     await s.page.click("#run");
     await s.page.locator("#status:not(.busy)").waitFor();
   }
 
-  const card = (s: Session, title: string) => s.page.locator("article.object", { has: s.page.locator("h2", { hasText: title }) });
+  const card = (s: Visit, title: string) => s.page.locator("article.object", { has: s.page.locator("h2", { hasText: title }) });
 
   it("examples/manifests.yaml: the Deployment injected (istio-proxy in the diff), the opted-out CronJob skipped with its reason, the ConfigMap left alone", async () => {
     const s = await open();
