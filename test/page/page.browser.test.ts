@@ -26,6 +26,16 @@ const EXAMPLES = readFileSync(join(ROOT, "examples", "manifests.yaml"), "utf8");
 const PROXY_IMAGE = `docker.io/istio/proxyv2:${DEFAULT_PROXY_TAG}-distroless`;
 const MAX_BODY_BYTES = 64 * 1024;
 
+// The browser's globals the callbacks given to page.evaluate use there (this file is typed for Node).
+declare const document: { getElementById(id: string): { value: string } | null; querySelectorAll(selector: string): { length: number }; scrollingElement: { scrollWidth: number } };
+declare const navigator: { clipboard: { readText(): Promise<string> } };
+declare class DataTransfer {
+  readonly items: { add(file: File): void };
+}
+declare class File {
+  constructor(parts: string[], name: string, options: { type: string });
+}
+
 const hasChromium = existsSync(CHROMIUM) && spawnSync(CHROMIUM, ["--headless", "--version"], { timeout: 20_000 }).status === 0;
 if (!hasChromium) process.stdout.write("test/page/page.browser: SKIPPED — chromium is not installed (/usr/bin/chromium); .ci/run installs Debian's chromium package.\n");
 const suite = hasChromium ? describe : describe.skip;
@@ -178,7 +188,7 @@ suite("the preview page in Chromium", () => {
     expect(await problem.locator(".at").textContent()).toBe(`line ${line}, column 1`);
     expect(await problem.textContent()).toContain("not valid YAML:");
     await problem.getByRole("button", { name: `Show line ${line}` }).click();
-    const selected = await s.page.locator("#manifests").evaluate((t: HTMLTextAreaElement) => t.value.slice(t.selectionStart, t.selectionEnd));
+    const selected = await s.page.locator("#manifests").evaluate((t) => t.value.slice(t.selectionStart, t.selectionEnd));
     expect(selected).toBe("spec: {}");
     expectClean(s, [400]);
   });
@@ -227,7 +237,7 @@ suite("the preview page in Chromium", () => {
     expect(s.requests.some((r) => r.startsWith("POST "))).toBe(false);
 
     await s.page.setInputFiles("#file", join(ROOT, "examples", "manifests.yaml"));
-    await s.page.waitForFunction((expected) => (document.getElementById("manifests") as HTMLTextAreaElement).value === expected, EXAMPLES);
+    await s.page.waitForFunction((expected) => document.getElementById("manifests")?.value === expected, EXAMPLES);
     await s.page.click("#run");
     await s.page.locator("article.object").nth(2).waitFor();
 
@@ -238,7 +248,7 @@ suite("the preview page in Chromium", () => {
       return dt;
     }, pod);
     await s.page.dispatchEvent("#manifests", "drop", { dataTransfer: transfer });
-    await s.page.waitForFunction((expected) => (document.getElementById("manifests") as HTMLTextAreaElement).value === expected, pod);
+    await s.page.waitForFunction((expected) => document.getElementById("manifests")?.value === expected, pod);
     await s.page.keyboard.press("Control+Enter");
     await s.page.locator("#status", { hasText: "(read as JSON)" }).waitFor();
     expect(await card(s, "Pod/dropped").getAttribute("data-decision")).toBe("inject");
@@ -247,7 +257,7 @@ suite("the preview page in Chromium", () => {
 
   it("at 375 px wide nothing scrolls sideways, before and after a preview", async () => {
     const s = await open({ width: 375, height: 800 });
-    const overflow = () => s.page.evaluate(() => (document.scrollingElement as Element).scrollWidth);
+    const overflow = () => s.page.evaluate(() => document.scrollingElement.scrollWidth);
     expect(await overflow()).toBeLessThanOrEqual(375);
     await run(s, EXAMPLES);
     await card(s, "Deployment/web").locator(".diff").waitFor();
@@ -267,7 +277,7 @@ suite("the preview page in Chromium", () => {
     await s.page.locator("#config dl").waitFor();
     await run(s, EXAMPLES);
     // The Deployment's card in view, below the form.
-    await s.page.locator("textarea").evaluate((t: HTMLTextAreaElement) => {
+    await s.page.locator("textarea").evaluate((t) => {
       t.rows = 8;
       t.scrollTop = 0;
     });
