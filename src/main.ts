@@ -10,6 +10,7 @@ import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-con
 import { type IstioFiles, readIstioFiles } from "./command-io.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { type PageAssets, loadPageAssets } from "./http/page-route.js";
 import { createDelegatedAuth } from "./http/delegated-auth.js";
 import { createAccessReviewer } from "./kube/access-review.js";
 import { createPreviewPool } from "./preview/preview-pool.js";
@@ -176,9 +177,20 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
         onWorkerError: (err) => logger.error({ err }, "preview worker failed"),
       })
     : null;
+  // The preview page, read once, served where the previews are. Admission never waits on it: without
+  // its built files the server starts all the same and says so.
+  let page: PageAssets | undefined;
+  if (previews !== null) {
+    try {
+      page = loadPageAssets(new URL("./page/", import.meta.url));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "the preview page (GET /) is not served");
+    }
+  }
   const app = createApp({
     context: () => context,
     ...(previews !== null && { previews }),
+    ...(page !== undefined && { page }),
     replay: new ReplayCache(),
     metrics,
     admission: admissionOn,
