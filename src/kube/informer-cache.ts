@@ -24,6 +24,8 @@ export interface InformerCacheOptions {
   readonly fieldSelector?: string;
   /** Called after every add, update or delete the watch delivers, and after each (re)list. */
   readonly onChange?: () => void;
+  /** Called with each failed list or watch (it is retried after retryMs). */
+  readonly onError?: (err: unknown) => void;
 }
 
 export async function startInformerCache<T extends KubernetesObject>(
@@ -79,6 +81,7 @@ export async function startInformerCache<T extends KubernetesObject>(
     if (stopped) return;
     lastError = (err as Error)?.message ?? String(err);
     logger.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryMs }, "watch failed; retrying");
+    opts.onError?.(err);
     clearTimeout(retry);
     retry = setTimeout(start, retryMs);
     retry.unref();
