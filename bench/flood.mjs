@@ -186,6 +186,17 @@ async function previewRows() {
     const ms = cpuMs(() => (bytes = Buffer.byteLength(runPreviewJob({ body, format: "yaml", output, params: {} }, ctx, bounds).body)));
     row(`preview, output=${output}${output === "json" ? " (default)" : ""}`, ms, bytes);
   }
+  // With the shipped bounds the JSON report of this manifest is refused (413/422): how much of a worker that costs.
+  const shipped = { maxDocuments: DEFAULT_CONFIG.preview.maxDocuments, maxObjectsPerDocument: DEFAULT_CONFIG.preview.maxObjectsPerDocument, maxRenderedBytes: DEFAULT_CONFIG.preview.maxRenderedBytes };
+  let refusal = "";
+  const refusedMs = cpuMs(() => {
+    try {
+      runPreviewJob({ body, format: "yaml", output: "json", params: {} }, ctx, shipped);
+    } catch (err) {
+      refusal = err.limit ?? err.message;
+    }
+  });
+  row(`preview, output=json with the shipped bounds (refused: ${refusal || "not refused"})`, refusedMs);
   const objects = readDocuments(text, "yaml").flatMap((d) => d.objects.map((o) => o.object));
   row("baseline: parsing the manifest alone", cpuMs(() => readDocuments(text, "yaml")));
   const inject = (o) => runInjection({ request: { operation: "CREATE", kind: { group: "", version: "v1", kind: "Pod" } }, namespace: "default", object: o }, ctx);

@@ -6,10 +6,11 @@ import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { type Config, reportsServiceName } from "./config/config.js";
 import { watchConfigFile } from "./config/config-watcher.js";
-import { type ConfigFlags, loadConfig, parseConfigText } from "./config/load-config.js";
+import { type ConfigFlags, type IstioConfigMaps, istioClusterSourceOf, loadConfig, parseConfigText } from "./config/load-config.js";
 import { type IstioFiles, readIstioFiles } from "./command-io.js";
 import { ConfigError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { type PageAssets, loadPageAssets } from "./http/page-route.js";
 import { createDelegatedAuth } from "./http/delegated-auth.js";
 import { createAccessReviewer } from "./kube/access-review.js";
 import { createPreviewPool } from "./preview/preview-pool.js";
@@ -20,6 +21,7 @@ import { compileTemplate } from "./injection/template.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterAccess, clusterAccessFrom, kubeConfigFor, makeKubeClients } from "./kube/client.js";
 import { fetchClusterVersion, supportsNativeSidecars } from "./kube/cluster-version.js";
+import { type IstioConfigMapWatch, startIstioConfigMapWatch } from "./kube/istio-configmaps.js";
 import { startNamespaceCache } from "./kube/namespace-cache.js";
 import { startClusterCaches } from "./kube/snapshot.js";
 import { type AuditReport, auditCluster } from "./audit/audit.js";
@@ -76,6 +78,20 @@ async function learnNativeSidecarSupport(
 export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const fileText = opts.configPath === undefined ? undefined : await readConfigFile(opts.configPath);
   const istio = await readIstioFiles(opts.istioFiles);
+  const source = opts.configPath ?? "config";
+  const parse = (text: string | undefined): unknown => (text === undefined ? undefined : parseConfigText(text, source));
+  // istio.fromCluster: Istio's ConfigMaps, read before anything is served and watched after.
+  const clusterSource = istioClusterSourceOf(parse(fileText), source);
+  const access = clusterAccessFrom(opts.env);
+  let istioMaps: IstioConfigMaps | undefined;
+  let istioWatch: IstioConfigMapWatch | undefined;
+  let kc: KubeConfig | null | undefined;
+  if (clusterSource !== undefined) {
+    kc = await kubeConfigFor(access).catch((err: unknown) => {
+      throw new ConfigError([`${source}: istio.fromCluster reads the cluster, whose configuration cannot be loaded: ${(err as Error).message}`]);
+    });
+    if (kc === null) throw new ConfigError([`${source}: istio.fromCluster reads the cluster: run in a pod, or set KUBECONFIG`]);
+  }
   // Where our settings and Istio's disagree (ours win): logged once per load.
   let notices: string[] = [];
   // Values accepted that cannot do what they say: logged at each load.
@@ -89,11 +105,37 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
       notices,
       warnings,
       ...(istio && { istio }),
-      ...(text !== undefined && { file: { content: parseConfigText(text, opts.configPath ?? "config"), source: opts.configPath ?? "config" } }),
+      ...(istioMaps && { fromCluster: istioMaps }),
+      ...(text !== undefined && { file: { content: parse(text), source } }),
     });
   };
-  const config = build(fileText);
-  const logger = createStdoutLogger(config.server.logLevel);
+  let config: Config;
+  let logger: Logger;
+  // A change of Istio's ConfigMaps before the configuration's swap is wired (below) is kept for it.
+  let changedEarly = false;
+  let onIstioConfigMaps = (maps: IstioConfigMaps): void => {
+    istioMaps = maps;
+    changedEarly = true;
+  };
+  if (clusterSource === undefined || !kc) {
+    config = build(fileText);
+    logger = createStdoutLogger(config.server.logLevel);
+  } else {
+    // server.logLevel is never one of Istio's settings: the file without its istio block gives it.
+    const content = parse(fileText);
+    const withoutIstio = loadConfig({ env: opts.env, flags: opts.flags, file: { content: { ...(content as object), istio: undefined }, source } });
+    logger = createStdoutLogger(withoutIstio.server.logLevel);
+    const watch = await startIstioConfigMapWatch(kc, clusterSource, logger, { onChange: (maps) => onIstioConfigMaps(maps) });
+    istioWatch = watch;
+    istioMaps = watch.current();
+    try {
+      config = build(fileText);
+    } catch (err) {
+      await watch.stop();
+      throw err;
+    }
+    logger.info({ ...clusterSource }, "Istio's settings come from the cluster's ConfigMaps (istio.fromCluster), watched");
+  }
   for (const n of notices) logger.info({ setting: n.split(":")[0] }, `our setting wins over Istio's: ${n}`);
   const logWarnings = (): void => {
     for (const w of warnings) logger.warn(`configuration: ${w}`);
@@ -101,8 +143,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   logWarnings();
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
-  const access = clusterAccessFrom(opts.env);
-  const kc = await loadKubeConfig(access, logger);
+  if (kc === undefined) kc = await loadKubeConfig(access, logger);
   const native = await learnNativeSidecarSupport(config, kc, logger);
   // What this replica serves (server.role): admission, the reports, or both.
   const role = config.server.role;
@@ -184,9 +225,20 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
         onWorkerError: (err) => logger.error({ err }, "preview worker failed"),
       })
     : null;
+  // The preview page, read once, served where the previews are. Admission never waits on it: without
+  // its built files the server starts all the same and says so.
+  let page: PageAssets | undefined;
+  if (previews !== null) {
+    try {
+      page = loadPageAssets(new URL("./page/", import.meta.url));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "the preview page (GET /) is not served");
+    }
+  }
   const app = createApp({
     context: () => context,
     ...(previews !== null && { previews }),
+    ...(page !== undefined && { page }),
     replay: new ReplayCache(),
     metrics,
     admission: admissionOn,
@@ -211,6 +263,34 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const latest = certs.material();
   if (latest !== null && latest !== initial) server.setCertificate(latest);
   const metricsServer = config.server.metricsPort === null ? null : await startMetricsServer(metrics, health, config.server.metricsPort, config.server.host, logger);
+  // The configuration in force: the file's text and Istio's ConfigMaps it was built from.
+  let currentText = fileText;
+  const apply = (next: Config): void => {
+    const restartOnly = [
+      ...(["role", "port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
+      ...(["workers", "queue"] as const).filter((k) => next.preview[k] !== config.preview[k]).map((k) => `preview.${k}`),
+      ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
+    ];
+    if (restartOnly.length > 0) {
+      logger.warn({ settings: restartOnly }, "these settings take effect on restart");
+    }
+    logWarnings();
+    context = contextFor(next);
+    metrics.configReload("success");
+  };
+  // A change of Istio's ConfigMaps rebuilds the whole configuration, as a new file does.
+  onIstioConfigMaps = (maps) => {
+    istioMaps = maps;
+    try {
+      apply(build(currentText));
+      logger.info({ templateHash: context.template.hash }, "configuration reloaded: Istio's ConfigMaps changed");
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      logger.error({ problems }, "Istio's ConfigMaps changed, and the configuration they give is refused; keeping the current one");
+      metrics.configReload("failure");
+    }
+  };
+  if (changedEarly && istioMaps !== undefined) onIstioConfigMaps(istioMaps);
   const configWatch =
     opts.configPath === undefined || fileText === undefined
       ? undefined
@@ -218,20 +298,15 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
           path: opts.configPath,
           initialText: fileText,
           logger,
-          build: (text) => build(text),
-          onChange: (next) => {
-            const restartOnly = [
-              ...(["role", "port", "host", "certDir", "metricsPort"] as const).filter((k) => next.server[k] !== config.server[k]).map((k) => `server.${k}`),
-              ...(["workers", "queue"] as const).filter((k) => next.preview[k] !== config.preview[k]).map((k) => `preview.${k}`),
-              ...(canonicalJson(next.tls) !== canonicalJson(config.tls) ? ["tls"] : []),
-            ];
-            if (restartOnly.length > 0) {
-              logger.warn({ settings: restartOnly }, "these settings take effect on restart");
-            }
-            logWarnings();
-            context = contextFor(next);
-            metrics.configReload("success");
+          build: (text) => {
+            const changed = canonicalJson(istioClusterSourceOf(parse(text), source) ?? null) !== canonicalJson(clusterSource ?? null);
+            if (changed && clusterSource === undefined) throw new ConfigError([`${source}: istio.fromCluster was added: Istio's ConfigMaps are read from the next start on`]);
+            if (changed) logger.warn({ setting: "istio.fromCluster" }, "istio.fromCluster takes effect on restart: the ConfigMaps read since the start stay in use");
+            const next = build(text);
+            currentText = text;
+            return next;
           },
+          onChange: apply,
           onRejected: () => metrics.configReload("failure"),
         });
 
@@ -247,6 +322,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     logger,
     async stop(deadlineMs = config.server.shutdownDeadlineMs, drainDelayMs = config.server.shutdownDrainDelayMs) {
       configWatch?.close();
+      await istioWatch?.stop();
       await namespaces?.stop().catch(() => undefined);
       await clusterCaches?.stop().catch(() => undefined);
       metricsServer?.close();

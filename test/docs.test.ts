@@ -61,10 +61,17 @@ function httpCodesInSource(): string[] {
   return [...codes];
 }
 
+/** How the table names the objects a name-restricted row may touch. */
+const CALL_NAMES: Readonly<Record<NonNullable<(typeof API_CALLS)[number]["name"]>, string>> = {
+  secret: "`tls.secretName`",
+  webhookConfig: "`tls.webhookConfigName`",
+  istioConfigMaps: "`injectorConfigMap`, `meshConfigMap`",
+};
+
 /** The README's table of Kubernetes API calls, rendered from the one table in the code. */
 export function apiCallsTable(): string {
   const scope = (c: (typeof API_CALLS)[number]) =>
-    `${c.scope === "cluster" ? "cluster-wide" : "own namespace"}${c.name ? `, only \`${c.name === "secret" ? "tls.secretName" : "tls.webhookConfigName"}\`` : ""}`;
+    `${c.scope === "cluster" ? "cluster-wide" : c.scope === "istio-namespace" ? "`istio.fromCluster.namespace`" : "own namespace"}${c.name ? `, only ${CALL_NAMES[c.name]}` : ""}`;
   const rows = [
     "| resource | verbs | scope | needed for | why |",
     "|---|---|---|---|---|",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "../errors.js";
 import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
-import { loadConfig, parseConfigText } from "./load-config.js";
+import { type LoadConfigInput, istioClusterSourceOf, loadConfig, parseConfigText } from "./load-config.js";
 
 const BASES = { values: "istio.values", meshConfig: "istio.meshConfig" };
 
@@ -168,10 +168,9 @@ describe("loadConfig with the istio block", () => {
     expect({ cni: c.cni, cniProvider: c.cniProvider, otelSemanticConventions: c.otelSemanticConventions }).toEqual({ cni: true, cniProvider: "multus", otelSemanticConventions: true });
   });
 
-  it("refuses unknown keys of the block and fromCluster (not yet supported)", () => {
-    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { value: {}, fromCluster: {} } } } }))).toEqual([
-      "f.yaml: istio.value is not a known setting (istio takes values and meshConfig)",
-      "f.yaml: istio.fromCluster is not supported yet: export the ConfigMaps and pass them with --istio-values and --mesh-config",
+  it("refuses unknown keys of the block", () => {
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { value: {} } } } }))).toEqual([
+      "f.yaml: istio.value is not a known setting (istio takes values and meshConfig, or fromCluster)",
     ]);
   });
 
@@ -188,6 +187,96 @@ describe("loadConfig with the istio block", () => {
     expect(c.holdApplicationUntilProxyStarts).toBe(true);
     expect(problemsOf(() => loadConfig({ env: {}, istio: { values: { source: "cm.yaml", content: { kind: "ConfigMap", data: {} } } } }))).toEqual([
       "cm.yaml: a ConfigMap without data.values",
+    ]);
+  });
+});
+
+describe("istio.fromCluster", () => {
+  const injector = (values: string | undefined) => ({ metadata: { name: "istio-sidecar-injector", namespace: "istio-system" }, data: values === undefined ? { config: "{}" } : { values, config: "{}" } });
+  const mesh = (text: string | undefined) => ({ metadata: { name: "istio", namespace: "istio-system" }, data: text === undefined ? {} : { mesh: text } });
+  const load = (fromCluster: unknown, maps: { injector: unknown; mesh: unknown } | undefined, extra: Record<string, unknown> = {}, files: LoadConfigInput["istio"] = undefined) =>
+    loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { fromCluster, ...extra } } }, ...(maps && { fromCluster: maps }), ...(files && { istio: files }) });
+
+  it.each([
+    ["{} for Istio's names", {}, { namespace: "istio-system", injectorConfigMap: "istio-sidecar-injector", meshConfigMap: "istio" }],
+    ["a namespace of its own (a revision's install)", { namespace: "istio-canary" }, { namespace: "istio-canary", injectorConfigMap: "istio-sidecar-injector", meshConfigMap: "istio" }],
+    ["every name", { namespace: "mesh", injectorConfigMap: "istio-sidecar-injector-canary", meshConfigMap: "istio-canary" }, { namespace: "mesh", injectorConfigMap: "istio-sidecar-injector-canary", meshConfigMap: "istio-canary" }],
+  ])("reads where to look: %s", (_name, given, expected) => {
+    expect(istioClusterSourceOf({ istio: { fromCluster: given } }, "f.yaml")).toEqual(expected);
+  });
+
+  it("is not set without it", () => {
+    expect(istioClusterSourceOf({ istio: { values: {} } }, "f.yaml")).toBeUndefined();
+    expect(istioClusterSourceOf({}, "f.yaml")).toBeUndefined();
+  });
+
+  it.each([
+    ["true (one form only: an object)", true, ["f.yaml: istio.fromCluster must be an object (namespace, injectorConfigMap, meshConfigMap; {} for Istio's: istio-system, istio-sidecar-injector, istio)"]],
+    ["an unknown key", { namespaces: "x" }, ["f.yaml: istio.fromCluster.namespaces is not a known setting"]],
+    [
+      "bad names, each by path",
+      { namespace: "Istio_System", injectorConfigMap: "", meshConfigMap: 3 },
+      [
+        "f.yaml: istio.fromCluster.namespace must be a namespace name (DNS label)",
+        "f.yaml: istio.fromCluster.injectorConfigMap must be a ConfigMap name (DNS subdomain)",
+        "f.yaml: istio.fromCluster.meshConfigMap must be a ConfigMap name (DNS subdomain)",
+      ],
+    ],
+  ])("refuses %s", (_name, given, problems) => {
+    expect(problemsOf(() => istioClusterSourceOf({ istio: { fromCluster: given } }, "f.yaml"))).toEqual(problems);
+    expect(problemsOf(() => load(given, { injector: injector("{}"), mesh: undefined }))).toEqual(problems);
+  });
+
+  it("maps the ConfigMaps' values (JSON, as Istio's chart writes it) and mesh (YAML) as the files are mapped", () => {
+    const c = load({}, {
+      injector: injector(JSON.stringify({ global: { proxy: { resources: { limits: { cpu: "1", memory: "512Mi" } } } }, revision: "" })),
+      mesh: mesh("defaultConfig:\n  holdApplicationUntilProxyStarts: true\n"),
+    });
+    expect(c.sidecar.resources.limits).toEqual({ cpu: "1", memory: "512Mi" });
+    expect(c.sidecar.initResources.limits).toEqual({ cpu: "1", memory: "512Mi" });
+    expect(c.holdApplicationUntilProxyStarts).toBe(true);
+  });
+
+  it.each([
+    ["no mesh ConfigMap", undefined],
+    ["a mesh ConfigMap without its mesh key", mesh(undefined)],
+  ])("%s: Istio's mesh defaults, as istiod reads it", (_name, meshMap) => {
+    const c = load({}, { injector: injector("{}"), mesh: meshMap });
+    expect(c.holdApplicationUntilProxyStarts).toBe(false);
+    expect(c.sidecar.proxyConfig).toEqual({});
+  });
+
+  it.each([
+    ["an injector ConfigMap without values", { injector: injector(undefined), mesh: undefined }, ["ConfigMap istio-system/istio-sidecar-injector: a ConfigMap without data.values"]],
+    ["no injector ConfigMap", { injector: undefined, mesh: mesh("{}") }, ["ConfigMap istio-system/istio-sidecar-injector (istio.fromCluster) was not found"]],
+    [
+      "an unknown key and a wrong type, each by path",
+      { injector: injector(JSON.stringify({ global: { proxy: { statusPorts: 1, holdApplicationUntilProxyStarts: "yes" } } })), mesh: undefined },
+      [
+        "ConfigMap istio-system/istio-sidecar-injector: values.global.proxy.statusPorts is not a key Istio's injector reads (docs/configuration.md, \"The istio block\", lists the keys accepted and ignored)",
+        "ConfigMap istio-system/istio-sidecar-injector: values.global.proxy.holdApplicationUntilProxyStarts (as holdApplicationUntilProxyStarts) must be true or false",
+      ],
+    ],
+    ["values that are not JSON or YAML", { injector: injector("{ global: [}"), mesh: undefined }, [expect.stringMatching(/^ConfigMap istio-system\/istio-sidecar-injector data\.values is not valid YAML or JSON: /)]],
+    ["a mesh that is not an object", { injector: injector("{}"), mesh: mesh("- a\n") }, ["ConfigMap istio-system/istio: mesh must be an object"]],
+  ])("refuses %s", (_name, maps, problems) => {
+    expect(problemsOf(() => load({}, maps))).toEqual(problems);
+  });
+
+  it.each([
+    ["istio.values", { values: {} }, undefined, "istio.values"],
+    ["istio.meshConfig", { meshConfig: {} }, undefined, "istio.meshConfig"],
+    ["--istio-values", {}, { values: { source: "v.yaml", content: {} } }, "--istio-values"],
+    ["--mesh-config", {}, { meshConfig: { source: "m.yaml", content: {} } }, "--mesh-config"],
+  ])("cannot be combined with %s: the cluster is then the source", (_name, extra, files, named) => {
+    expect(problemsOf(() => load({}, { injector: injector("{}"), mesh: undefined }, extra, files))).toEqual([
+      `f.yaml: istio.fromCluster cannot be combined with ${named}: with fromCluster, Istio's settings come from the cluster's ConfigMaps only`,
+    ]);
+  });
+
+  it("is refused where the cluster's ConfigMaps were not read (the commands)", () => {
+    expect(problemsOf(() => load({}, undefined))).toEqual([
+      "f.yaml: istio.fromCluster is read by serve, from its cluster; for this command export the ConfigMaps (kubectl get cm -o yaml) and pass them with --istio-values and --mesh-config",
     ]);
   });
 });

@@ -358,10 +358,62 @@ export interface LoadConfigInput {
     readonly values?: { readonly content: unknown; readonly source: string };
     readonly meshConfig?: { readonly content: unknown; readonly source: string };
   };
+  /**
+   * The two ConfigMaps `istio.fromCluster` names, as `serve` read them from the cluster (an
+   * absent one: undefined). Used only when the file's istio block has fromCluster.
+   */
+  readonly fromCluster?: IstioConfigMaps;
   /** Filled with one line per setting where ours and Istio's disagree (ours wins), for the log. */
   readonly notices?: string[];
   /** Filled with one line per value accepted that cannot do what it says (see pullSecretWarnings), for the log. */
   readonly warnings?: string[];
+}
+
+/** Where `istio.fromCluster` reads Istio's settings: a namespace and two ConfigMaps in it. */
+export interface IstioClusterSource {
+  readonly namespace: string;
+  /** Its `data.values`: Istio's injector values (JSON, as Istio's chart writes it). */
+  readonly injectorConfigMap: string;
+  /** Its `data.mesh`: Istio's MeshConfig (YAML). */
+  readonly meshConfigMap: string;
+}
+
+/** `istio.fromCluster: {}`: where Istio's chart installs the two ConfigMaps. */
+export const DEFAULT_ISTIO_CLUSTER_SOURCE: IstioClusterSource = Object.freeze({
+  namespace: "istio-system",
+  injectorConfigMap: "istio-sidecar-injector",
+  meshConfigMap: "istio",
+});
+
+/** The ConfigMaps of an IstioClusterSource as read (undefined: not found). */
+export interface IstioConfigMaps {
+  readonly injector: unknown;
+  readonly mesh: unknown;
+}
+
+const FROM_CLUSTER_SCHEMA: Schema = {
+  namespace: format(isDnsLabel, "a namespace name (DNS label)"),
+  injectorConfigMap: format(isDnsSubdomain, "a ConfigMap name (DNS subdomain)"),
+  meshConfigMap: format(isDnsSubdomain, "a ConfigMap name (DNS subdomain)"),
+};
+
+/**
+ * The file's `istio.fromCluster`, checked and with its defaults; undefined when the file does not
+ * set it. Throws ConfigError naming each bad key.
+ */
+export function istioClusterSourceOf(content: unknown, source: string): IstioClusterSource | undefined {
+  const given = isObject(content) && isObject(content.istio) ? content.istio.fromCluster : undefined;
+  if (given === undefined) return undefined;
+  const problems: string[] = [];
+  if (!isObject(given)) problems.push("istio.fromCluster must be an object (namespace, injectorConfigMap, meshConfigMap; {} for Istio's: istio-system, istio-sidecar-injector, istio)");
+  else validatePartial(given, FROM_CLUSTER_SCHEMA, "istio.fromCluster", problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${source}: ${p}`));
+  return Object.freeze({ ...DEFAULT_ISTIO_CLUSTER_SOURCE, ...(given as Partial<IstioClusterSource>) });
+}
+
+/** How messages name a ConfigMap of the cluster: `ConfigMap istio-system/istio`. */
+export function configMapName(namespace: string, name: string): string {
+  return `ConfigMap ${namespace}/${name}`;
 }
 
 /** The rule for a dotted setting path, or undefined. */
@@ -382,7 +434,7 @@ function valueAt(obj: unknown, path: string): unknown {
   return cur;
 }
 
-const ISTIO_KEYS = ["values", "meshConfig"];
+const ISTIO_KEYS = ["values", "meshConfig", "fromCluster"];
 
 /**
  * The configuration Istio's settings give (istio block of the file, or the --istio-values and
@@ -393,15 +445,20 @@ function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown
   const source = input.file?.source ?? "configuration";
   const sections: { values?: unknown; meshConfig?: unknown } = {};
   const bases = { values: `${source}: istio.values`, meshConfig: `${source}: istio.meshConfig` };
+  let cluster: IstioClusterSource | undefined;
   if (fileIstio !== undefined) {
-    if (!isObject(fileIstio)) problems.push(`${source}: istio must be an object with values and/or meshConfig`);
+    if (!isObject(fileIstio)) problems.push(`${source}: istio must be an object with values and/or meshConfig, or fromCluster`);
     else {
       for (const key of Object.keys(fileIstio)) {
-        if (key === "fromCluster") problems.push(`${source}: istio.fromCluster is not supported yet: export the ConfigMaps and pass them with --istio-values and --mesh-config`);
-        else if (!ISTIO_KEYS.includes(key)) problems.push(`${source}: istio.${key} is not a known setting (istio takes values and meshConfig)`);
+        if (!ISTIO_KEYS.includes(key)) problems.push(`${source}: istio.${key} is not a known setting (istio takes values and meshConfig, or fromCluster)`);
       }
       sections.values = fileIstio.values;
       sections.meshConfig = fileIstio.meshConfig;
+      try {
+        cluster = istioClusterSourceOf({ istio: fileIstio }, source);
+      } catch (err) {
+        problems.push(...(err as ConfigError).problems);
+      }
     }
   }
   const parse = (text: string, at: string): unknown => {
@@ -412,6 +469,37 @@ function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown
       return undefined;
     }
   };
+  if (isObject(fileIstio) && fileIstio.fromCluster !== undefined) {
+    // The cluster is then the source of Istio's settings: nothing else may give them.
+    const others = [
+      ...(fileIstio.values !== undefined ? ["istio.values"] : []),
+      ...(fileIstio.meshConfig !== undefined ? ["istio.meshConfig"] : []),
+      ...(input.istio?.values !== undefined ? ["--istio-values"] : []),
+      ...(input.istio?.meshConfig !== undefined ? ["--mesh-config"] : []),
+    ];
+    if (others.length > 0) {
+      problems.push(`${source}: istio.fromCluster cannot be combined with ${others.join(", ")}: with fromCluster, Istio's settings come from the cluster's ConfigMaps only`);
+      return undefined;
+    }
+    if (cluster === undefined) return undefined;
+    if (input.fromCluster === undefined) {
+      problems.push(`${source}: istio.fromCluster is read by serve, from its cluster; for this command export the ConfigMaps (kubectl get cm -o yaml) and pass them with --istio-values and --mesh-config`);
+      return undefined;
+    }
+    const injectorName = configMapName(cluster.namespace, cluster.injectorConfigMap);
+    const meshName = configMapName(cluster.namespace, cluster.meshConfigMap);
+    if (input.fromCluster.injector === undefined) problems.push(`${injectorName} (istio.fromCluster) was not found`);
+    else {
+      sections.values = unwrapConfigMap({ ...(input.fromCluster.injector as object), kind: "ConfigMap" }, "values", injectorName, (t) => parse(t, `${injectorName} data.values`), problems);
+      bases.values = `${injectorName}: values`;
+    }
+    // Istio's mesh defaults without the mesh ConfigMap or its mesh key, as istiod reads it.
+    const mesh = input.fromCluster.mesh;
+    if (isObject(mesh) && isObject(mesh.data) && typeof mesh.data.mesh === "string") {
+      sections.meshConfig = unwrapConfigMap({ ...mesh, kind: "ConfigMap" }, "mesh", meshName, (t) => parse(t, `${meshName} data.mesh`), problems);
+      bases.meshConfig = `${meshName}: mesh`;
+    }
+  }
   for (const [key, cmKey] of [
     ["values", "values"],
     ["meshConfig", "mesh"],

@@ -20,6 +20,9 @@ import type { Authorize, ReportScope } from "./delegated-auth.js";
 import { createBufferPool } from "./buffer-pool.js";
 import type { PreviewRunner } from "../preview/preview-pool.js";
 import { previewError, servePreview } from "./preview-route.js";
+import { type PageAssets, PagePaths, mountPage } from "./page-route.js";
+import { summarizeConfig } from "../preview/config-summary.js";
+import { packageVersion } from "../version.js";
 
 export const Paths = {
   Inject: "/inject",
@@ -29,6 +32,7 @@ export const Paths = {
   Metrics: "/metrics",
   Audit: "/audit",
   Explain: "/explain",
+  ...PagePaths,
 } as const;
 
 /** Lifecycle as the routes see it. */
@@ -58,6 +62,8 @@ export interface AppDeps extends AdmissionDeps {
   readonly admission?: boolean;
   /** Renders POST /preview: the server's worker pool (preview-pool.ts), or inline in tests; none on a reports replica. */
   readonly previews?: PreviewRunner;
+  /** The preview page's files (page-route.ts), read once at startup; served with /preview, where previews are. */
+  readonly page?: PageAssets;
   /** The in-server audit (auditEndpoint: true); null while its caches have not synced. */
   readonly audit?: () => AuditReport | null;
   /** The in-server explain (auditEndpoint: true), from the same caches; null while they have not synced. */
@@ -187,7 +193,7 @@ function createExpressApp(deps: AppDeps): express.Express {
 
   if (deps.admission === false) {
     // A replica of the reports role: the API server and /preview users go to the webhook's Service.
-    for (const path of [Paths.Inject, Paths.Preview]) {
+    for (const path of [Paths.Inject, Paths.Preview, Paths.Page, Paths.ConfigSummary]) {
       app.all(path, (_req, res) => {
         sendError(res, 404, "NOT_FOUND", `${path} is served by the webhook's replicas (server.role webhook or all); this replica serves reports only (server.role reports)`);
       });
@@ -206,6 +212,11 @@ function createExpressApp(deps: AppDeps): express.Express {
       else res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
     }
   });
+
+  // The page for people who preview: with the previews it sends to, and the configuration they render with.
+  if (deps.page !== undefined && previewDeps !== undefined) {
+    mountPage(app, { assets: deps.page, summary: () => summarizeConfig(deps.context(), packageVersion()) });
+  }
 
   for (const path of [Paths.Inject, Paths.Preview]) {
     app.all(path, (_req, res) => {

@@ -110,10 +110,22 @@ const cases: Case[] = [
     codes: ["container_name_conflict"],
   },
   {
-    name: "init container named istio-init without status",
+    name: "init container named istio-init without status: the user's own, merged over ours",
     pod: aPod({ spec: { initContainers: [init] } }),
+    verdict: "inject",
+    codes: ["user_proxy_overrides", "namespace_enabled"],
+  },
+  {
+    name: "app container named istio-init",
+    pod: aPod({ spec: { containers: [{ name: "app", image: "app" }, { ...init }] } }),
     verdict: "skip",
     codes: ["container_name_conflict"],
+  },
+  {
+    name: "init container named istio-init and app container named istio-proxy: both the user's own",
+    pod: aPod({ spec: { initContainers: [init], containers: [{ name: "app", image: "app" }, { name: "istio-proxy", image: "auto" }] } }),
+    verdict: "inject",
+    codes: ["user_proxy_overrides", "namespace_enabled"],
   },
   {
     name: "volume named istio-envoy without status",

@@ -268,16 +268,21 @@ export function decide(pod: Pod, namespace: string, policy: DecisionPolicy): Inj
     // sidecar (as in Istio): merged over the injected proxy, not a conflict.
     const addedBefore = [...(previous?.initContainers ?? []), ...(previous?.containers ?? [])];
     const userProxy = pod.spec.containers.some((c) => c.name === ContainerName.Proxy) && !addedBefore.includes(ContainerName.Proxy);
-    if (userProxy) {
+    // Likewise an init container named istio-init: merged over the injected one (its image and args win).
+    const userInit = (pod.spec.initContainers ?? []).some((c) => c.name === ContainerName.Init) && !addedBefore.includes(ContainerName.Init);
+    const own = [...(userInit ? [ContainerName.Init] : []), ...(userProxy ? [ContainerName.Proxy] : [])];
+    if (own.length > 0) {
       reasons.push(
-        reason(ReasonCode.UserProxyOverrides, `The pod declares its own ${ContainerName.Proxy} container; its fields are merged over the injected one.`),
+        reason(
+          ReasonCode.UserProxyOverrides,
+          own.length > 1
+            ? `The pod declares its own ${own.join(" and ")} containers; their fields are merged over the injected ones.`
+            : `The pod declares its own ${own.join("")} container; its fields are merged over the injected one.`,
+        ),
       );
     }
     const conflicts = [
-      nameConflict(ReasonCode.ContainerNameConflict, "container", policy.containerNames, present, [
-        ...addedBefore,
-        ...(userProxy ? [ContainerName.Proxy] : []),
-      ]),
+      nameConflict(ReasonCode.ContainerNameConflict, "container", policy.containerNames, present, [...addedBefore, ...own]),
       nameConflict(
         ReasonCode.VolumeNameConflict,
         "volume",

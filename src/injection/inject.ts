@@ -9,7 +9,8 @@
  */
 import { Annotation, ContainerName } from "../config/config.js";
 import { withProbes } from "./app-probe.js";
-import type { Container, Pod, StringMap } from "./pod.js";
+import { type Container, type Pod, type StringMap, lookup } from "./pod.js";
+import { NO_OVERRIDES, formatOverrides, readOverridesRecord } from "./proxy-overrides.js";
 import type { RenderedSidecar } from "./render.js";
 import { pullSecretsWith } from "./pull-secrets.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
@@ -19,12 +20,32 @@ function setIfAbsent(map: StringMap, key: string, value: string): void {
   if (!Object.hasOwn(map, key)) map[key] = value;
 }
 
-/** Remove what a previous injection added (containers and volumes named in its status record). */
+/** The sidecar's own containers: on re-injection they are rendered again, never restored from the record. */
+const SIDECAR_CONTAINERS: ReadonlySet<string> = new Set([ContainerName.Proxy, ContainerName.Init]);
+
+/**
+ * Undo a previous injection (containers and volumes named in its status record). An app container
+ * the templates changed is listed there too (as istiod lists it): it is put back as the user wrote
+ * it, from proxy.istio.io/overrides, where it stands; without a record of it, it is removed, as
+ * istiod removes it.
+ */
 export function stripInjected(pod: Pod, previous: SidecarStatus): void {
-  const containers = new Set([...previous.initContainers, ...previous.containers]);
+  const record = readOverridesRecord(lookup(pod.metadata.annotations, Annotation.ProxyOverrides)) ?? NO_OVERRIDES;
+  const restore = (list: readonly Container[], names: readonly string[], recorded: readonly Record<string, unknown>[]): Container[] => {
+    const listed = new Set(names);
+    const out: Container[] = [];
+    for (const c of list) {
+      if (!listed.has(c.name)) out.push(c);
+      else if (!SIDECAR_CONTAINERS.has(c.name)) {
+        const own = recorded.find((r) => r.name === c.name);
+        if (own !== undefined) out.push(structuredClone(own) as Container);
+      }
+    }
+    return out;
+  };
   const volumes = new Set(previous.volumes);
-  pod.spec.containers = pod.spec.containers.filter((c) => !containers.has(c.name));
-  if (pod.spec.initContainers) pod.spec.initContainers = pod.spec.initContainers.filter((c) => !containers.has(c.name));
+  pod.spec.containers = restore(pod.spec.containers, [...previous.containers, ...previous.initContainers], record.containers);
+  if (pod.spec.initContainers) pod.spec.initContainers = restore(pod.spec.initContainers, [...previous.initContainers, ...previous.containers], record.initContainers);
   if (pod.spec.volumes) pod.spec.volumes = pod.spec.volumes.filter((v) => !volumes.has(v.name));
 }
 
@@ -59,6 +80,8 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   if (previous !== null) stripInjected(pod, previous);
   const meta = pod.metadata;
   const spec = pod.spec;
+  // The user's containers as they are before injection changes them (recorded when a template does).
+  const before = { containers: [...spec.containers], initContainers: [...(spec.initContainers ?? [])] };
 
   const labels: StringMap = meta.labels ?? {};
   for (const [k, v] of Object.entries(rendered.labels)) setIfAbsent(labels, k, v);
@@ -76,8 +99,14 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   const proxy = rendered.proxy;
   const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
   const initProbed = withProbes(spec.initContainers ?? [], rendered.appProbes);
-  const userInit = proxy === null ? initProbed : initProbed.filter((c) => c.name !== ContainerName.Proxy);
-  const init = initContainersWith(userInit, spec.initContainers !== undefined, rendered);
+  // A user-declared istio-init has been merged into rendered.init: classic mode keeps it where it stands.
+  const mergedInit = rendered.init?.name === ContainerName.Init && initProbed.some((c) => c.name === ContainerName.Init) ? rendered.init : null;
+  const userInit = initProbed.filter((c) => !(proxy !== null && c.name === ContainerName.Proxy) && !(mergedInit !== null && c.name === ContainerName.Init));
+  let init = initContainersWith(userInit, spec.initContainers !== undefined, rendered);
+  if (init !== undefined && mergedInit !== null && !(rendered.native && proxy !== null)) {
+    const at = initProbed.filter((c) => !(proxy !== null && c.name === ContainerName.Proxy)).findIndex((c) => c.name === ContainerName.Init);
+    init = [...userInit.slice(0, at), mergedInit, ...userInit.slice(at)];
+  }
   if (init !== undefined) spec.initContainers = init;
   // A user-declared istio-proxy (classic mode, no hold) is replaced where it stands.
   const inPlace = proxy !== null && !rendered.native && !rendered.holdApplication && apps.length < current.length;
@@ -86,18 +115,35 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   if (rendered.podSecurityContext) spec.securityContext = { ...(spec.securityContext as object | undefined), ...rendered.podSecurityContext };
 
   let status = rendered.status;
+  let overrides = rendered.userOverrides;
   if (rendered.overlays.length > 0) {
     const appNames = new Set(apps.map((c) => c.name));
     const added = { initContainers: [...status.initContainers], containers: [...status.containers], volumes: [...status.volumes] };
+    const changed = { initContainers: [] as string[], containers: [] as string[] };
     for (const overlay of rendered.overlays) {
       const more = applyOverlay(pod, overlay, appNames);
       added.initContainers.push(...more.initContainers);
       added.containers.push(...more.containers);
       added.volumes.push(...more.volumes);
+      for (const n of more.changedInitContainers) if (!changed.initContainers.includes(n)) changed.initContainers.push(n);
+      for (const n of more.changedContainers) if (!changed.containers.includes(n)) changed.containers.push(n);
+    }
+    // As istiod: the user's containers a template changed are listed as the injection's and
+    // recorded, so that a re-injection starts again from the user's own.
+    const userOnes = (names: readonly string[], list: readonly Container[], ours: readonly string[]): Record<string, unknown>[] =>
+      names.filter((n) => !ours.includes(n) && !SIDECAR_CONTAINERS.has(n)).flatMap((n) => list.filter((c) => c.name === n).map((c) => ({ ...c })));
+    const recordedContainers = userOnes(changed.containers, before.containers, added.containers);
+    const recordedInit = userOnes(changed.initContainers, before.initContainers, added.initContainers);
+    added.containers.push(...recordedContainers.map((c) => c.name as string));
+    added.initContainers.push(...recordedInit.map((c) => c.name as string));
+    if (recordedContainers.length > 0 || recordedInit.length > 0) {
+      overrides = { containers: [...overrides.containers, ...recordedContainers], initContainers: [...overrides.initContainers, ...recordedInit] };
     }
     status = { ...status, ...added };
   }
   const finalAnnotations = pod.metadata.annotations ?? annotations;
+  // Rewritten on re-injection too (from the record), so a record in the format before 0.3 becomes one istiod reads.
+  if (overrides.containers.length > 0 || overrides.initContainers.length > 0) finalAnnotations[Annotation.ProxyOverrides] = formatOverrides(overrides);
   finalAnnotations[Annotation.Status] = formatStatus(status);
   if (status.templateHash !== undefined) finalAnnotations[Annotation.TemplateHash] = status.templateHash;
   pod.metadata.annotations = finalAnnotations;

@@ -15,7 +15,7 @@ import { injectPod } from "./inject.js";
 import { type Operation, applyPatchTo, createPatch } from "./patch.js";
 import { ELIDED, type Pod, assertNotTooDeep, assertPodShape } from "./pod.js";
 import { type Reason, ReasonCode, WARN_ON_SKIP, reason } from "./reasons.js";
-import { userProxyOf } from "./proxy-overrides.js";
+import { userInitOf, userProxyOf } from "./proxy-overrides.js";
 import { interceptionOf, renderSidecar, templatesOf } from "./render.js";
 import { BuiltinTemplate } from "./templates.js";
 import type { InjectionTemplate } from "./template.js";
@@ -189,7 +189,8 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
   const multus = sidecarTemplate ? multusNetworksWarning(t.config, readable.metadata.annotations) : null;
   if (multus !== null) decision = { ...decision, reasons: [...decision.reasons, multus] };
   const userProxy = userProxyOf(readable, decision.previous);
-  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy });
+  const userInit = userInitOf(readable, decision.previous);
+  const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy, userInit });
   // A first injection's patch is built directly; re-injections, overlay templates and a user's
   // istio-proxy go through the general diff, which walks the whole pod (hence the full depth check).
   let patch = decision.previous === null ? constructPatch(original, rendered) : null;

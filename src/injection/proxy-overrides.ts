@@ -61,12 +61,20 @@ function withoutAutoImage(c: Json): Json {
   return rest;
 }
 
+/** The user's own containers the injection merged into, as istiod records them in proxy.istio.io/overrides. */
+export interface UserOverrides {
+  readonly containers: readonly Json[];
+  readonly initContainers: readonly Json[];
+}
+
+export const NO_OVERRIDES: UserOverrides = Object.freeze({ containers: [], initContainers: [] });
+
 /**
- * The remembered user container, from the annotation in Istio's format
- * ({"containers":[...]} or {"initContainers":[...]}) or in the format of versions before 0.3 (the
- * container itself).
+ * The record of proxy.istio.io/overrides: Istio's format ({"containers":[...],"initContainers":[...]}),
+ * or the format of versions before 0.3 (the user's istio-proxy itself). Null when unreadable.
  */
-function rememberedProxy(text: string): Json | null {
+export function readOverridesRecord(text: string | undefined): UserOverrides | null {
+  if (text === undefined) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -75,16 +83,32 @@ function rememberedProxy(text: string): Json | null {
   }
   if (!isObject(parsed)) return null;
   if (Array.isArray(parsed.containers) || Array.isArray(parsed.initContainers)) {
-    const all = [...(Array.isArray(parsed.containers) ? parsed.containers : []), ...(Array.isArray(parsed.initContainers) ? parsed.initContainers : [])];
-    const own = all.find((c) => isObject(c) && c.name === ContainerName.Proxy);
-    return isObject(own) ? withoutAutoImage(own) : null;
+    const named = (list: unknown): Json[] => (Array.isArray(list) ? list.filter((c): c is Json => isObject(c) && typeof c.name === "string") : []);
+    return { containers: named(parsed.containers), initContainers: named(parsed.initContainers) };
   }
-  return parsed.name === ContainerName.Proxy || parsed.name === undefined ? withoutAutoImage(parsed) : null;
+  if (parsed.name === ContainerName.Proxy || parsed.name === undefined) return { containers: [{ ...parsed, name: ContainerName.Proxy }], initContainers: [] };
+  return null;
 }
 
-/** The annotation that remembers the user's istio-proxy, in Istio's format. */
-export function formatProxyOverrides(user: Json, native: boolean): string {
-  return JSON.stringify(native ? { initContainers: [user] } : { containers: [user] });
+/** The record's container of that name (from either list), without an "auto" image. */
+function remembered(pod: Pod, name: string): Json | null {
+  const record = readOverridesRecord(lookup(pod.metadata.annotations, Annotation.ProxyOverrides));
+  if (record === null) return null;
+  const own = [...record.containers, ...record.initContainers].find((c) => c.name === name);
+  return own === undefined ? null : withoutAutoImage(own);
+}
+
+/** The annotation's text for the user's containers, in Istio's format (empty lists left out). */
+export function formatOverrides(o: UserOverrides): string {
+  return JSON.stringify({
+    ...(o.containers.length > 0 && { containers: o.containers }),
+    ...(o.initContainers.length > 0 && { initContainers: o.initContainers }),
+  });
+}
+
+/** Whether a previous injection (by its status record) added the container of that name. */
+function addedBefore(previous: SidecarStatus | null, name: string): boolean {
+  return previous !== null && [...previous.containers, ...previous.initContainers].includes(name);
 }
 
 /**
@@ -93,11 +117,17 @@ export function formatProxyOverrides(user: Json, native: boolean): string {
  * when none. An image of "auto" is dropped, so the configured image applies.
  */
 export function userProxyOf(pod: Pod, previous: SidecarStatus | null): Json | null {
-  const ours = previous !== null && [...previous.containers, ...previous.initContainers].includes(ContainerName.Proxy);
-  if (!ours) {
-    const own = pod.spec.containers.find((c) => c.name === ContainerName.Proxy) ?? pod.spec.initContainers?.find((c) => c.name === ContainerName.Proxy);
-    return own ? withoutAutoImage({ ...own }) : null;
-  }
-  const remembered = lookup(pod.metadata.annotations, Annotation.ProxyOverrides);
-  return remembered === undefined ? null : rememberedProxy(remembered);
+  if (addedBefore(previous, ContainerName.Proxy)) return remembered(pod, ContainerName.Proxy);
+  const own = pod.spec.containers.find((c) => c.name === ContainerName.Proxy) ?? pod.spec.initContainers?.find((c) => c.name === ContainerName.Proxy);
+  return own ? withoutAutoImage({ ...own }) : null;
+}
+
+/**
+ * The user's own istio-init (an init container of that name), merged over the rendered one as
+ * istiod does (its image and args win); the remembered one on re-injection. Null when none.
+ */
+export function userInitOf(pod: Pod, previous: SidecarStatus | null): Json | null {
+  if (addedBefore(previous, ContainerName.Init)) return remembered(pod, ContainerName.Init);
+  const own = pod.spec.initContainers?.find((c) => c.name === ContainerName.Init);
+  return own ? withoutAutoImage({ ...own }) : null;
 }

@@ -22,7 +22,7 @@ import { type ProbeFields, rewriteAppProbes } from "./app-probe.js";
 import { addsMultusNetwork, withMultusNetwork } from "./multus.js";
 import { OTEL_RESOURCE_ATTRIBUTES, otelResourceAttributes } from "./otel.js";
 import { PROMETHEUS_ENV, parseGoBool, prometheusMerge } from "./prometheus.js";
-import { formatProxyOverrides, mergeContainer } from "./proxy-overrides.js";
+import { NO_OVERRIDES, type UserOverrides, mergeContainer } from "./proxy-overrides.js";
 import { BuiltinTemplate, GRPC_AGENT_APPS, type OverlayTemplate, PROXY_TEMPLATES, type ProxyTemplate } from "./templates.js";
 import { type Container, type ContainerPort, type Pod, type StringMap, type Volume, lookup } from "./pod.js";
 import type { SidecarStatus } from "./status.js";
@@ -55,6 +55,8 @@ export interface RenderedSidecar {
   readonly podSecurityContext?: Readonly<Record<string, unknown>>;
   /** Overlay templates applied after the proxy, in order. */
   readonly overlays: readonly OverlayTemplate[];
+  /** The user's own istio-init and istio-proxy merged into ours, in the template's order (for proxy.istio.io/overrides). */
+  readonly userOverrides: UserOverrides;
 }
 
 export interface RenderInput {
@@ -66,6 +68,8 @@ export interface RenderInput {
   readonly workload?: WorkloadRef;
   /** The user's own istio-proxy fields, merged over the rendered proxy. */
   readonly userProxy?: Readonly<Record<string, unknown>> | null;
+  /** The user's own istio-init fields, merged over the rendered init container. */
+  readonly userInit?: Readonly<Record<string, unknown>> | null;
 }
 
 /**
@@ -669,6 +673,9 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   else if (proxyTemplate === BuiltinTemplate.Gateway) rendered = renderGatewayProxy(t, input, workload, prometheusEnv, probers);
   else if (proxyTemplate === BuiltinTemplate.GrpcAgent) rendered = renderGrpcAgent(t, input, workload, prometheusEnv, probers);
   let proxy = rendered && input.userProxy ? mergeContainer(rendered, input.userProxy) : rendered;
+  // The user's istio-init counts only where ours is istio-init (not the CNI's validation container).
+  const userInit = init?.name === ContainerName.Init ? (input.userInit ?? null) : null;
+  if (init !== null && userInit !== null) init = mergeContainer(init, userInit);
   const runAs = sidecar && input.userProxy ? userRunAs(input.userProxy) : null;
   if (runAs !== null) ({ init, proxy } = adjustForUserRunAs(init, proxy, runAs, interceptionOf(t, input.overrides) === "TPROXY"));
   const pullSecrets = t.config.sidecar.imagePullSecrets;
@@ -701,8 +708,15 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
   const overwriteAnnotations: StringMap = {};
   if (proxyTemplate !== undefined) overwriteAnnotations[Label.Revision] = t.config.revision || "default";
   if (merge !== null) for (const k of Object.keys(merge.set)) overwriteAnnotations[k] = merge.set[k] as string;
-  // Rewritten on re-injection too, so a record in the format before 0.3 becomes one istiod reads.
-  if (proxy && input.userProxy) overwriteAnnotations[Annotation.ProxyOverrides] = formatProxyOverrides(input.userProxy, native);
+  // In the order of the template's containers, as istiod records them (written by injectPod).
+  const userProxy = proxy && input.userProxy ? { ...input.userProxy, name: ContainerName.Proxy } : null;
+  const userOverrides: UserOverrides =
+    userProxy === null && userInit === null
+      ? NO_OVERRIDES
+      : {
+          containers: userProxy !== null && !native ? [userProxy] : [],
+          initContainers: [...(userInit !== null ? [{ ...userInit, name: ContainerName.Init }] : []), ...(userProxy !== null && native ? [userProxy] : [])],
+        };
   if (sidecar && t.config.cni) Object.assign(overwriteAnnotations, cniAnnotations(t, input.overrides));
   if (sidecar && addsMultusNetwork(t.config)) {
     overwriteAnnotations[Annotation.MultusNetworks] = withMultusNetwork(lookup(input.pod.metadata.annotations, Annotation.MultusNetworks)).value;
@@ -719,6 +733,7 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
     holdApplication: hold,
     imagePullSecrets: pullSecrets,
     overlays,
+    userOverrides,
     status: plain ? memoized(t, `status\u0000${native}`, buildStatus) : buildStatus(),
   };
   if (probes?.probers) out.appProbes = probes.probes;

@@ -34,6 +34,9 @@ export interface OverlayAdded {
   readonly initContainers: string[];
   readonly containers: string[];
   readonly volumes: string[];
+  /** The pod's own containers the overlay merged into, by name. */
+  readonly changedInitContainers: string[];
+  readonly changedContainers: string[];
 }
 
 /** The volume the grpc templates share between the bootstrap writer and the app. */
@@ -122,26 +125,34 @@ function mergeValue(base: unknown, over: unknown): unknown {
   return out;
 }
 
-/** Merge overlay containers into a list by name ("*": every app container); returns the names added. */
-function mergeContainers(list: Container[], overlay: readonly unknown[], apps: ReadonlySet<string>): string[] {
-  const added: string[] = [];
+/**
+ * Merge overlay containers into a list by name ("*": every app container); `added` gets the names
+ * added, `changed` the names of the containers already there that it merged into.
+ */
+function mergeContainers(list: Container[], overlay: readonly unknown[], apps: ReadonlySet<string>, added: string[], changed: string[]): void {
+  const mark = (name: string): void => {
+    if (!changed.includes(name) && !added.includes(name)) changed.push(name);
+  };
   for (const item of overlay) {
     const c = item as Container;
     if (c.name === EVERY_APP_CONTAINER) {
       list.forEach((x, i) => {
-        if (apps.has(x.name)) list[i] = mergeContainer(x, c);
+        if (!apps.has(x.name)) return;
+        list[i] = mergeContainer(x, c);
+        mark(x.name);
       });
       continue;
     }
     const at = list.findIndex((x) => x.name === c.name);
     const existing = list[at];
-    if (existing !== undefined) list[at] = mergeContainer(existing, c);
-    else {
+    if (existing !== undefined) {
+      list[at] = mergeContainer(existing, c);
+      mark(c.name);
+    } else {
       list.push(structuredClone(c));
       added.push(c.name);
     }
   }
-  return added;
 }
 
 /**
@@ -149,7 +160,7 @@ function mergeContainers(list: Container[], overlay: readonly unknown[], apps: R
  * maps touched here are replaced, never shared objects changed). `apps` names the app containers.
  */
 export function applyOverlay(pod: Pod, overlay: OverlayTemplate, apps: ReadonlySet<string>): OverlayAdded {
-  const added: OverlayAdded = { initContainers: [], containers: [], volumes: [] };
+  const added: OverlayAdded = { initContainers: [], containers: [], volumes: [], changedInitContainers: [], changedContainers: [] };
   const meta = pod.metadata;
   if (overlay.metadata?.labels) meta.labels = { ...meta.labels, ...overlay.metadata.labels };
   if (overlay.metadata?.annotations) meta.annotations = { ...meta.annotations, ...overlay.metadata.annotations };
@@ -161,12 +172,12 @@ export function applyOverlay(pod: Pod, overlay: OverlayTemplate, apps: ReadonlyS
   }
   if (Array.isArray(spec.initContainers)) {
     const list = [...(pod.spec.initContainers ?? [])];
-    added.initContainers.push(...mergeContainers(list, spec.initContainers, apps));
+    mergeContainers(list, spec.initContainers, apps, added.initContainers, added.changedInitContainers);
     pod.spec.initContainers = list;
   }
   if (Array.isArray(spec.containers)) {
     const list = [...pod.spec.containers];
-    added.containers.push(...mergeContainers(list, spec.containers, apps));
+    mergeContainers(list, spec.containers, apps, added.containers, added.changedContainers);
     pod.spec.containers = list;
   }
   if (Array.isArray(spec.volumes)) {

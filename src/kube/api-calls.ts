@@ -7,15 +7,18 @@
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
 
 /** Which object a name-restricted row may touch: the configured Secret, Lease or webhook configuration. */
-export type NamedObject = "secret" | "webhookConfig";
+export type NamedObject = "secret" | "webhookConfig" | "istioConfigMaps";
 
 export interface ApiCall {
   readonly group: string;
   readonly version: string;
   readonly resource: string;
   readonly verbs: readonly Verb[];
-  /** cluster: any namespace or cluster-scoped; own-namespace: only the injector's namespace. */
-  readonly scope: "cluster" | "own-namespace";
+  /**
+   * cluster: any namespace or cluster-scoped; own-namespace: only the injector's namespace;
+   * istio-namespace: only istio.fromCluster's namespace.
+   */
+  readonly scope: "cluster" | "own-namespace" | "istio-namespace";
   /** Restricted to one object by name (RBAC resourceNames). */
   readonly name?: NamedObject;
   /** The feature that needs it (docs/configuration.md, RBAC comments). */
@@ -24,7 +27,7 @@ export interface ApiCall {
    * Needed only when the feature is on. `cli` rows are called by the commands alone (explain,
    * rollout), with the caller's own credentials: no shipped role holds them.
    */
-  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "cli";
+  readonly feature: "always" | "self-managed-tls" | "audit-endpoint" | "istio-from-cluster" | "cli";
 }
 
 export const API_CALLS: readonly ApiCall[] = [
@@ -47,6 +50,10 @@ export const API_CALLS: readonly ApiCall[] = [
   {
     group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations", verbs: ["get", "list", "watch", "patch"], scope: "cluster", name: "webhookConfig", feature: "self-managed-tls",
     why: "keep webhooks[*].clientConfig.caBundle of tls.webhookConfigName right, and gate readiness on it",
+  },
+  {
+    group: "", version: "v1", resource: "configmaps", verbs: ["list", "watch"], scope: "istio-namespace", name: "istioConfigMaps", feature: "istio-from-cluster",
+    why: "Istio's injector values and mesh configuration, watched by name (istio.fromCluster)",
   },
   {
     group: "", version: "v1", resource: "pods", verbs: ["list", "watch"], scope: "cluster", feature: "audit-endpoint",

@@ -24,6 +24,8 @@ export interface InformerCacheOptions {
   readonly fieldSelector?: string;
   /** Called after every add, update or delete the watch delivers, and after each (re)list. */
   readonly onChange?: () => void;
+  /** Called with each failed list or watch (it is retried after retryMs). */
+  readonly onError?: (err: unknown) => void;
 }
 
 export async function startInformerCache<T extends KubernetesObject>(
@@ -36,12 +38,23 @@ export async function startInformerCache<T extends KubernetesObject>(
 ): Promise<InformerCache<T>> {
   const { ListWatch, Watch } = await import("@kubernetes/client-node");
   let synced = false;
+  let stopped = false;
   let lastError: string | undefined;
+  // client-node's informer aborts on stop() only a watch already open: one still being opened
+  // when stop() runs would outlive it (and keep the process alive), so it is closed as it opens.
+  const watcher = new Watch(kc);
+  const watch = {
+    watch: async (...args: Parameters<InstanceType<typeof Watch>["watch"]>) => {
+      const request = await watcher.watch(...args);
+      if (stopped) request.abort();
+      return request;
+    },
+  } as InstanceType<typeof Watch>;
   // The informer reports a failed list as an "error" event, not as a rejected start(): synced is
   // set by a list that succeeded.
   const informer = new ListWatch<T>(
     path,
-    new Watch(kc),
+    watch,
     async () => {
       const result = await list();
       // The informer stores the listed objects after this function's promise settles, in the
@@ -70,7 +83,6 @@ export async function startInformerCache<T extends KubernetesObject>(
     informer.on("delete", changed);
   }
   const retryMs = opts.retryMs ?? 10_000;
-  let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   const start = (): void => {
     informer.start().catch(restart);
@@ -79,6 +91,7 @@ export async function startInformerCache<T extends KubernetesObject>(
     if (stopped) return;
     lastError = (err as Error)?.message ?? String(err);
     logger.warn({ cache: what, err: (err as Error)?.message ?? String(err), retryMs }, "watch failed; retrying");
+    opts.onError?.(err);
     clearTimeout(retry);
     retry = setTimeout(start, retryMs);
     retry.unref();

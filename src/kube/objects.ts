@@ -71,7 +71,8 @@ function messageOf(err: unknown): string {
   return (err as Error).message ?? String(err);
 }
 
-async function call<T>(what: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+/** Run one API call with a deadline; a failure becomes a KubeApiError naming `what` (409: ConflictError). */
+export async function call<T>(what: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KubeApiError(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);

@@ -9,7 +9,7 @@ import { toJsonText } from "../injection/patch.js";
 import type { InjectionContext } from "../injection/pipeline.js";
 import { type InputDocument, type InputFormat, readDocuments } from "./documents.js";
 import { formatManifests } from "./format.js";
-import { type PreviewParams, previewDocuments } from "./preview.js";
+import { type ObjectPreview, type PreviewParams, previewDocuments, previewEach } from "./preview.js";
 
 export const PreviewOutputs = ["json", "yaml", "diff", "patch"] as const;
 export type PreviewOutput = (typeof PreviewOutputs)[number];
@@ -30,11 +30,11 @@ export interface PreviewBounds {
   readonly maxRenderedBytes: number;
 }
 
-/** The answer, ready to send. */
+/** The answer, ready to send: UTF-8 in a buffer of its own, which a worker moves without a copy. */
 export interface PreviewAnswer {
   readonly status: number;
   readonly contentType: "application/json" | "application/yaml" | "text/x-diff";
-  readonly body: string;
+  readonly body: Uint8Array;
 }
 
 function checkCounts(docs: readonly InputDocument[], bounds: PreviewBounds): void {
@@ -51,27 +51,100 @@ function checkCounts(docs: readonly InputDocument[], bounds: PreviewBounds): voi
   }
 }
 
-function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocument[]): PreviewAnswer {
-  const previews = previewDocuments(docs, ctx, job.params);
-  const denied = previews.filter((p) => p.decision === "deny");
-  if (denied.length > 0 && (job.output === "yaml" || job.output === "patch")) {
-    const problems = denied.flatMap((p) => (p.error?.problems ?? []).map((m) => `${p.where} (${p.kind}/${p.name}): ${m}`));
-    const body = { code: denied[0]?.error?.code ?? "INVALID_ANNOTATION", message: "the webhook would deny these objects", problems };
-    return { status: 422, contentType: "application/json", body: JSON.stringify(body) };
+/** The refusal of an answer past preview.maxRenderedBytes. */
+function tooLarge(bytes: number, atLeast: boolean, max: number): PreviewLimitError {
+  return new PreviewLimitError(
+    PreviewLimit.RenderedBytes,
+    `the answer would be ${atLeast ? "at least " : ""}${bytes} bytes; at most ${max} are sent (${PreviewLimit.RenderedBytes}): preview fewer objects or ask for output=patch`,
+  );
+}
+
+/**
+ * An answer written piece by piece as UTF-8 into one growing buffer, refused as soon as it passes
+ * the bound: the rest of the manifest is then neither previewed nor written. Each object's preview
+ * and text are garbage once written, so a large answer is never a large live set of strings, and
+ * the buffer is the worker's to move to the main thread as it is.
+ */
+class BoundedBytes {
+  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private length = 0;
+  constructor(private readonly max: number) {}
+  write(text: string): void {
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    const room = this.length + text.length * 3;
+    if (room > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(room, Math.min(this.buf.length * 2, this.max + 1)));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    this.length += this.buf.write(text, this.length, "utf8");
+    if (this.length > this.max) throw tooLarge(this.length, true, this.max);
+  }
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length);
+  }
+}
+
+/** UTF-8 of a text in a buffer of its own (never a slice of Buffer's shared pool). */
+function ownBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(Buffer.byteLength(text));
+  Buffer.from(bytes.buffer).write(text, 0, "utf8");
+  return bytes;
+}
+
+function deniedAnswer(denied: readonly ObjectPreview[]): PreviewAnswer {
+  const problems = denied.flatMap((p) => (p.error?.problems ?? []).map((m) => `${p.where} (${p.kind}/${p.name}): ${m}`));
+  const body = { code: denied[0]?.error?.code ?? "INVALID_ANNOTATION", message: "the webhook would deny these objects", problems };
+  return { status: 422, contentType: "application/json", body: ownBytes(JSON.stringify(body)) };
+}
+
+function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocument[], maxBytes: number): PreviewAnswer {
+  if (job.output === "yaml") {
+    const previews = previewDocuments(docs, ctx, job.params);
+    const denied = previews.filter((p) => p.decision === "deny");
+    if (denied.length > 0) return deniedAnswer(denied);
+    const text = formatManifests(docs, previews, "yaml");
+    // A UTF-16 unit is at least one UTF-8 byte: count the bytes only when the length cannot tell.
+    const bytes = text.length > maxBytes ? text.length : Buffer.byteLength(text);
+    if (bytes > maxBytes) throw tooLarge(bytes, bytes === text.length, maxBytes);
+    return { status: 200, contentType: "application/yaml", body: ownBytes(text) };
+  }
+  const out = new BoundedBytes(maxBytes);
+  const denied: ObjectPreview[] = [];
+  let count = 0;
+  let first: ObjectPreview | undefined;
+  // One object's patch alone is written after the loop (as `kubectl patch --type json` takes it).
+  const loneSinglePatch = job.output === "patch" && docs.reduce((n, d) => n + d.objects.length, 0) === 1;
+  if (job.output === "json") out.write('{"results":[');
+  if (job.output === "patch" && !loneSinglePatch) out.write("[");
+  for (const p of previewEach(docs, ctx, job.params)) {
+    if (p.decision === "deny") denied.push(p);
+    switch (job.output) {
+      case "json":
+        // JSON.stringify's text, reusing the text the pipeline already holds for the pieces it shares.
+        out.write((count > 0 ? "," : "") + toJsonText(p as never));
+        break;
+      case "diff":
+        out.write(p.diff);
+        break;
+      case "patch":
+        if (loneSinglePatch) first = p;
+        else out.write((count > 0 ? "," : "") + toJsonText({ where: p.where, kind: p.kind, name: p.name, patch: p.patch } as never));
+        break;
+    }
+    count++;
   }
   switch (job.output) {
     case "json":
-      // JSON.stringify's text, reusing the text the pipeline already holds for the pieces it shares.
-      return { status: 200, contentType: "application/json", body: toJsonText({ results: previews } as never) };
-    case "yaml":
-      return { status: 200, contentType: "application/yaml", body: formatManifests(docs, previews, "yaml") };
+      out.write("]}");
+      return { status: 200, contentType: "application/json", body: out.bytes() };
     case "diff":
-      return { status: 200, contentType: "text/x-diff", body: previews.map((p) => p.diff).join("") };
-    case "patch": {
-      const single = previews.length === 1 ? previews[0] : undefined;
-      const body = single ? single.patch : previews.map((p) => ({ where: p.where, kind: p.kind, name: p.name, patch: p.patch }));
-      return { status: 200, contentType: "application/json", body: toJsonText(body as never) };
-    }
+      return { status: 200, contentType: "text/x-diff", body: out.bytes() };
+    case "patch":
+      if (denied.length > 0) return deniedAnswer(denied);
+      if (first) out.write(toJsonText(first.patch as never));
+      else out.write("]");
+      return { status: 200, contentType: "application/json", body: out.bytes() };
   }
 }
 
@@ -83,12 +156,5 @@ export function runPreviewJob(job: PreviewJob, ctx: InjectionContext, bounds: Pr
   const text = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength).toString("utf8");
   const docs = readDocuments(text, job.format);
   checkCounts(docs, bounds);
-  const answer = render(job, ctx, docs);
-  // UTF-8 takes one to three bytes per UTF-16 unit: count them only when the length cannot tell.
-  const units = answer.body.length;
-  const bytes = units > bounds.maxRenderedBytes || units * 3 <= bounds.maxRenderedBytes ? units : Buffer.byteLength(answer.body);
-  if (bytes > bounds.maxRenderedBytes) {
-    throw new PreviewLimitError(PreviewLimit.RenderedBytes, `the answer would be ${bytes === units ? "at least " : ""}${bytes} bytes; at most ${bounds.maxRenderedBytes} are sent (${PreviewLimit.RenderedBytes}): preview fewer objects or ask for output=patch`);
-  }
-  return answer;
+  return render(job, ctx, docs, bounds.maxRenderedBytes);
 }

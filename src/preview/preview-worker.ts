@@ -38,11 +38,9 @@ function answer(message: Extract<WorkerRequest, { type: "job" }>): { reply: Work
   try {
     if (context === null) throw new Error("the worker has no configuration");
     const result = runPreviewJob(decodeJob(message), context, message.bounds);
-    const body = Buffer.from(result.body, "utf8");
-    // A fresh ArrayBuffer of its own, so it can be moved to the main thread without a copy.
-    const bytes = new Uint8Array(body.length);
-    bytes.set(body);
-    return { reply: { type: "answer", id: message.id, status: result.status, contentType: result.contentType, body: bytes }, transfer: [bytes.buffer] };
+    // The answer's bytes have a buffer of their own: moved to the main thread, not copied.
+    const buffer = result.body.buffer as ArrayBuffer;
+    return { reply: { type: "answer", id: message.id, status: result.status, contentType: result.contentType, body: result.body }, transfer: [buffer] };
   } catch (err) {
     if (err instanceof InjectorError) {
       const limit = err instanceof PreviewLimitError ? err.limit : undefined;

@@ -162,7 +162,15 @@ function previewObject(input: InputObject, ctx: InjectionContext, params: Previe
   }
 }
 
+/**
+ * Preview every object of every document, in order, one at a time: a caller that writes each
+ * preview as it comes holds one object's preview at once, not the whole manifest's.
+ */
+export function* previewEach(docs: readonly InputDocument[], ctx: InjectionContext, params: PreviewParams): Generator<ObjectPreview> {
+  for (const d of docs) for (const o of d.objects) yield previewObject(o, ctx, params);
+}
+
 /** Preview every object of every document, in order. */
 export function previewDocuments(docs: readonly InputDocument[], ctx: InjectionContext, params: PreviewParams): ObjectPreview[] {
-  return docs.flatMap((d) => d.objects.map((o) => previewObject(o, ctx, params)));
+  return [...previewEach(docs, ctx, params)];
 }

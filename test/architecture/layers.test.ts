@@ -28,6 +28,8 @@ const RANKS: Readonly<Record<string, number>> = {
   explain: 7, rollout: 7,
   // Shells.
   http: 9, "command-io": 9, "remote-report": 9, cli: 9, main: 9,
+  // The preview page's browser code: compiled apart for the browser (src/page/tsconfig.json), served by http/.
+  page: 9,
 };
 const SHELL = 9;
 

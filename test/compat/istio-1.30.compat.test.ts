@@ -336,8 +336,11 @@ describe("Istio 1.30 compatibility (values from Istio's goldens)", () => {
     expect(volumeNames(out)).toEqual(["workload-socket", "workload-certs", "istio-xds", "istio-data", "istio-podinfo", "istio-token", "istiod-ca-cert"]);
     expect(out.metadata.labels).toEqual({ app: "grpc", "service.istio.io/canonical-name": "grpc", "service.istio.io/canonical-revision": "latest" });
     expect(out.metadata.annotations).toMatchObject({ "istio.io/rev": "default", "sidecar.istio.io/rewriteAppHTTPProbers": "false", ...SCRAPE });
-    // Istio also lists the app container "traffic" in its status record (README: Compatibility).
-    expect(status(out)).toEqual(STATUS(null, ["istio-proxy"], ["workload-socket", "workload-certs", "istio-xds", "istio-data", "istio-podinfo", "istio-token", "istiod-ca-cert"]));
+    // The app container the template changed is listed and recorded as the user wrote it, as Istio does.
+    expect(status(out)).toEqual(STATUS(null, ["istio-proxy", "traffic"], ["workload-socket", "workload-certs", "istio-xds", "istio-data", "istio-podinfo", "istio-token", "istiod-ca-cert"]));
+    expect(JSON.parse(out.metadata.annotations?.["proxy.istio.io/overrides"] ?? "")).toEqual({
+      containers: [{ name: "traffic", image: "fake.docker.io/google-samples/traffic-go-gke:1.0", readinessProbe: { httpGet: { port: 80 } } }],
+    });
   });
 
   it("grpc-simple: a bootstrap init container and no proxy", () => {
@@ -359,7 +362,10 @@ describe("Istio 1.30 compatibility (values from Istio's goldens)", () => {
     expect(out.metadata.labels).toEqual({ app: "grpc" });
     expect(out.metadata.annotations?.["istio.io/rev"]).toBeUndefined();
     expect(out.metadata.annotations).toMatchObject({ "sidecar.istio.io/rewriteAppHTTPProbers": "false", ...SCRAPE });
-    expect(status(out)).toEqual(STATUS(["grpc-bootstrap-init"], null, ["grpc-io-proxyless-bootstrap"]));
+    expect(status(out)).toEqual(STATUS(["grpc-bootstrap-init"], ["traffic"], ["grpc-io-proxyless-bootstrap"]));
+    expect(JSON.parse(out.metadata.annotations?.["proxy.istio.io/overrides"] ?? "")).toEqual({
+      containers: [{ name: "traffic", image: "fake.docker.io/google-samples/traffic-go-gke:1.0", readinessProbe: { httpGet: { port: 80 } } }],
+    });
   });
 
   it("hello-proxy-override: sidecar.istio.io/proxyImage runs both the proxy and istio-init", () => {

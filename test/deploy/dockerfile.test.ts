@@ -36,6 +36,14 @@ describe("Dockerfile", () => {
     expect(copies.every((l) => /package(-lock)?\.json|--from=build \/app\/dist/.test(l))).toBe(true);
   });
 
+  it("the build stage builds what npm run build builds: the server and the preview page's browser code", () => {
+    const build = stages[0] ?? [];
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.build).toContain("tsc -p src/page/tsconfig.json");
+    expect(build).toContain("RUN npm run build");
+    expect(build.some((l) => /^COPY src \.\/src$/.test(l))).toBe(true);
+  });
+
   it("runs as a non-root numeric user", () => {
     const user = runtime.filter((l) => l.startsWith("USER ")).at(-1);
     expect(user).toMatch(/^USER [1-9]\d*(:\d+)?$/);

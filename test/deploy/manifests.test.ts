@@ -12,7 +12,7 @@ import { describe, expect, it } from "@jest/globals";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { auditCluster } from "../../src/audit/audit.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
-import { loadConfig, parseConfigText } from "../../src/config/load-config.js";
+import { istioClusterSourceOf, loadConfig, parseConfigText } from "../../src/config/load-config.js";
 import { Paths } from "../../src/http/app.js";
 import { matchesSelector } from "../../src/injection/selector.js";
 import { compileTemplate } from "../../src/injection/template.js";
@@ -31,12 +31,16 @@ const base = renderKustomization(BASE);
 const failOpen = renderKustomization(FAIL_OPEN);
 const hostNetwork = renderKustomization(HOST_NETWORK);
 const withNetworkPolicy = renderKustomization(NETWORK_POLICY);
+/** docs/deploy.md's recipe: the base with the istio-from-cluster component. */
+const ISTIO_FROM_CLUSTER = join(ROOT, "test", "deploy", "testdata", "istio-from-cluster");
+const withIstioFromCluster = renderKustomization(ISTIO_FROM_CLUSTER);
 /** Every way we ship the manifests: the base, each overlay, and the base with the optional component. */
 const renderings: Array<[string, string, K8sObject[]]> = [
   ["base", BASE, base],
   ["fail-open", FAIL_OPEN, failOpen],
   ["host-network", HOST_NETWORK, hostNetwork],
   ["network-policy", NETWORK_POLICY, withNetworkPolicy],
+  ["istio-from-cluster", ISTIO_FROM_CLUSTER, withIstioFromCluster],
 ];
 
 type Json = Record<string, any>;
@@ -314,6 +318,38 @@ describe("network-policy component (optional)", () => {
     const tested = parseYaml(readFileSync(join(NETWORK_POLICY, "kustomization.yaml"), "utf8")) as Json;
     expect(shown.patches.map((p: Json) => ({ target: p.target, ops: parseYaml(p.patch) }))).toEqual(tested.patches.map((p: Json) => ({ target: p.target, ops: parseYaml(p.patch) })));
     expect(shown.components).toEqual(["path/to/manifests/components/network-policy"]);
+  });
+});
+
+describe("istio-from-cluster component (optional)", () => {
+  const role = find(withIstioFromCluster, "Role", "sidecar-injector-istio-config");
+  const binding = find(withIstioFromCluster, "RoleBinding", "sidecar-injector-istio-config");
+
+  it("grants exactly the istio-from-cluster calls, on Istio's two ConfigMaps by name, in istio-system only", () => {
+    const source = istioClusterSourceOf({ istio: { fromCluster: {} } }, "config.yaml");
+    expect(role.metadata.namespace).toBe(source?.namespace);
+    const needed = API_CALLS.filter((c) => c.feature === "istio-from-cluster");
+    expect(needed.every((c) => c.scope === "istio-namespace" && c.name === "istioConfigMaps")).toBe(true);
+    const grants = (rules: Json[]) => rules.flatMap((r) => (r.apiGroups as string[]).flatMap((g) => (r.resources as string[]).flatMap((res) => (r.verbs as string[]).flatMap((v) => (r.resourceNames as string[]).map((n) => `${g}/${res} ${v} ${n}`))))).sort();
+    expect(grants(role.rules)).toEqual(needed.flatMap((c) => c.verbs.flatMap((v) => [source?.injectorConfigMap, source?.meshConfigMap].map((n) => `${c.group}/${c.resource} ${v} ${n}`))).sort());
+    // Nothing cluster-wide: no ClusterRole of the component, none of the base reads ConfigMaps.
+    expect(withIstioFromCluster.filter((o) => o.kind === "ClusterRole").length).toBe(base.filter((o) => o.kind === "ClusterRole").length);
+    expect(JSON.stringify(withIstioFromCluster.filter((o) => o.kind === "ClusterRole"))).not.toContain("configmaps");
+  });
+
+  it("binds both roles that render pods: the webhook's and the reports' ServiceAccounts", () => {
+    expect(binding.metadata.namespace).toBe(role.metadata.namespace);
+    expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name });
+    const accounts = base.filter((o) => o.kind === "ServiceAccount").map((o) => ({ kind: "ServiceAccount", name: o.metadata.name, namespace: o.metadata.namespace }));
+    expect([...binding.subjects].sort((a: Json, b: Json) => a.name.localeCompare(b.name))).toEqual(accounts.sort((a, b) => a.name.localeCompare(b.name)));
+  });
+
+  it("docs/deploy.md shows the recipe this test renders", () => {
+    const page = readFileSync(join(ROOT, "docs", "deploy.md"), "utf8");
+    const block = /```yaml\n(resources: \[path\/to\/manifests\]\ncomponents: \[path\/to\/manifests\/components\/istio-from-cluster\][\s\S]*?)```/.exec(page)?.[1];
+    expect(block).toBeDefined();
+    const tested = parseYaml(readFileSync(join(ISTIO_FROM_CLUSTER, "kustomization.yaml"), "utf8")) as Json;
+    expect((parseYaml(block ?? "") as Json).components.map((c: string) => c.replace("path/to/", ""))).toEqual(tested.components.map((c: string) => c.replace(/^(\.\.\/)+/, "")));
   });
 });
 

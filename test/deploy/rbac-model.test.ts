@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { describeRequest, isAllowed } from "../support/rbac.js";
 
-const names = { namespace: "mesh", secret: "certs", webhookConfig: "injector" };
+const names = { namespace: "mesh", secret: "certs", webhookConfig: "injector", istio: { namespace: "istio-system", configMaps: ["istio-sidecar-injector", "istio"] } };
 
 describe("describeRequest", () => {
   it.each([
@@ -37,6 +37,12 @@ describe("isAllowed", () => {
     ["list webhook configurations (audit)", "GET", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", true],
     ["create pods", "POST", "/api/v1/namespaces/mesh/pods", false],
     ["pod logs", "GET", "/api/v1/namespaces/mesh/pods/p/log", false],
+    ["watch Istio's mesh ConfigMap by name (istio.fromCluster)", "GET", "/api/v1/namespaces/istio-system/configmaps?fieldSelector=metadata.name%3Distio&watch=true", true],
+    ["list Istio's injector ConfigMap by name", "GET", "/api/v1/namespaces/istio-system/configmaps?fieldSelector=metadata.name%3Distio-sidecar-injector", true],
+    ["list every ConfigMap of istio-system", "GET", "/api/v1/namespaces/istio-system/configmaps", false],
+    ["another ConfigMap of istio-system", "GET", "/api/v1/namespaces/istio-system/configmaps?fieldSelector=metadata.name%3Distio-ca-root-cert", false],
+    ["Istio's ConfigMap name in another namespace", "GET", "/api/v1/namespaces/mesh/configmaps?fieldSelector=metadata.name%3Distio", false],
+    ["update Istio's ConfigMap", "PUT", "/api/v1/namespaces/istio-system/configmaps/istio", false],
     ["the version", "GET", "/version", true],
     ["metrics", "GET", "/metrics", false],
   ])("%s → %s", (_name, method, url, expected) => {

@@ -65,7 +65,7 @@ describe("POST /preview through the worker pool", () => {
     expect(res.headers["content-type"]).toBe("application/yaml; charset=utf-8");
     expect(res.text.length).toBeGreaterThan(3 * SEND_SLICE_BYTES);
     expect(Number(res.headers["content-length"])).toBe(Buffer.byteLength(res.text));
-    expect(res.text).toBe(inline.body);
+    expect(res.text).toBe(Buffer.from(inline.body).toString("utf8"));
   });
 
   it("answers 429 with Retry-After and a JSON body once the worker is busy and the queue is full", async () => {

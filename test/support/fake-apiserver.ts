@@ -71,6 +71,8 @@ export const Kinds = {
       }),
   },
   Namespace: { group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false },
+  // Istio's ConfigMaps (istio.fromCluster, src/kube/istio-configmaps.ts).
+  ConfigMap: { group: "", version: "v1", resource: "configmaps", kind: "ConfigMap", namespaced: true },
   // What the audit's caches list and watch (src/kube/snapshot.ts).
   Pod: { group: "", version: "v1", resource: "pods", kind: "Pod", namespaced: true },
   ReplicaSet: { group: "apps", version: "v1", resource: "replicasets", kind: "ReplicaSet", namespaced: true },

@@ -78,6 +78,8 @@ export interface CallNames {
   readonly namespace: string;
   readonly secret: string;
   readonly webhookConfig: string;
+  /** istio.fromCluster's namespace and ConfigMaps; omitted: the feature is off (its rows deny). */
+  readonly istio?: { readonly namespace: string; readonly configMaps: readonly string[] };
 }
 
 /** Is the request allowed by the tables (as RBAC built from them would allow it)? */
@@ -89,7 +91,7 @@ export function isAllowed(attrs: RequestAttributes, names: CallNames): boolean {
       call.group === attrs.group &&
       call.resource === attrs.resource &&
       call.verbs.includes(attrs.verb as Verb) &&
-      (call.scope === "cluster" || attrs.namespace === names.namespace) &&
-      (call.name === undefined || attrs.name === names[call.name]),
+      (call.scope === "cluster" || attrs.namespace === (call.scope === "istio-namespace" ? names.istio?.namespace : names.namespace)) &&
+      (call.name === undefined || (call.name === "istioConfigMaps" ? (names.istio?.configMaps ?? []).includes(attrs.name ?? "") : attrs.name === names[call.name])),
   );
 }
