@@ -40,14 +40,16 @@ export async function readIstioFiles(files: IstioFiles | undefined): Promise<Loa
 /**
  * The embedded configuration, with the --config file over it when one is given, and Istio's
  * settings from --istio-values / --mesh-config. Where ours and Istio's disagree (ours win) a line
- * goes to standard error.
+ * goes to standard error, and so does a warning for each value accepted that cannot do what it says.
  */
 export async function loadCommandConfig(env: CommandIO["env"], configPath: string | undefined, istioFiles?: IstioFiles, stderr?: (text: string) => void): Promise<Config> {
   const istio = await readIstioFiles(istioFiles);
   const notices: string[] = [];
+  const warnings: string[] = [];
   const file = configPath === undefined ? undefined : { content: parseConfigText(await readInputFile(configPath), configPath), source: configPath };
-  const config = loadConfig({ env, notices, ...(istio && { istio }), ...(file && { file }) });
+  const config = loadConfig({ env, notices, warnings, ...(istio && { istio }), ...(file && { file }) });
   for (const n of notices) stderr?.(`note: ${n}\n`);
+  for (const w of warnings) stderr?.(`warning: ${w}\n`);
   return config;
 }
 

@@ -94,12 +94,16 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   }
   // Where our settings and Istio's disagree (ours win): logged once per load.
   let notices: string[] = [];
+  // Values accepted that cannot do what they say: logged at each load.
+  let warnings: string[] = [];
   const build = (text: string | undefined): Config => {
     notices = [];
+    warnings = [];
     return loadConfig({
       env: opts.env,
       flags: opts.flags,
       notices,
+      warnings,
       ...(istio && { istio }),
       ...(istioMaps && { fromCluster: istioMaps }),
       ...(text !== undefined && { file: { content: parse(text), source } }),
@@ -133,6 +137,10 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     logger.info({ ...clusterSource }, "Istio's settings come from the cluster's ConfigMaps (istio.fromCluster), watched");
   }
   for (const n of notices) logger.info({ setting: n.split(":")[0] }, `our setting wins over Istio's: ${n}`);
+  const logWarnings = (): void => {
+    for (const w of warnings) logger.warn(`configuration: ${w}`);
+  };
+  logWarnings();
   const lifecycle: Lifecycle = { ready: false, draining: false };
 
   if (kc === undefined) kc = await loadKubeConfig(access, logger);
@@ -266,6 +274,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     if (restartOnly.length > 0) {
       logger.warn({ settings: restartOnly }, "these settings take effect on restart");
     }
+    logWarnings();
     context = contextFor(next);
     metrics.configReload("success");
   };

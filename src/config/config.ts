@@ -63,6 +63,12 @@ export const Annotation = {
   PrometheusScrape: "prometheus.io/scrape",
   PrometheusPort: "prometheus.io/port",
   PrometheusPath: "prometheus.io/path",
+  /** Multus: the pod's extra networks (a comma-separated list, or a JSON list of network objects). */
+  MultusNetworks: "k8s.v1.cni.cncf.io/networks",
+  /** OpenTelemetry's resource attributes a pod may set itself (read with otelSemanticConventions). */
+  OtelServiceNamespace: "resource.opentelemetry.io/service.namespace",
+  OtelServiceVersion: "resource.opentelemetry.io/service.version",
+  OtelServiceInstanceId: "resource.opentelemetry.io/service.instance.id",
 } as const;
 
 /** Pod labels read or written by the injector. */
@@ -149,6 +155,16 @@ export const PROXY_UID = 1337;
 /** Istio's meshConfig.inboundTrafficPolicy.mode: LOCALHOST sends inbound traffic to localhost, probes too. */
 export const InboundTrafficPolicies = ["PASSTHROUGH", "LOCALHOST"] as const;
 export type InboundTrafficPolicy = (typeof InboundTrafficPolicies)[number];
+
+/**
+ * How the CNI plugin reaches a pod (Istio's pilot.cni.provider): chained to the cluster's own
+ * plugin (`default`), or as a Multus network the pod asks for in its networks annotation (`multus`).
+ */
+export const CniProviders = ["default", "multus"] as const;
+export type CniProvider = (typeof CniProviders)[number];
+
+/** The Multus network (namespace/name of its NetworkAttachmentDefinition) that runs the CNI plugin, as Istio names it. */
+export const MULTUS_ISTIO_CNI_NETWORK = "default/istio-cni";
 
 export const InterceptionModes = ["REDIRECT", "TPROXY"] as const;
 export type InterceptionMode = (typeof InterceptionModes)[number];
@@ -373,6 +389,14 @@ export interface Config {
   readonly alwaysInjectSelector: readonly LabelSelector[];
   /** CNI mode: the CNI plugin installs the redirection; the pod gets the unprivileged istio-validation. */
   readonly cni: boolean;
+  /** With cni: how the plugin reaches the pod; `multus` adds the plugin's network to the pod's networks annotation. */
+  readonly cniProvider: CniProvider;
+  /**
+   * The proxy gets OTEL_RESOURCE_ATTRIBUTES (service.namespace, service.version,
+   * service.instance.id) by OpenTelemetry's semantic conventions for Kubernetes, as istiod does for
+   * a tracing provider with serviceAttributeEnrichment OTEL_SEMANTIC_CONVENTIONS.
+   */
+  readonly otelSemanticConventions: boolean;
   /** Start the app only once the proxy is ready (per pod: proxy.istio.io/config). */
   readonly holdApplicationUntilProxyStarts: boolean;
   /** Point an app's prometheus.io annotations at the agent, which merges app and proxy metrics. */
@@ -447,6 +471,8 @@ export const DEFAULT_CONFIG: Config = {
   neverInjectSelector: [],
   alwaysInjectSelector: [],
   cni: false,
+  cniProvider: "default",
+  otelSemanticConventions: false,
   holdApplicationUntilProxyStarts: false,
   prometheusMerge: true,
   rewriteAppProbers: true,

@@ -30,7 +30,9 @@ describe("deriveFromIstio", () => {
     ["hub and tag as the proxy image", { global: { hub: "r.example/istio", tag: "1.30.1" } }, { sidecar: { image: "r.example/istio/proxyv2:1.30.1", initImage: "r.example/istio/proxyv2:1.30.1" } }],
     ["a proxy image with a /, as it is", { global: { proxy: { image: "r.example/p:1" } } }, { sidecar: { image: "r.example/p:1", initImage: "r.example/p:1" } }],
     ["native sidecars from pilot.env", { pilot: { env: { ENABLE_NATIVE_SIDECARS: "false", OTHER: "x" } } }, { nativeSidecars: "false" }],
-    ["CNI", { pilot: { cni: { enabled: true, provider: "default" } } }, { cni: true }],
+    ["CNI", { pilot: { cni: { enabled: true, provider: "default" } } }, { cni: true, cniProvider: "default" }],
+    ["CNI with Multus", { pilot: { cni: { enabled: true, provider: "multus" } } }, { cni: true, cniProvider: "multus" }],
+    ["an empty CNI provider as Istio's default", { pilot: { cni: { provider: "" } } }, {}],
     ["null as not set", { global: { proxy: { statusPort: null } } }, {}],
     ["an empty revision as default", { revision: "" }, { revision: "default" }],
   ])("maps %s", (_name, values, partial) => {
@@ -52,12 +54,31 @@ describe("deriveFromIstio", () => {
     expect(out.sources.get("sidecar.interceptionMode")).toBe("istio.meshConfig.defaultConfig.interceptionMode");
   });
 
-  it("refuses OpenTelemetry's semantic conventions (pod env we do not render), accepts other providers", () => {
-    const semconv = { name: "otel", opentelemetry: { service: "c.o.svc", port: 4317, serviceAttributeEnrichment: "OTEL_SEMANTIC_CONVENTIONS" } };
-    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }, semconv] } }).problems).toEqual([
-      "istio.meshConfig.extensionProviders[1].opentelemetry.serviceAttributeEnrichment: OTEL_SEMANTIC_CONVENTIONS is not supported by this injector (OTEL_RESOURCE_ATTRIBUTES)",
+  const zipkin = { name: "z", zipkin: { service: "z", port: 9411 } };
+  const otel = (serviceAttributeEnrichment?: unknown) => ({
+    name: "otel",
+    opentelemetry: { service: "c.o.svc", port: 4317, ...(serviceAttributeEnrichment !== undefined && { serviceAttributeEnrichment }) },
+  });
+  it.each([
+    ["an OpenTelemetry provider with OTEL_SEMANTIC_CONVENTIONS, among others", [zipkin, otel("OTEL_SEMANTIC_CONVENTIONS")], true],
+    ["one with ISTIO_CANONICAL", [otel("ISTIO_CANONICAL")], false],
+    ["one that does not say (ISTIO_CANONICAL)", [otel()], false],
+    ["providers without OpenTelemetry", [zipkin], false],
+    ["no providers", [], false],
+  ])("maps extensionProviders to otelSemanticConventions: %s", (_name, extensionProviders, on) => {
+    const out = derive({ meshConfig: { extensionProviders } });
+    expect(out.problems).toEqual([]);
+    expect(out.partial).toEqual({ otelSemanticConventions: on });
+    expect(out.sources.get("otelSemanticConventions")).toBe("istio.meshConfig.extensionProviders");
+  });
+
+  it("refuses extensionProviders it cannot read, each with its path", () => {
+    expect(derive({ meshConfig: { extensionProviders: { name: "z" } } }).problems).toEqual(["istio.meshConfig.extensionProviders must be a list of providers"]);
+    expect(derive({ meshConfig: { extensionProviders: ["otel", { name: "o", opentelemetry: "c.o.svc" }, otel("OTEL")] } }).problems).toEqual([
+      "istio.meshConfig.extensionProviders[0] must be a provider (an object with a name and one provider's settings)",
+      "istio.meshConfig.extensionProviders[1].opentelemetry must be an object",
+      "istio.meshConfig.extensionProviders[2].opentelemetry.serviceAttributeEnrichment must be one of ISTIO_CANONICAL, OTEL_SEMANTIC_CONVENTIONS",
     ]);
-    expect(derive({ meshConfig: { extensionProviders: [{ name: "z", zipkin: { service: "z", port: 9411 } }] } })).toMatchObject({ problems: [], partial: {} });
   });
 
   it("accepts and ignores what changes no pod", () => {
@@ -74,7 +95,6 @@ describe("deriveFromIstio", () => {
       values: {
         global: { proxy: { statusPrt: 1, privileged: true }, podDNSSearchNamespaces: ["{{ .Values.x }}"] },
         sidecarInjectorWebhook: { templates: { custom: "spec: {}" } },
-        pilot: { cni: { provider: "multus" } },
         nonsense: 1,
       },
       meshConfig: "nope",
@@ -84,7 +104,6 @@ describe("deriveFromIstio", () => {
       'istio.values.global.proxy.privileged: true is not supported by this injector (only Istio\'s default false is accepted)',
       "istio.values.global.podDNSSearchNamespaces[0]: Go templates are not supported (templates here are data: see templates.<name>)",
       'istio.values.sidecarInjectorWebhook.templates: {"custom":"spec: {}"} is custom Go templates are not supported: write them as overlay templates (templates.<name>) (only Istio\'s default {} is accepted)',
-      'istio.values.pilot.cni.provider: "multus" is not supported by this injector (Multus) (only Istio\'s default "default" is accepted)',
       `istio.values.nonsense is not a key Istio's injector reads (docs/configuration.md, "The istio block", lists the keys accepted and ignored)`,
       "istio.meshConfig must be an object",
     ]);
@@ -125,6 +144,28 @@ describe("loadConfig with the istio block", () => {
     expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { values: { global: { proxy: { excludeIPRanges: "*" } } } } } } }))).toEqual([
       "f.yaml: istio.values.global.proxy.excludeIPRanges (as sidecar.excludeOutboundIPRanges) must be a comma-separated list of CIDRs (e.g. 10.0.0.0/8,fd00::/8); * is not accepted",
     ]);
+  });
+
+  it("checks the CNI provider by our rules, naming the Istio path", () => {
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f.yaml", content: { istio: { values: { pilot: { cni: { enabled: true, provider: "calico" } } } } } } }))).toEqual([
+      "f.yaml: istio.values.pilot.cni.provider (as cniProvider) must be one of default, multus",
+    ]);
+  });
+
+  it("reads the Multus provider and OpenTelemetry's semantic conventions into our settings", () => {
+    const c = loadConfig({
+      env: {},
+      file: {
+        source: "f.yaml",
+        content: {
+          istio: {
+            values: { pilot: { cni: { enabled: true, provider: "multus" } } },
+            meshConfig: { extensionProviders: [{ name: "otel", opentelemetry: { service: "c", port: 4317, serviceAttributeEnrichment: "OTEL_SEMANTIC_CONVENTIONS" } }] },
+          },
+        },
+      },
+    });
+    expect({ cni: c.cni, cniProvider: c.cniProvider, otelSemanticConventions: c.otelSemanticConventions }).toEqual({ cni: true, cniProvider: "multus", otelSemanticConventions: true });
   });
 
   it("refuses unknown keys of the block", () => {

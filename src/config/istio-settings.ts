@@ -83,18 +83,30 @@ const proxyResources: Convert = (v, at, problems) => {
   for (const key of Object.keys(v)) if (key !== "requests" && key !== "limits") problems.push(`${at}.${key} is not a key Istio's injector reads`);
   return out;
 };
-const otelConventionsRefused: Convert = (v, at, problems) => {
+/** MeshConfig's ExtensionProvider.OpenTelemetryTracingProvider.serviceAttributeEnrichment values (ISTIO_CANONICAL: the default). */
+const SERVICE_ATTRIBUTE_ENRICHMENTS = ["ISTIO_CANONICAL", "OTEL_SEMANTIC_CONVENTIONS"];
+/**
+ * The providers are istiod's business, but for one thing: as istiod, any OpenTelemetry provider
+ * asking for OTEL_SEMANTIC_CONVENTIONS gives every sidecar OTEL_RESOURCE_ATTRIBUTES.
+ */
+const otelConventions: Convert = (v, at, problems) => {
   if (!Array.isArray(v)) {
     problems.push(`${at} must be a list of providers`);
     return SKIP;
   }
+  let conventions = false;
   v.forEach((p, i) => {
-    const otel = isObject(p) ? p.opentelemetry : undefined;
-    if (isObject(otel) && otel.serviceAttributeEnrichment === "OTEL_SEMANTIC_CONVENTIONS") {
-      problems.push(`${at}[${i}].opentelemetry.serviceAttributeEnrichment: OTEL_SEMANTIC_CONVENTIONS is ${UNSUPPORTED} (OTEL_RESOURCE_ATTRIBUTES)`);
-    }
+    if (!isObject(p)) return void problems.push(`${at}[${i}] must be a provider (an object with a name and one provider's settings)`);
+    const otel = p.opentelemetry;
+    if (otel === undefined || otel === null) return;
+    if (!isObject(otel)) return void problems.push(`${at}[${i}].opentelemetry must be an object`);
+    const enrichment = otel.serviceAttributeEnrichment;
+    if (enrichment === undefined || enrichment === null) return;
+    if (typeof enrichment !== "string" || !SERVICE_ATTRIBUTE_ENRICHMENTS.includes(enrichment)) {
+      problems.push(`${at}[${i}].opentelemetry.serviceAttributeEnrichment must be one of ${SERVICE_ATTRIBUTE_ENRICHMENTS.join(", ")}`);
+    } else if (enrichment === "OTEL_SEMANTIC_CONVENTIONS") conventions = true;
   });
-  return SKIP;
+  return conventions;
 };
 const revision: Convert = (v) => (v === "" ? "default" : v);
 
@@ -133,6 +145,7 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.multiCluster.clusterName": set("sidecar.clusterId", nonEmpty),
   revision: set("revision", revision),
   "pilot.cni.enabled": set("cni"),
+  "pilot.cni.provider": set("cniProvider", nonEmpty),
   "pilot.env.ENABLE_NATIVE_SIDECARS": set("nativeSidecars", stringOrBool),
   "sidecarInjectorWebhook.neverInjectSelector": set("neverInjectSelector"),
   "sidecarInjectorWebhook.alwaysInjectSelector": set("alwaysInjectSelector"),
@@ -152,7 +165,6 @@ export const VALUES_RULES: Readonly<Record<string, Rule>> = {
   "global.caAddress": onlyDefault("", `${UNSUPPORTED}: the CA is sidecar.discoveryAddress`),
   "global.podDNSSearchNamespaces": onlyDefault(null, UNSUPPORTED),
   "global.proxy.tracer": onlyDefault("none", UNSUPPORTED),
-  "pilot.cni.provider": onlyDefault("default", `${UNSUPPORTED} (Multus)`),
   "global.nativeNftables": onlyDefault(false, UNSUPPORTED),
   "global.caName": onlyDefault("", UNSUPPORTED),
   "global.proxy.outlierLogPath": onlyDefault("", UNSUPPORTED),
@@ -208,8 +220,8 @@ export const MESH_RULES: Readonly<Record<string, Rule>> = {
   // Every other ProxyConfig field travels to the proxy in PROXY_CONFIG (proxyMetadata also as env).
   defaultConfig: set("sidecar.proxyConfig"),
   "inboundTrafficPolicy.mode": set("sidecar.inboundTrafficPolicy"),
-  // Providers are istiod's business, except OpenTelemetry's semantic conventions, which add pod env we do not render.
-  extensionProviders: { kind: "set", setting: "", convert: otelConventionsRefused },
+  // Providers are istiod's business, except OpenTelemetry's semantic conventions, which add proxy env.
+  extensionProviders: set("otelSemanticConventions", otelConventions),
   // Mesh-wide traffic and telemetry settings istiod applies through xDS, not through the pod.
   accessLogFile: ignored,
   accessLogFormat: ignored,

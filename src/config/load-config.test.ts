@@ -91,6 +91,52 @@ describe("loadConfig", () => {
     );
   });
 
+  describe("sidecar.imagePullSecrets: what the API server accepts, with a warning where no Secret can have the name", () => {
+    const load = (content: Record<string, unknown>) => {
+      const warnings: string[] = [];
+      const config = loadConfig({ env: {}, warnings, file: { source: "f.yaml", content } });
+      return { secrets: config.sidecar.imagePullSecrets, warnings };
+    };
+    const NO_SECRET = "is not a name a Secret can have (a lower-case DNS subdomain): the pods get the reference, but the kubelet finds no Secret by it and pulls without it";
+    it.each([
+      ["DNS labels", ["mesh-registry", "team"], []],
+      ["a DNS subdomain (a Secret name may have dots)", ["registry.example.com"], []],
+      ["a name with capitals, as Istio's own test install sets it", ["barSecret"], [`f.yaml: sidecar.imagePullSecrets[0]: "barSecret" ${NO_SECRET}`]],
+      ["names with underscores and spaces", ["ok", "my_secret", "a b"], [`f.yaml: sidecar.imagePullSecrets[1]: "my_secret" ${NO_SECRET}`, `f.yaml: sidecar.imagePullSecrets[2]: "a b" ${NO_SECRET}`]],
+    ])("accepts %s", (_name, names, warnings) => {
+      expect(load({ sidecar: { imagePullSecrets: names } })).toEqual({ secrets: names, warnings });
+    });
+
+    it("names the Istio value a name came from, unless the file's own setting wins", () => {
+      const istio = { values: { global: { imagePullSecrets: ["ok", { name: "barSecret" }] } } };
+      expect(load({ istio })).toEqual({
+        secrets: ["ok", "barSecret"],
+        warnings: [`f.yaml: istio.values.global.imagePullSecrets[1] (as sidecar.imagePullSecrets): "barSecret" ${NO_SECRET}`],
+      });
+      expect(load({ istio, sidecar: { imagePullSecrets: ["Mine"] } })).toEqual({ secrets: ["Mine"], warnings: [`f.yaml: sidecar.imagePullSecrets[0]: "Mine" ${NO_SECRET}`] });
+    });
+
+    it("refuses what is not a name at all", () => {
+      expect(problemsOf(() => load({ sidecar: { imagePullSecrets: ["", " ", 3] } }))).toEqual([
+        "f.yaml: sidecar.imagePullSecrets[0] must be a non-empty string",
+        "f.yaml: sidecar.imagePullSecrets[1] must be a non-empty string",
+        "f.yaml: sidecar.imagePullSecrets[2] must be a non-empty string",
+      ]);
+    });
+  });
+
+  it("checks cniProvider and otelSemanticConventions", () => {
+    expect(loadConfig({ env: {}, file: { source: "f", content: { cni: true, cniProvider: "multus", otelSemanticConventions: true } } })).toMatchObject({
+      cni: true,
+      cniProvider: "multus",
+      otelSemanticConventions: true,
+    });
+    expect(problemsOf(() => loadConfig({ env: {}, file: { source: "f", content: { cniProvider: "calico", otelSemanticConventions: "yes" } } }))).toEqual([
+      "f: cniProvider must be one of default, multus",
+      "f: otelSemanticConventions must be true or false",
+    ]);
+  });
+
   it("names the environment variable or flag that is wrong", () => {
     expect(problemsOf(() => loadConfig({ env: { POD_NAMESPACE: "Bad_NS" }, flags: { port: 70000, certDir: "" } }))).toEqual([
       'POD_NAMESPACE="Bad_NS" (environment): service.namespace must be a DNS label',

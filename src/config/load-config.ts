@@ -7,7 +7,7 @@ import { ConfigError, InvalidInputError } from "../errors.js";
 import { readYamlDocument } from "../validation/yaml-documents.js";
 import { BuiltinTemplate, checkOverlayTemplate, checkTemplateList, templateNames } from "./templates.js";
 import { deepFreeze, isObject } from "../json-values.js";
-import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
+import { type IstioDerived, deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
 import {
   CIDR_LIST_FORM,
   EXCLUDE_CIDR_LIST_FORM,
@@ -24,6 +24,7 @@ import {
   parseQuantity,
 } from "../validation/formats.js";
 import {
+  CniProviders,
   type Config,
   DEFAULT_CONFIG,
   InboundTrafficPolicies,
@@ -211,6 +212,8 @@ const SCHEMA: Schema = {
   neverInjectSelector: listOf(labelSelector),
   alwaysInjectSelector: listOf(labelSelector),
   cni: bool,
+  cniProvider: oneOf(CniProviders),
+  otelSemanticConventions: bool,
   holdApplicationUntilProxyStarts: bool,
   prometheusMerge: bool,
   rewriteAppProbers: bool,
@@ -221,7 +224,8 @@ const SCHEMA: Schema = {
     image: format(isImageRef, IMAGE_FORM),
     initImage: format(isImageRef, IMAGE_FORM),
     imagePullPolicy: nullable(oneOf(["Always", "IfNotPresent", "Never"])),
-    imagePullSecrets: listOf(format(isDnsLabel, "a Secret name")),
+    // The API server checks only that a reference names something (pullSecretWarnings).
+    imagePullSecrets: listOf(nonEmpty),
     discoveryAddress: nonEmpty,
     clusterDomain: nonEmpty,
     trustDomain: nonEmpty,
@@ -361,6 +365,8 @@ export interface LoadConfigInput {
   readonly fromCluster?: IstioConfigMaps;
   /** Filled with one line per setting where ours and Istio's disagree (ours wins), for the log. */
   readonly notices?: string[];
+  /** Filled with one line per value accepted that cannot do what it says (see pullSecretWarnings), for the log. */
+  readonly warnings?: string[];
 }
 
 /** Where `istio.fromCluster` reads Istio's settings: a namespace and two ConfigMaps in it. */
@@ -435,7 +441,7 @@ const ISTIO_KEYS = ["values", "meshConfig", "fromCluster"];
  * --mesh-config files), checked by our own rules with the Istio path named; and, in `notices`,
  * every setting the file sets otherwise (the file wins).
  */
-function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown, problems: string[]): Record<string, unknown> | undefined {
+function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown, problems: string[]): IstioDerived | undefined {
   const source = input.file?.source ?? "configuration";
   const sections: { values?: unknown; meshConfig?: unknown } = {};
   const bases = { values: `${source}: istio.values`, meshConfig: `${source}: istio.meshConfig` };
@@ -523,7 +529,21 @@ function fromIstio(input: LoadConfigInput, fileIstio: unknown, fileRest: unknown
     }
   }
   problems.push(...found);
-  return derived.partial;
+  return derived;
+}
+
+/**
+ * Pull secret names no Secret can have. The API server accepts any name in a pod's
+ * imagePullSecrets (it checks only that a reference sets nothing but its name), so such a
+ * name is injected as given, as istiod does; but Secret names are lower-case DNS subdomains, so
+ * the kubelet finds no Secret by it and pulls without it. Worth a warning, not a refusal.
+ */
+export function pullSecretWarnings(names: readonly string[], at: (index: number) => string): string[] {
+  return names.flatMap((name, i) =>
+    isDnsSubdomain(name)
+      ? []
+      : [`${at(i)}: ${JSON.stringify(name)} is not a name a Secret can have (a lower-case DNS subdomain): the pods get the reference, but the kubelet finds no Secret by it and pulls without it`],
+  );
 }
 
 /** Environment variables the injector reads, and the setting each one sets. */
@@ -574,7 +594,8 @@ export function loadConfig(input: LoadConfigInput): Config {
   // The istio block is Istio's own settings, mapped below; the rest of the file is ours.
   const content = input.file?.content;
   const { istio: fileIstio, ...fileRest } = isObject(content) ? content : { istio: undefined };
-  const istio = fromIstio(input, fileIstio, fileRest, problems);
+  const derived = fromIstio(input, fileIstio, fileRest, problems);
+  const istio = derived?.partial;
   if (istio !== undefined) merged = merge(merged, istio);
   if (input.file !== undefined) {
     const fileProblems: string[] = [];
@@ -597,5 +618,10 @@ export function loadConfig(input: LoadConfigInput): Config {
   checkDefaultTemplates(config, problems);
   checkTls(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  // Named where the value came from: the file's own setting wins over Istio's.
+  const istioSecrets = valueAt(fileRest, "sidecar.imagePullSecrets") === undefined ? derived?.sources.get("sidecar.imagePullSecrets") : undefined;
+  const secretAt = (i: number) =>
+    istioSecrets === undefined ? `${input.file?.source ?? "configuration"}: sidecar.imagePullSecrets[${i}]` : `${istioSecrets}[${i}] (as sidecar.imagePullSecrets)`;
+  input.warnings?.push(...pullSecretWarnings(config.sidecar.imagePullSecrets, secretAt));
   return deepFreeze(config);
 }

@@ -12,6 +12,7 @@ import { withProbes } from "./app-probe.js";
 import { type Container, type Pod, type StringMap, lookup } from "./pod.js";
 import { NO_OVERRIDES, formatOverrides, readOverridesRecord } from "./proxy-overrides.js";
 import type { RenderedSidecar } from "./render.js";
+import { pullSecretsWith } from "./pull-secrets.js";
 import { type SidecarStatus, formatStatus } from "./status.js";
 import { applyOverlay } from "./templates.js";
 
@@ -173,12 +174,3 @@ export function initContainersWith(userInit: readonly Container[], hadList: bool
   if (init.length === 0 && !hadList) return undefined;
   return rendered.init?.name === ContainerName.Validation ? [...init, ...userInit] : [...userInit, ...init];
 }
-
-/** The pod's image pull secrets with ours appended where missing. */
-export function pullSecretsWith<T extends { name?: string }>(secrets: readonly T[], names: readonly string[]): Array<T | { name: string }> {
-  const out: Array<T | { name: string }> = [...secrets];
-  const have = new Set(secrets.map((s) => s.name));
-  for (const name of names) if (!have.has(name)) out.push({ name });
-  return out;
-}
-

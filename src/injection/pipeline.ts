@@ -9,6 +9,7 @@ import { withProps } from "../json-values.js";
 import { InvalidAnnotationError } from "../errors.js";
 import { checkUserVolumes, readOverrides } from "./annotations.js";
 import { type InjectionDecision, type RequestFacts, checkApplicability, decide } from "./decision.js";
+import { multusNetworksWarning } from "./multus.js";
 import { constructPatch } from "./build-patch.js";
 import { injectPod } from "./inject.js";
 import { type Operation, applyPatchTo, createPatch } from "./patch.js";
@@ -185,6 +186,8 @@ export function runInjection(input: InjectionInput, ctx: InjectionContext): Inje
       ],
     };
   }
+  const multus = sidecarTemplate ? multusNetworksWarning(t.config, readable.metadata.annotations) : null;
+  if (multus !== null) decision = { ...decision, reasons: [...decision.reasons, multus] };
   const userProxy = userProxyOf(readable, decision.previous);
   const userInit = userInitOf(readable, decision.previous);
   const rendered = renderSidecar(t, { pod: readable, namespace: input.namespace, overrides, native, workload, userProxy, userInit });

@@ -19,6 +19,8 @@ import { remember } from "../memo.js";
 import { quote, withJsonText } from "./patch.js";
 import { type PodOverrides, resourcesFromAnnotations } from "./annotations.js";
 import { type ProbeFields, rewriteAppProbes } from "./app-probe.js";
+import { addsMultusNetwork, withMultusNetwork } from "./multus.js";
+import { OTEL_RESOURCE_ATTRIBUTES, otelResourceAttributes } from "./otel.js";
 import { PROMETHEUS_ENV, parseGoBool, prometheusMerge } from "./prometheus.js";
 import { NO_OVERRIDES, type UserOverrides, mergeContainer } from "./proxy-overrides.js";
 import { BuiltinTemplate, GRPC_AGENT_APPS, type OverlayTemplate, PROXY_TEMPLATES, type ProxyTemplate } from "./templates.js";
@@ -436,7 +438,7 @@ function renderProxy(
   const { staticEnv, head, rest, text } = layout;
   const pod = podEnv(t, input, workload);
   const own = [pod.proxyConfig, pod.ports, pod.apps];
-  const late = lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers);
+  const late = [...otelEnvOf(t, input), ...lateEnv(metadataEnvOf(t, input.overrides), prometheusEnv, probers)];
   const env = [...staticEnv.head, ...own, ...staticEnv.middle, ...pod.workload, ...staticEnv.tail, ...late];
   // Field order as Istio renders it: name, image, pull policy, args, env, then the rest (built up
   // from a literal, not spread from `head`: see withProps in json-values.ts).
@@ -451,6 +453,13 @@ function renderProxy(
 
 function userMountsOf(o: PodOverrides): Array<Record<string, unknown>> {
   return Object.entries(o.userVolumeMounts ?? {}).map(([volume, mount]) => ({ ...mount, name: volume }));
+}
+
+/** otelSemanticConventions: OTEL_RESOURCE_ATTRIBUTES, where Istio's template puts it (after TRUST_DOMAIN, before proxyMetadata). */
+function otelEnvOf(t: InjectionTemplate, input: RenderInput): EnvVar[] {
+  if (!t.config.otelSemanticConventions) return [];
+  const value = otelResourceAttributes(input.pod, input.namespace);
+  return value === "" ? [] : [{ name: OTEL_RESOURCE_ATTRIBUTES, value }];
 }
 
 /** Env set after rendering, as Istio: the Prometheus merge runs before probe rewriting. */
@@ -709,6 +718,9 @@ export function renderSidecar(t: InjectionTemplate, input: RenderInput): Rendere
           initContainers: [...(userInit !== null ? [{ ...userInit, name: ContainerName.Init }] : []), ...(userProxy !== null && native ? [userProxy] : [])],
         };
   if (sidecar && t.config.cni) Object.assign(overwriteAnnotations, cniAnnotations(t, input.overrides));
+  if (sidecar && addsMultusNetwork(t.config)) {
+    overwriteAnnotations[Annotation.MultusNetworks] = withMultusNetwork(lookup(input.pod.metadata.annotations, Annotation.MultusNetworks)).value;
+  }
   const out: { -readonly [K in keyof RenderedSidecar]: RenderedSidecar[K] } = {
     native,
     init,

@@ -114,6 +114,10 @@ export function compileTemplate(config: Config): InjectionTemplate {
       rewriteAppProbers: config.rewriteAppProbers,
       defaultTemplates: config.defaultTemplates,
       templates: config.templates,
+      // Settings added since: hashed only when set, so an upgrade alone does not make every
+      // injected pod look stale.
+      ...(config.cniProvider !== "default" && { cniProvider: config.cniProvider }),
+      ...(config.otelSemanticConventions && { otelSemanticConventions: true }),
     }),
     policy: {
       ignoredNamespaces: ignoredNamespacesOf(config),

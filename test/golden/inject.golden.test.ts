@@ -129,8 +129,9 @@ describe("golden injection cases", () => {
     // The app's probes are pointed at the agent (as Istio does) when probe rewriting is on.
     // The revision annotation replaces the pod's own; every spelling of the app's Prometheus keys
     // is removed or replaced (Prometheus reads prometheus.io/x, prometheus.io.x, prometheus-io/x alike).
-    // In CNI mode the excluded inbound ports the CNI plugin reads get the status port (as istiod writes them).
-    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|istio\.io~1rev|traffic\.sidecar\.istio\.io~1excludeInboundPorts|prometheus[^a-zA-Z0-9_]io[^a-zA-Z0-9_](scrape|port|path)|prometheus[^a-zA-Z0-9_]io~1(scrape|port|path))$/;
+    // In CNI mode the excluded inbound ports the CNI plugin reads get the status port (as istiod writes them),
+    // and with Multus the pod's networks get the CNI plugin's.
+    const replaceable = /^\/metadata\/annotations\/(sidecar\.istio\.io~1status|istio\.io~1rev|traffic\.sidecar\.istio\.io~1excludeInboundPorts|k8s\.v1\.cni\.cncf\.io~1networks|prometheus[^a-zA-Z0-9_]io[^a-zA-Z0-9_](scrape|port|path)|prometheus[^a-zA-Z0-9_]io~1(scrape|port|path))$/;
     // Probes and HTTP/TCP lifecycle hooks handed to the agent, of app containers and init containers.
     const probe = /^\/spec\/(containers|initContainers)\/\d+\/((readiness|liveness|startup)Probe|lifecycle\/(preStop|postStart))\//;
     // A user-declared istio-proxy moves into initContainers in native mode (as in Istio).

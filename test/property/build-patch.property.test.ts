@@ -62,6 +62,8 @@ const switches = fc.record(
     "sidecar.istio.io/nativeSidecar": fc.constantFrom("true", "false"),
     "sidecar.istio.io/rewriteAppHTTPProbers": fc.constantFrom("true", "false"),
     "proxy.istio.io/config": fc.constantFrom('{"holdApplicationUntilProxyStarts":true}', '{"holdApplicationUntilProxyStarts":false}'),
+    "k8s.v1.cni.cncf.io/networks": fc.constantFrom("alt", "default/istio-cni", '[{"name": "alt"}]', "[]", "[oops]"),
+    "resource.opentelemetry.io/service.version": fc.constantFrom("", "2.0"),
   },
   { requiredKeys: [] },
 );
@@ -111,6 +113,7 @@ const contexts: Array<[string, InjectionContext]> = [
   ["defaults", testContext()],
   ["native sidecars, image pull secrets", testContext({ nativeSidecars: "true", sidecar: { imagePullSecrets: ["mirror", "istio-pull"] } })],
   ["CNI", testContext({ cni: true })],
+  ["CNI with Multus, OpenTelemetry's semantic conventions", testContext({ cni: true, cniProvider: "multus", otelSemanticConventions: true })],
 ];
 const request = { operation: "CREATE" as const, kind: { group: "", version: "v1", kind: "Pod" } };
 
