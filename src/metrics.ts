@@ -179,7 +179,7 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
   for (const result of ["success", "failure"]) reloads.inc({ result }, 0);
   const lastReload = new Gauge({
     name: "sidecar_injector_config_last_reload_successful",
-    help: "1 when the latest load of the configuration file succeeded (the running config is the file's), 0 when it failed (the previous config is still in use).",
+    help: "1 when the latest load of the configuration (its file, or Istio's ConfigMaps with istio.fromCluster) succeeded, 0 when it was refused (the previous configuration is still in use).",
     registers: [registry],
   });
   lastReload.set(1);
