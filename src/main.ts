@@ -81,7 +81,8 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
   const source = opts.configPath ?? "config";
   const parse = (text: string | undefined): unknown => (text === undefined ? undefined : parseConfigText(text, source));
   // istio.fromCluster: Istio's ConfigMaps, read before anything is served and watched after.
-  const clusterSource = istioClusterSourceOf(parse(fileText), source);
+  const fileContent = parse(fileText);
+  const clusterSource = istioClusterSourceOf(fileContent, source);
   const access = clusterAccessFrom(opts.env);
   let istioMaps: IstioConfigMaps | undefined;
   let istioWatch: IstioConfigMapWatch | undefined;
@@ -122,8 +123,7 @@ export async function serve(opts: ServeOptions): Promise<RunningInjector> {
     logger = createStdoutLogger(config.server.logLevel);
   } else {
     // server.logLevel is never one of Istio's settings: the file without its istio block gives it.
-    const content = parse(fileText);
-    const withoutIstio = loadConfig({ env: opts.env, flags: opts.flags, file: { content: { ...(content as object), istio: undefined }, source } });
+    const withoutIstio = loadConfig({ env: opts.env, flags: opts.flags, file: { content: { ...(fileContent as object), istio: undefined }, source } });
     logger = createStdoutLogger(withoutIstio.server.logLevel);
     const watch = await startIstioConfigMapWatch(kc, clusterSource, logger, { onChange: (maps) => onIstioConfigMaps(maps) });
     istioWatch = watch;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError } from "../errors.js";
+import { problemsOf } from "../../test/support/builders.js";
 import { deriveFromIstio, unwrapConfigMap } from "./istio-settings.js";
 import { type LoadConfigInput, istioClusterSourceOf, loadConfig, parseConfigText } from "./load-config.js";
 
@@ -11,15 +11,6 @@ function derive(input: { values?: unknown; meshConfig?: unknown }) {
   return { ...out, problems };
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("deriveFromIstio", () => {
   it.each([

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
+import { problemsOf } from "../../test/support/builders.js";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_CONFIG } from "./config.js";
 import { canonicalJson, hashOf } from "../json-values.js";
 import { loadConfig, parseConfigText } from "./load-config.js";
 import { aliasBomb } from "../../test/support/hostile-yaml.js";
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadConfig", () => {
   it("returns the embedded defaults, deep-frozen", () => {

@@ -99,13 +99,13 @@ export function injectPod(original: Pod, rendered: RenderedSidecar, previous: Si
   const proxy = rendered.proxy;
   const apps = proxy === null ? current : current.filter((c) => c.name !== ContainerName.Proxy);
   const initProbed = withProbes(spec.initContainers ?? [], rendered.appProbes);
+  const withoutProxy = proxy === null ? initProbed : initProbed.filter((c) => c.name !== ContainerName.Proxy);
   // A user-declared istio-init has been merged into rendered.init: classic mode keeps it where it stands.
-  const mergedInit = rendered.init?.name === ContainerName.Init && initProbed.some((c) => c.name === ContainerName.Init) ? rendered.init : null;
-  const userInit = initProbed.filter((c) => !(proxy !== null && c.name === ContainerName.Proxy) && !(mergedInit !== null && c.name === ContainerName.Init));
+  const userInitAt = rendered.init?.name === ContainerName.Init ? withoutProxy.findIndex((c) => c.name === ContainerName.Init) : -1;
+  const userInit = userInitAt < 0 ? withoutProxy : withoutProxy.filter((_, i) => i !== userInitAt);
   let init = initContainersWith(userInit, spec.initContainers !== undefined, rendered);
-  if (init !== undefined && mergedInit !== null && !(rendered.native && proxy !== null)) {
-    const at = initProbed.filter((c) => !(proxy !== null && c.name === ContainerName.Proxy)).findIndex((c) => c.name === ContainerName.Init);
-    init = [...userInit.slice(0, at), mergedInit, ...userInit.slice(at)];
+  if (rendered.init !== null && userInitAt >= 0 && !(rendered.native && proxy !== null)) {
+    init = [...userInit.slice(0, userInitAt), rendered.init, ...userInit.slice(userInitAt)];
   }
   if (init !== undefined) spec.initContainers = init;
   // A user-declared istio-proxy (classic mode, no hold) is replaced where it stands.

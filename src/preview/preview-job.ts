@@ -105,15 +105,15 @@ function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocu
     if (denied.length > 0) return deniedAnswer(denied);
     const text = formatManifests(docs, previews, "yaml");
     // A UTF-16 unit is at least one UTF-8 byte: count the bytes only when the length cannot tell.
-    const bytes = text.length > maxBytes ? text.length : Buffer.byteLength(text);
-    if (bytes > maxBytes) throw tooLarge(bytes, bytes === text.length, maxBytes);
+    const atLeast = text.length > maxBytes;
+    const bytes = atLeast ? text.length : Buffer.byteLength(text);
+    if (bytes > maxBytes) throw tooLarge(bytes, atLeast, maxBytes);
     return { status: 200, contentType: "application/yaml", body: ownBytes(text) };
   }
   const out = new BoundedBytes(maxBytes);
   const denied: ObjectPreview[] = [];
   let count = 0;
-  let first: ObjectPreview | undefined;
-  // One object's patch alone is written after the loop (as `kubectl patch --type json` takes it).
+  // One object's patch is its operations alone (as `kubectl patch --type json` takes them).
   const loneSinglePatch = job.output === "patch" && docs.reduce((n, d) => n + d.objects.length, 0) === 1;
   if (job.output === "json") out.write('{"results":[');
   if (job.output === "patch" && !loneSinglePatch) out.write("[");
@@ -128,8 +128,7 @@ function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocu
         out.write(p.diff);
         break;
       case "patch":
-        if (loneSinglePatch) first = p;
-        else out.write((count > 0 ? "," : "") + toJsonText({ where: p.where, kind: p.kind, name: p.name, patch: p.patch } as never));
+        out.write(loneSinglePatch ? toJsonText(p.patch as never) : (count > 0 ? "," : "") + toJsonText({ where: p.where, kind: p.kind, name: p.name, patch: p.patch } as never));
         break;
     }
     count++;
@@ -142,8 +141,7 @@ function render(job: PreviewJob, ctx: InjectionContext, docs: readonly InputDocu
       return { status: 200, contentType: "text/x-diff", body: out.bytes() };
     case "patch":
       if (denied.length > 0) return deniedAnswer(denied);
-      if (first) out.write(toJsonText(first.patch as never));
-      else out.write("]");
+      if (!loneSinglePatch) out.write("]");
       return { status: 200, contentType: "application/json", body: out.bytes() };
   }
 }

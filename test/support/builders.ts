@@ -2,6 +2,7 @@
 import type { RequestListener } from "node:http";
 import type { Config } from "../../src/config/config.js";
 import { loadConfig } from "../../src/config/load-config.js";
+import { ConfigError } from "../../src/errors.js";
 import { type AppDeps, createApp } from "../../src/http/app.js";
 import type { InjectionContext } from "../../src/injection/pipeline.js";
 import { silentLogger } from "../../src/log.js";
@@ -76,4 +77,15 @@ export function testApp(overrides: Partial<AppDeps> = {}): RequestListener {
     maxBodyBytes: () => 6 * 1024 * 1024,
     ...overrides,
   });
+}
+
+/** The problems of the ConfigError that `fn` throws (anything else thrown, or nothing, fails the test). */
+export function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
 }
